@@ -1,0 +1,54 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+// texfield: intrinsic neural fields on triangle meshes.
+// System libraries come in through pkg-config (no unsafeFlags, no absolute paths),
+// so that other packages can depend on texfield's libraries.
+let package = Package(
+    name: "texfield",
+    products: [
+        .library(name: "Geometry", targets: ["Geometry"]),
+        .library(name: "Spectral", targets: ["Spectral"]),
+        .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "TexfieldCLI", targets: ["TexfieldCLI"]),
+        .executable(name: "texfield", targets: ["texfield"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries.
+        .systemLibrary(
+            name: "CEigen", path: "Sources/CEigen", pkgConfig: "eigen3",
+            providers: [.apt(["libeigen3-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(
+            name: "CLibPNG", path: "Sources/CLibPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
+
+        // The C++17 shim: cotangent operators and the eigensolver, behind a pure C header.
+        .target(
+            name: "CTexfieldShim", dependencies: ["CEigen", "COpenBLAS"], path: "cxx-shim",
+            cxxSettings: [.define("EIGEN_USE_BLAS"), .define("EIGEN_NO_DEBUG")],
+            linkerSettings: [.linkedLibrary("pthread")]),
+
+        .target(name: "Geometry"),
+        .target(name: "Spectral", dependencies: ["Geometry", "CTexfieldShim"]),
+        .target(name: "Imaging", dependencies: ["CLibPNG"]),
+        .target(
+            name: "TexfieldCLI",
+            dependencies: [
+                "Geometry", "Spectral", "Imaging",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "texfield", dependencies: ["TexfieldCLI"]),
+
+        .testTarget(name: "GeometryTests", dependencies: ["Geometry"]),
+        .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"]),
+        .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
+        .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
+    ],
+    cxxLanguageStandard: .cxx17
+)

@@ -1,0 +1,47 @@
+/// A Float32 image, RGB or RGBA, rows top to bottom, channels interleaved, contiguous:
+/// `pixels[(row * width + column) * channels + c]`. Colours are used as stored (no sRGB
+/// linearisation), nominally in [0, 1].
+public struct Image: Sendable, Equatable {
+    public let width: Int
+    public let height: Int
+    /// 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA).
+    public let channels: Int
+    public var pixels: [Float]
+
+    public init(width: Int, height: Int, channels: Int, pixels: [Float]) {
+        precondition(pixels.count == width * height * channels, "pixel count does not match the shape")
+        self.width = width
+        self.height = height
+        self.channels = channels
+        self.pixels = pixels
+    }
+
+    public init(width: Int, height: Int, channels: Int, fill: Float = 0) {
+        self.init(width: width, height: height, channels: channels,
+                  pixels: [Float](repeating: fill, count: width * height * channels))
+    }
+
+    @inlinable public subscript(row: Int, column: Int, channel: Int) -> Float {
+        get { pixels[(row * width + column) * channels + channel] }
+        set { pixels[(row * width + column) * channels + channel] = newValue }
+    }
+}
+
+/// Errors of image reading and writing; each names the file.
+public enum ImageError: Error, CustomStringConvertible, Equatable {
+    case unreadable(path: String, reason: String)
+    case invalid(path: String, reason: String)
+    case tooLarge(path: String, width: Int, height: Int, limit: Int)
+    case writeFailed(path: String, reason: String)
+    case mismatch(String)
+
+    public var description: String {
+        switch self {
+        case .unreadable(let p, let r): return "\(p): cannot read: \(r)"
+        case .invalid(let p, let r): return "\(p): not a valid PNG: \(r)"
+        case .tooLarge(let p, let w, let h, let l): return "\(p): \(w)×\(h) pixels exceeds the limit of \(l) pixels"
+        case .writeFailed(let p, let r): return "\(p): cannot write: \(r)"
+        case .mismatch(let m): return m
+        }
+    }
+}

@@ -1,0 +1,129 @@
+import CTexfieldShim
+import Geometry
+
+/// The mass matrix used with the cotangent stiffness matrix.
+public enum MassKind: String, Sendable, CaseIterable, Codable {
+    /// Mixed-Voronoi lumped mass (libigl's default and the reference protocol's).
+    case voronoi
+    /// One third of each incident triangle's area, lumped.
+    case barycentric
+    /// The consistent (full) linear finite-element mass.
+    case full
+
+    var code: Int32 {
+        switch self {
+        case .voronoi: return Int32(TF_MASS_VORONOI.rawValue)
+        case .barycentric: return Int32(TF_MASS_BARYCENTRIC.rawValue)
+        case .full: return Int32(TF_MASS_FULL.rawValue)
+        }
+    }
+}
+
+/// Errors of the spectral module; each names the value or file at fault.
+public enum SpectralError: Error, CustomStringConvertible, Equatable {
+    case invalidInput(String)
+    case numerical(String)
+    case notConverged(String)
+    case cancelled
+    case outOfMemory
+    case file(path: String, message: String)
+    case internalError(String)
+
+    public var description: String {
+        switch self {
+        case .invalidInput(let m): return m
+        case .numerical(let m): return "numerical failure: \(m)"
+        case .notConverged(let m): return "not converged: \(m)"
+        case .cancelled: return "cancelled"
+        case .outOfMemory: return "out of memory"
+        case .file(let p, let m): return "\(p): \(m)"
+        case .internalError(let m): return "internal error: \(m)"
+        }
+    }
+
+    static func from(status: tf_status, message: String) -> SpectralError {
+        switch status {
+        case TF_ERR_INVALID: return .invalidInput(message)
+        case TF_ERR_NUMERIC: return .numerical(message)
+        case TF_ERR_NOCONV: return .notConverged(message)
+        case TF_ERR_CANCELLED: return .cancelled
+        case TF_ERR_NOMEM: return .outOfMemory
+        default: return .internalError(message)
+        }
+    }
+}
+
+/// Calls a shim function with an error buffer and turns a failure into `SpectralError`.
+func shimCall(_ body: (UnsafeMutablePointer<CChar>, Int) -> tf_status) throws {
+    var buffer = [CChar](repeating: 0, count: 1024)
+    let status = buffer.withUnsafeMutableBufferPointer { body($0.baseAddress!, $0.count) }
+    if status != TF_OK {
+        let message = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        throw SpectralError.from(status: status, message: message)
+    }
+}
+
+/// The cotangent Laplace–Beltrami operator of a mesh: the stiffness matrix `L` (positive
+/// semi-definite, rows summing to zero, `L_ij = -(cot α_ij + cot β_ij)/2`) and a mass matrix
+/// `M`, so that `L φ = λ M φ` is the discrete eigenproblem of `-Δ`.
+///
+/// Zero-area faces contribute to neither matrix (no NaN or Inf); their count is in
+/// `degenerateFaces`.
+public final class CotanOperators: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let vertexCount: Int
+    public let mass: MassKind
+
+    /// Builds the operators of `mesh`.
+    /// - Throws: `SpectralError.invalidInput` for an empty mesh, non-finite coordinates,
+    ///   out-of-range indices, or a mesh whose faces all have zero area.
+    public init(mesh: Mesh, mass: MassKind = .voronoi) throws {
+        var h: OpaquePointer? = nil
+        try shimCall { err, len in
+            mesh.positions.withUnsafeBufferPointer { p in
+                mesh.triangles.withUnsafeBufferPointer { f in
+                    tf_operators_build(p.baseAddress, Int64(mesh.vertexCount), f.baseAddress,
+                                       Int64(mesh.triangleCount), mass.code, &h, err, len)
+                }
+            }
+        }
+        handle = h!
+        vertexCount = mesh.vertexCount
+        self.mass = mass
+    }
+
+    deinit { tf_operators_free(handle) }
+
+    /// Faces skipped because their area is zero.
+    public var degenerateFaces: Int { Int(tf_operators_degenerate_faces(handle)) }
+    /// Total area of the non-degenerate faces.
+    public var area: Double { tf_operators_area(handle) }
+
+    /// The stiffness matrix L (n × n, symmetric positive semi-definite).
+    public var stiffness: SparseMatrix { copy(0) }
+    /// The mass matrix M (n × n; diagonal for the lumped kinds).
+    public var massMatrix: SparseMatrix { copy(1) }
+
+    /// Row sums of M: the lumped mass of each vertex (the diagonal for lumped kinds).
+    public var lumpedMass: [Double] {
+        var out = [Double](repeating: 0, count: vertexCount)
+        out.withUnsafeMutableBufferPointer { tf_operators_lumped_mass(handle, $0.baseAddress) }
+        return out
+    }
+
+    private func copy(_ which: Int32) -> SparseMatrix {
+        let nnz = Int(tf_operators_nnz(handle, which))
+        var rowptr = [Int64](repeating: 0, count: vertexCount + 1)
+        var cols = [Int32](repeating: 0, count: nnz)
+        var vals = [Double](repeating: 0, count: nnz)
+        _ = rowptr.withUnsafeMutableBufferPointer { r in
+            cols.withUnsafeMutableBufferPointer { c in
+                vals.withUnsafeMutableBufferPointer { v in
+                    tf_operators_copy_csr(handle, which, r.baseAddress, c.baseAddress, v.baseAddress)
+                }
+            }
+        }
+        return SparseMatrix(rows: vertexCount, columns: vertexCount, rowPointers: rowptr.map { Int($0) },
+                            columnIndices: cols, values: vals)
+    }
+}

@@ -1,0 +1,203 @@
+import CTexfieldShim
+import Geometry
+
+/// How the eigenpairs are computed.
+public enum EigenMethod: String, Sendable, Codable, CaseIterable {
+    /// Dense for small meshes (n <= 2000, or n <= 6000 with k >= n/4), slicing otherwise.
+    case automatic
+    /// LAPACK on the dense matrix: exact, O(n³); up to 20,000 vertices.
+    case dense
+    /// Spectrum slicing: shifted LDLᵀ factorisations with inertia counts and block Lanczos.
+    case slicing
+
+    var code: Int32 { self == .automatic ? 0 : (self == .dense ? 1 : 2) }
+}
+
+/// Options of `Eigenbasis.compute`.
+public struct EigenOptions: Sendable, Codable, Equatable {
+    /// Number of smallest eigenpairs, 1 <= k <= n.
+    public var k: Int
+    public var mass: MassKind = .voronoi
+    public var method: EigenMethod = .automatic
+    /// Target relative residual ‖Lφ − λMφ‖ / (|λ| ‖Mφ‖).
+    public var tolerance: Double = 1e-10
+    /// Eigenpairs per spectral slice (0: automatic).
+    public var band: Int = 0
+    /// Lanczos block size (0: automatic).
+    public var block: Int = 0
+    /// Seed of the Lanczos start vectors.
+    public var seed: UInt64 = 0
+    /// Threads for the block solves.
+    public var threads: Int = 2
+
+    public init(k: Int, mass: MassKind = .voronoi, method: EigenMethod = .automatic, tolerance: Double = 1e-10) {
+        self.k = k
+        self.mass = mass
+        self.method = method
+        self.tolerance = tolerance
+    }
+}
+
+/// Solver statistics.
+public struct EigenStats: Sendable, Codable, Equatable {
+    public var method: String
+    public var slices: Int
+    public var factorizations: Int
+    public var solves: Int
+    public var repairs: Int
+    public var secondsFactor: Double
+    public var secondsSolve: Double
+    public var secondsOrthogonalize: Double
+    public var secondsRitz: Double
+    public var secondsTotal: Double
+}
+
+/// The k smallest eigenpairs of `L φ = λ M φ` on a mesh.
+///
+/// - `values`: k eigenvalues, ascending; the first is 0 on each connected component.
+/// - `vectors`: n × k, row-major (`vectors[i * k + j]` is eigenfunction j at vertex i, vertices
+///   in the order of the OBJ's `v` lines), M-orthonormal. Sign convention: in each
+///   eigenvector, the first entry whose magnitude is within 1e-6 (relative) of the largest is
+///   positive. Inside a repeated eigenvalue the basis is one valid choice, deterministic for
+///   the same input, options and machine.
+/// - `mass`: the lumped mass of each vertex (row sums of M).
+/// - `residuals`: ‖Lφ − λMφ‖₂ / (|λ| ‖Mφ‖₂) per pair; for eigenvalues below 1e-8 of the
+///   largest computed, |λ| is replaced by the largest.
+public struct Eigenbasis: Sendable, Equatable {
+    public var values: [Double]
+    public var vectors: [Double]
+    public var mass: [Double]
+    public var residuals: [Double]
+    public var orthonormalityError: Double
+    public var stats: EigenStats?
+
+    public init(values: [Double], vectors: [Double], mass: [Double], residuals: [Double],
+                orthonormalityError: Double, stats: EigenStats? = nil) {
+        self.values = values
+        self.vectors = vectors
+        self.mass = mass
+        self.residuals = residuals
+        self.orthonormalityError = orthonormalityError
+        self.stats = stats
+    }
+
+    public var count: Int { values.count }
+    public var vertexCount: Int { mass.count }
+    public var maxResidual: Double { residuals.max() ?? 0 }
+
+    /// Eigenfunction `j` at every vertex.
+    public func vector(_ j: Int) -> [Double] {
+        let k = count
+        return (0..<vertexCount).map { vectors[$0 * k + j] }
+    }
+
+    /// Computes the eigenpairs of a mesh.
+    /// - Parameter progress: called with the fraction done; return false to cancel
+    ///   (the call then throws `SpectralError.cancelled`).
+    public static func compute(mesh: Mesh, options: EigenOptions,
+                               progress: (@Sendable (Double) -> Bool)? = nil) throws -> Eigenbasis {
+        let ops = try CotanOperators(mesh: mesh, mass: options.mass)
+        return try compute(operators: ops, options: options, progress: progress)
+    }
+
+    /// Computes the eigenpairs of prebuilt operators.
+    public static func compute(operators ops: CotanOperators, options: EigenOptions,
+                               progress: (@Sendable (Double) -> Bool)? = nil) throws -> Eigenbasis {
+        let n = ops.vertexCount, k = options.k
+        guard k >= 1 else { throw SpectralError.invalidInput("k must be at least 1, got \(k)") }
+        guard k <= n else {
+            throw SpectralError.invalidInput("k = \(k) exceeds the number of vertices (\(n))")
+        }
+        guard options.tolerance.isFinite, options.tolerance > 0 else {
+            throw SpectralError.invalidInput("tolerance must be a positive number, got \(options.tolerance)")
+        }
+        var values = [Double](repeating: 0, count: k)
+        var vectors = [Double](repeating: 0, count: n * k)
+        var residuals = [Double](repeating: 0, count: k)
+        var st = tf_eigs_stats()
+        let box = ProgressBox(progress)
+        let context = Unmanaged.passRetained(box)
+        defer { context.release() }
+        var o = tf_eigs_options()
+        o.k = Int64(k)
+        o.tolerance = options.tolerance
+        o.band = Int64(options.band)
+        o.block = Int64(options.block)
+        o.method = options.method.code
+        o.threads = Int32(options.threads)
+        o.seed = options.seed
+        o.progress = progress == nil ? nil : { ctx, fraction in
+            let box = Unmanaged<ProgressBox>.fromOpaque(ctx!).takeUnretainedValue()
+            return box.callback?(fraction) == false ? 1 : 0
+        }
+        o.progress_context = context.toOpaque()
+        try shimCall { err, len in
+            values.withUnsafeMutableBufferPointer { v in
+                vectors.withUnsafeMutableBufferPointer { x in
+                    residuals.withUnsafeMutableBufferPointer { r in
+                        tf_eigs(ops.handle, &o, v.baseAddress, x.baseAddress, r.baseAddress, &st, err, len)
+                    }
+                }
+            }
+        }
+        let stats = EigenStats(
+            method: st.method == 1 ? "dense" : "slicing", slices: Int(st.slices),
+            factorizations: Int(st.factorizations), solves: Int(st.solves), repairs: Int(st.repairs),
+            secondsFactor: st.seconds_factor, secondsSolve: st.seconds_solve,
+            secondsOrthogonalize: st.seconds_orthogonalize, secondsRitz: st.seconds_ritz,
+            secondsTotal: st.seconds_total)
+        return Eigenbasis(values: values, vectors: vectors, mass: ops.lumpedMass, residuals: residuals,
+                          orthonormalityError: st.orthonormality_error, stats: stats)
+    }
+
+    /// Residuals and M-orthonormality error of these eigenpairs against `operators`
+    /// (an independent check, e.g. of pairs loaded from disk).
+    public func check(against ops: CotanOperators) throws -> (residuals: [Double], orthonormalityError: Double) {
+        guard ops.vertexCount == vertexCount else {
+            throw SpectralError.invalidInput("eigenbasis has \(vertexCount) vertices, operators \(ops.vertexCount)")
+        }
+        var res = [Double](repeating: 0, count: count)
+        var ortho = 0.0
+        try shimCall { err, len in
+            values.withUnsafeBufferPointer { v in
+                vectors.withUnsafeBufferPointer { x in
+                    res.withUnsafeMutableBufferPointer { r in
+                        tf_eigs_check(ops.handle, Int64(count), v.baseAddress, x.baseAddress, r.baseAddress, &ortho, err, len)
+                    }
+                }
+            }
+        }
+        return (res, ortho)
+    }
+}
+
+private final class ProgressBox: @unchecked Sendable {
+    let callback: (@Sendable (Double) -> Bool)?
+    init(_ c: (@Sendable (Double) -> Bool)?) { callback = c }
+}
+
+/// Per-eigenfunction normalisations for downstream use.
+public enum EigenNormalization: String, Sendable, Codable, CaseIterable {
+    /// M-orthonormal, as computed.
+    case none
+    /// Each eigenfunction divided by (max − min) over the vertices: the reference protocol of
+    /// Koestler et al. 2022 (intrinsic neural fields). A constant eigenfunction is left as is.
+    case range
+}
+
+extension Eigenbasis {
+    /// The eigenvectors (n × k row-major) under a normalisation.
+    public func normalizedVectors(_ normalization: EigenNormalization) -> [Double] {
+        guard normalization == .range else { return vectors }
+        let n = vertexCount, k = count
+        var lo = [Double](repeating: .infinity, count: k), hi = [Double](repeating: -.infinity, count: k)
+        for i in 0..<n { for j in 0..<k { let x = vectors[i * k + j]; lo[j] = min(lo[j], x); hi[j] = max(hi[j], x) } }
+        let scale = (0..<k).map { j -> Double in
+            let r = hi[j] - lo[j]
+            return r > 1e-12 * max(abs(hi[j]), abs(lo[j]), .leastNormalMagnitude) ? 1 / r : 1
+        }
+        var out = vectors
+        for i in 0..<n { for j in 0..<k { out[i * k + j] *= scale[j] } }
+        return out
+    }
+}

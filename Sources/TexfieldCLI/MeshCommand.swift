@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Geometry
+import Imaging
+
+/// `texfield mesh …`: writes the meshes the project generates itself.
+struct MeshCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mesh", abstract: "Generate meshes: icosphere, torus, grid, and the demo set.",
+        subcommands: [Icosphere.self, Torus.self, Grid.self, Demo.self])
+
+    struct Icosphere: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "A geodesic unit sphere with 10 f² + 2 vertices, optionally jittered.")
+        @Option(name: .shortAndLong, help: "Subdivisions f of each icosahedron edge.") var subdivisions: Int
+        @Option(help: "Tangential jitter as a fraction of the mean edge length.") var jitter: Double = 0
+        @Option(help: "Seed of the jitter.") var seed: UInt64 = 1
+        @Option(name: .shortAndLong, help: "Output OBJ.") var out: String
+        func validate() throws {
+            guard (1...2000).contains(subdivisions) else { throw ValidationError("--subdivisions must be in 1...2000") }
+            guard jitter >= 0, jitter < 1 else { throw ValidationError("--jitter must be in [0, 1)") }
+        }
+        func run() throws {
+            try Mesh.icosphere(subdivisions: subdivisions, jitter: jitter, seed: seed).writeOBJ(path: out)
+        }
+    }
+
+    struct Torus: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A torus with texture coordinates.")
+        @Option var segments = 48
+        @Option var rings = 24
+        @Option(name: .shortAndLong, help: "Output OBJ.") var out: String
+        func validate() throws { guard segments >= 3, rings >= 3 else { throw ValidationError("need at least 3 segments and rings") } }
+        func run() throws { try Mesh.torus(segments: segments, rings: rings).writeOBJ(path: out) }
+    }
+
+    struct Grid: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "The unit square split into cells × cells × 2 triangles.")
+        @Option var cells = 32
+        @Option(name: .shortAndLong, help: "Output OBJ.") var out: String
+        func validate() throws { guard cells >= 1 else { throw ValidationError("--cells must be at least 1") } }
+        func run() throws { try Mesh.grid(cells: cells).writeOBJ(path: out) }
+    }
+
+    struct Demo: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the demo meshes of meshes/: a textured torus and a jittered icosphere.")
+        @Option(name: .shortAndLong, help: "Output folder.") var out: String = "meshes"
+        func run() throws {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try DemoMeshes.write(to: out)
+        }
+    }
+}
+
+/// The demo set: generated, small, deterministic.
+enum DemoMeshes {
+    static func write(to dir: String) throws {
+        let torus = Mesh.torus(segments: 64, rings: 32)
+        try torus.writeOBJ(path: dir + "/torus.obj", materialLibrary: "torus.mtl")
+        try AtomicFile.write(Data("# written by texfield\nnewmtl material\nKd 1 1 1\nmap_Kd torus.png\n".utf8),
+                             to: dir + "/torus.mtl")
+        try texture(size: 256).writePNG(path: dir + "/torus.png")
+        try Mesh.icosphere(subdivisions: 8, jitter: 0.3, seed: 1).writeOBJ(path: dir + "/icosphere.obj")
+    }
+
+    /// A colourful, smoothly varying texture with a few sharp stripes, periodic in u and v.
+    static func texture(size: Int) -> Image {
+        var img = Image(width: size, height: size, channels: 3)
+        for r in 0..<size {
+            for c in 0..<size {
+                let u = Double(c) / Double(size), v = 1 - Double(r) / Double(size)
+                let a = 2 * Double.pi * u, b = 2 * Double.pi * v
+                var rgb = [0.5 + 0.4 * cos(a), 0.5 + 0.4 * sin(2 * a + b), 0.5 + 0.4 * cos(3 * b)]
+                if Int(floor(u * 16)) % 4 == 0 && Int(floor(v * 8)) % 2 == 0 { rgb = [0.95, 0.9, 0.2] }
+                for ch in 0..<3 { img[r, c, ch] = Float(rgb[ch]) }
+            }
+        }
+        return img
+    }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// The `texfield` command: intrinsic neural fields on triangle meshes.
+public struct TexfieldCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "texfield",
+        abstract: "Laplace–Beltrami eigenfunctions and intrinsic neural fields on triangle meshes.",
+        subcommands: [InfoCommand.self, EigsCommand.self, MeshCommand.self])
+
+    public init() {}
+}

@@ -1,0 +1,3 @@
+import TexfieldCLI
+
+TexfieldCommand.main()

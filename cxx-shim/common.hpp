@@ -1,0 +1,85 @@
+// Internal helpers of the shim: error type, exception guard, the operator struct,
+// and the few LAPACK/BLAS entry points we call directly.
+#pragma once
+#include "include/texfield_shim.h"
+
+#include <Eigen/Dense>
+#include <Eigen/Sparse>
+#include <cblas.h>
+
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+extern "C" {
+void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
+             double *w, double *work, const int *lwork, int *iwork, const int *liwork,
+             int *info);
+void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
+             const int *lda, const double *vl, const double *vu, const int *il, const int *iu,
+             const double *abstol, int *m, double *w, double *z, const int *ldz, int *isuppz,
+             double *work, const int *lwork, int *iwork, const int *liwork, int *info);
+void dpotrf_(const char *uplo, const int *n, double *a, const int *lda, int *info);
+}
+
+namespace tf {
+
+using SpMat = Eigen::SparseMatrix<double, Eigen::ColMajor, int>;
+using Mat = Eigen::MatrixXd;
+using Vec = Eigen::VectorXd;
+
+struct Error : std::runtime_error {
+    tf_status code;
+    Error(tf_status c, const std::string &m) : std::runtime_error(m), code(c) {}
+};
+
+inline void set_message(char *err, size_t len, const std::string &msg) {
+    if (!err || len == 0) return;
+    size_t n = msg.size() < len - 1 ? msg.size() : len - 1;
+    std::memcpy(err, msg.data(), n);
+    err[n] = 0;
+}
+
+// Runs f, turning every C++ exception into a status code and a message.
+template <class F> tf_status guarded(char *err, size_t len, F &&f) {
+    try {
+        f();
+        return TF_OK;
+    } catch (const Error &e) {
+        set_message(err, len, e.what());
+        return e.code;
+    } catch (const std::bad_alloc &) {
+        set_message(err, len, "out of memory");
+        return TF_ERR_NOMEM;
+    } catch (const std::exception &e) {
+        set_message(err, len, std::string("internal error: ") + e.what());
+        return TF_ERR_INTERNAL;
+    } catch (...) {
+        set_message(err, len, "internal error: unknown C++ exception");
+        return TF_ERR_INTERNAL;
+    }
+}
+
+inline double now_seconds() {
+    using namespace std::chrono;
+    return duration<double>(steady_clock::now().time_since_epoch()).count();
+}
+
+// Symmetric eigen-decomposition of a dense matrix (LAPACK dsyevd): A is overwritten by
+// the eigenvectors (column-major), w gets the eigenvalues ascending.
+void dense_symmetric_eigen(Mat &A, Vec &w);
+
+} // namespace tf
+
+struct tf_operators {
+    tf::SpMat L;          // stiffness, PSD
+    tf::SpMat M;          // mass
+    tf::Vec lumped;       // row sums of M
+    bool diagonal_mass;   // M is diagonal
+    int64_t n = 0;
+    int64_t degenerate = 0;
+    double area = 0;
+};

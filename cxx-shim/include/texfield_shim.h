@@ -1,0 +1,115 @@
+/*
+ * texfield_shim.h — the pure C interface of texfield's C++ numerical core.
+ *
+ * Why a shim: the cotangent operators, the sparse LDL^T factorisations and the
+ * spectrum-slicing eigensolver are written in C++17 on Eigen and OpenBLAS; Swift
+ * reaches them through this header only (no C++ interop mode). Every symbol carries
+ * the `tf_` prefix, every function returns a status code, and every C++ exception is
+ * caught at this boundary and turned into a status plus a message.
+ *
+ * Conventions (see DESIGN.md):
+ *  - positions: n x 3 doubles, row-major; faces: m x 3 int32 vertex indices, row-major.
+ *  - L is the cotangent stiffness matrix, positive semi-definite, rows sum to zero:
+ *    L_ij = -(cot a_ij + cot b_ij)/2 for i != j, L_ii = -sum_j L_ij.
+ *  - The generalised problem is L phi = lambda M phi with M-orthonormal phi.
+ *  - Dense outputs are row-major (C order): vectors[i*k + j] is vertex i, eigenvector j.
+ */
+#ifndef TEXFIELD_SHIM_H
+#define TEXFIELD_SHIM_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Status codes returned by every tf_ function. */
+typedef enum {
+    TF_OK = 0,
+    TF_ERR_INVALID = 1,     /* bad argument or bad mesh data; the message names it */
+    TF_ERR_NOMEM = 2,       /* an allocation failed */
+    TF_ERR_NUMERIC = 3,     /* a factorisation or dense solve failed */
+    TF_ERR_NOCONV = 4,      /* the eigensolver did not reach the tolerance */
+    TF_ERR_CANCELLED = 5,   /* the progress callback asked to stop */
+    TF_ERR_INTERNAL = 6     /* an unexpected C++ exception */
+} tf_status;
+
+/* Mass matrix kinds. */
+typedef enum {
+    TF_MASS_VORONOI = 0,     /* mixed-Voronoi lumped (libigl's default), diagonal */
+    TF_MASS_BARYCENTRIC = 1, /* area/3 per incident triangle, diagonal */
+    TF_MASS_FULL = 2         /* consistent linear FEM mass (A/6 diagonal, A/12 off-diagonal) */
+} tf_mass_kind;
+
+/* Opaque: the stiffness matrix L and the mass matrix M of one mesh. */
+typedef struct tf_operators tf_operators;
+
+/* Builds L and M. Faces whose area is zero (or below 1e-14 of their squared edge
+ * lengths) contribute nothing to either matrix and are counted in degenerate_faces.
+ * On failure *out is NULL and err holds a message. */
+tf_status tf_operators_build(const double *positions, int64_t n,
+                             const int32_t *faces, int64_t m, int mass_kind,
+                             tf_operators **out, char *err, size_t errlen);
+void tf_operators_free(tf_operators *ops);
+
+int64_t tf_operators_size(const tf_operators *ops);
+int64_t tf_operators_degenerate_faces(const tf_operators *ops);
+double tf_operators_area(const tf_operators *ops);
+/* which: 0 = L, 1 = M. Number of stored entries (both triangles of the symmetric matrix). */
+int64_t tf_operators_nnz(const tf_operators *ops, int which);
+/* Copies a matrix in compressed sparse row form: rowptr (n+1), cols (nnz), vals (nnz),
+ * column indices ascending within each row. */
+tf_status tf_operators_copy_csr(const tf_operators *ops, int which, int64_t *rowptr,
+                                int32_t *cols, double *vals);
+/* Row sums of M (equal to its diagonal for the lumped kinds). */
+void tf_operators_lumped_mass(const tf_operators *ops, double *out);
+
+/* Progress: fraction in [0, 1]; return non-zero to cancel the solve. */
+typedef int (*tf_progress_fn)(void *context, double fraction);
+
+typedef struct {
+    int64_t k;               /* number of smallest eigenpairs wanted (1 <= k <= n) */
+    double tolerance;        /* target relative residual; 0 = 1e-10 */
+    int64_t band;            /* eigenpairs per spectral slice; 0 = automatic */
+    int64_t block;           /* Lanczos block size; 0 = automatic (16) */
+    int method;              /* 0 = automatic, 1 = dense, 2 = spectrum slicing */
+    int threads;             /* threads for block solves; 0 = 2 */
+    uint64_t seed;           /* seed of the start vectors */
+    tf_progress_fn progress; /* may be NULL */
+    void *progress_context;
+} tf_eigs_options;
+
+typedef struct {
+    double max_residual;         /* max_i |L phi_i - lambda_i M phi_i| / (lambda_ref |M phi_i|) */
+    double orthonormality_error; /* max |Phi^T M Phi - I| */
+    int64_t method;              /* 1 = dense, 2 = spectrum slicing */
+    int64_t slices;              /* shifts used */
+    int64_t factorizations;      /* LDL^T factorisations done */
+    int64_t solves;              /* right-hand sides solved */
+    int64_t repairs;             /* slices that had to re-cover a whole gap */
+    double seconds_factor;
+    double seconds_solve;
+    double seconds_orthogonalize;
+    double seconds_ritz;
+    double seconds_total;
+} tf_eigs_stats;
+
+/* The k smallest eigenpairs of L phi = lambda M phi, ascending. values: k; vectors: n*k
+ * row-major; residuals: k (may be NULL). Each eigenvector is M-normalised and its sign
+ * fixed so that its first entry of largest magnitude (within 1e-6 relative) is positive. */
+tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *options, double *values,
+                  double *vectors, double *residuals, tf_eigs_stats *stats, char *err,
+                  size_t errlen);
+
+/* Relative residuals of given eigenpairs (vectors n*k row-major), same definition as
+ * tf_eigs, and the M-orthonormality error. */
+tf_status tf_eigs_check(const tf_operators *ops, int64_t k, const double *values,
+                        const double *vectors, double *residuals, double *orthonormality_error,
+                        char *err, size_t errlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TEXFIELD_SHIM_H */
