@@ -86,6 +86,8 @@ void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &r
                  double &ortho, int threads) {
     const int64_t n = ops.n, k = Phi.cols();
     res.resize(k);
+    ortho = 0;
+    if (k == 0) return;
     double lref = 0;
     for (int64_t j = 0; j < k; ++j) lref = std::max(lref, std::abs(lam[j]));
     if (lref == 0) lref = ops.L.diagonal().cwiseAbs().maxCoeff() / ops.lumped.maxCoeff();
@@ -572,7 +574,7 @@ void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi
         int64_t maxdim = std::min(cap, round_up(3 * expected + 6 * b + 40, b));
         const int64_t hardcap = std::min(cap, round_up(12 * expected + 20 * b + 200, b));
         int stalled_checks = 0;
-        double tol_si = S.tol * 1e-2;
+        double tol_si = S.tol * (std::getenv("TF_TOLSI") ? std::atof(std::getenv("TF_TOLSI")) : 1.0);
         cur->start(seed++);
         int64_t last_ca = -1;
         SliceOutput out;
@@ -710,11 +712,11 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
         Settings S;
         S.k = k;
         S.tol = o->tolerance > 0 ? o->tolerance : 1e-10;
-        S.b = int(o->block > 0 ? o->block : 16);
+        S.b = int(o->block > 0 ? o->block : 8);
         S.threads = o->threads > 0 ? o->threads : 2;
         S.seed = o->seed;
         S.cancel = Cancel{o->progress, o->progress_context};
-        S.band = o->band > 0 ? o->band : 200;
+        S.band = o->band > 0 ? o->band : 100;
         int method = o->method;
         if (method == 0) {
             bool small = n <= 2000 || (n <= 6000 && 4 * k >= n);
@@ -761,5 +763,23 @@ extern "C" tf_status tf_eigs_check(const tf_operators *ops, int64_t k, const dou
         check_pairs(*ops, Phi, lam, res, o, 2);
         for (int64_t j = 0; j < k; ++j) residuals[j] = res[j];
         if (ortho) *ortho = o;
+    });
+}
+
+extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sigma, int nrhs,
+                                             uint64_t seed, double *max_relative_difference,
+                                             int64_t *negative_pivots, char *err, size_t errlen) {
+    return guarded(err, errlen, [&] {
+        ShiftedMatrix shifted(*ops);
+        BlockLDLT F(ops->L);
+        if (!F.factorize(shifted.at(sigma))) throw Error(TF_ERR_NUMERIC, "factorisation failed");
+        const int64_t n = ops->n;
+        SplitMix rng{seed};
+        Mat B(n, nrhs), X(n, nrhs), Xr(n, nrhs);
+        for (int64_t i = 0; i < B.size(); ++i) B.data()[i] = rng.uniform();
+        F.solve(B.data(), X.data(), nrhs, 2);
+        F.solve_reference(B.data(), Xr.data(), nrhs);
+        *max_relative_difference = (X - Xr).cwiseAbs().maxCoeff() / Xr.cwiseAbs().maxCoeff();
+        *negative_pivots = F.negative_pivots();
     });
 }

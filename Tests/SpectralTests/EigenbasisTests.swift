@@ -1,0 +1,198 @@
+import Foundation
+import Geometry
+import Spectral
+import Testing
+
+private func mOrthonormalityError(_ b: Eigenbasis) -> Double {
+    let n = b.vertexCount, k = b.count
+    var worst = 0.0
+    for a in 0..<k {
+        for c in a..<k {
+            var s = 0.0
+            for i in 0..<n { s += b.mass[i] * b.vectors[i * k + a] * b.vectors[i * k + c] }
+            worst = max(worst, abs(s - (a == c ? 1 : 0)))
+        }
+    }
+    return worst
+}
+
+@Suite struct EigenbasisTests {
+    /// On the unit sphere, -Δ has eigenvalues l(l+1) with multiplicity 2l+1.
+    @Test func sphereEigenvaluesApproachLTimesLPlusOne() throws {
+        var previousError = Double.infinity
+        for f in [8, 16] {
+            let b = try Eigenbasis.compute(mesh: Mesh.icosphere(subdivisions: f), options: EigenOptions(k: 25))
+            var error = 0.0
+            var j = 0
+            for l in 0...4 {
+                for _ in 0..<(2 * l + 1) {
+                    let exact = Double(l * (l + 1))
+                    error = max(error, abs(b.values[j] - exact) / max(1, exact))
+                    j += 1
+                }
+            }
+            #expect(error < (f == 8 ? 0.03 : 0.008), "f = \(f): relative error \(error)")
+            #expect(error < previousError / 3, "refinement should shrink the error (O(h²))")
+            previousError = error
+        }
+    }
+
+    /// On the unit square with Neumann boundary: π²(a² + b²).
+    @Test func squareNeumannEigenvalues() throws {
+        let b = try Eigenbasis.compute(mesh: Mesh.grid(cells: 40), options: EigenOptions(k: 10))
+        let pi2 = Double.pi * Double.pi
+        let expected = [0, 1, 1, 2, 4, 4, 5, 5, 8, 9].map { Double($0) * pi2 }
+        #expect(abs(b.values[0]) < 1e-10)
+        for j in 1..<10 { #expect(abs(b.values[j] - expected[j]) < 0.01 * expected[j], "λ_\(j) = \(b.values[j])") }
+    }
+
+    @Test func scalingScalesEigenvalues() throws {
+        let mesh = Mesh.icosphere(subdivisions: 6, jitter: 0.3)
+        let b = try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: 20))
+        for s in [1e-8, 1e-3, 1e3, 1e8] {
+            let bs = try Eigenbasis.compute(mesh: mesh.scaled(by: s), options: EigenOptions(k: 20))
+            for j in 1..<20 { #expect(abs(bs.values[j] * s * s - b.values[j]) < 1e-9 * b.values[j], "s = \(s)") }
+        }
+    }
+
+    @Test func oneZeroEigenvaluePerComponent() throws {
+        let a = Mesh.icosphere(subdivisions: 6, jitter: 0.2)
+        var two = a
+        two.positions += a.positions.enumerated().map { $0.offset % 3 == 0 ? $0.element + 5 : $0.element }
+        two.triangles += a.triangles.map { $0 + Int32(a.vertexCount) }
+        for method in [EigenMethod.dense, .slicing] {
+            var o = EigenOptions(k: 6, method: method)
+            o.tolerance = 1e-10
+            let b = try Eigenbasis.compute(mesh: two, options: o)
+            #expect(abs(b.values[0]) < 1e-9 && abs(b.values[1]) < 1e-9, "\(method)")
+            #expect(b.values[2] > 1, "\(method)")
+        }
+    }
+
+    @Test func slicingAgreesWithDense() throws {
+        let mesh = Mesh.icosphere(subdivisions: 12, jitter: 0.3, seed: 5)  // 1442 vertices
+        let k = 300
+        let dense = try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: k, method: .dense))
+        var o = EigenOptions(k: k, method: .slicing)
+        o.band = 60
+        let sliced = try Eigenbasis.compute(mesh: mesh, options: o)
+        #expect(sliced.stats?.method == "slicing" && (sliced.stats?.slices ?? 0) > 3)
+        for j in 1..<k {
+            #expect(abs(sliced.values[j] - dense.values[j]) < 1e-9 * dense.values[j], "λ_\(j)")
+        }
+        // Where an eigenvalue is well separated, both eigenvectors agree (signs are fixed).
+        let n = mesh.vertexCount
+        for j in 1..<(k - 1) {
+            let gap = min(dense.values[j] - dense.values[j - 1], dense.values[j + 1] - dense.values[j])
+            guard gap > 1e-3 * dense.values[j] else { continue }
+            var dot = 0.0
+            for i in 0..<n { dot += dense.mass[i] * dense.vectors[i * k + j] * sliced.vectors[i * k + j] }
+            #expect(abs(dot - 1) < 1e-6, "φ_\(j): <dense, sliced>_M = \(dot)")
+        }
+        for b in [dense, sliced] {
+            #expect(b.maxResidual < 1e-9)
+            #expect(b.orthonormalityError < 1e-9)
+            #expect(abs(mOrthonormalityError(b) - b.orthonormalityError) < 1e-12)
+        }
+    }
+
+    @Test func residualsAndOrthonormalityAreReportedTruthfully() throws {
+        let mesh = Mesh.icosphere(subdivisions: 16, jitter: 0.3)
+        let ops = try CotanOperators(mesh: mesh)
+        let b = try Eigenbasis.compute(operators: ops, options: EigenOptions(k: 120))
+        let check = try b.check(against: ops)
+        #expect(check.residuals.max()! < 1e-10)
+        #expect(abs(check.orthonormalityError - b.orthonormalityError) < 1e-14)
+        #expect(zip(check.residuals, b.residuals).allSatisfy { abs($0 - $1) <= 1e-3 * $1 + 1e-16 })
+        // Independent residual from the CSR matrices.
+        let L = ops.stiffness, n = mesh.vertexCount, k = b.count
+        for j in [1, 50, 119] {
+            let phi = b.vector(j)
+            let Lphi = L.multiply(phi)
+            var r = 0.0, mphi = 0.0
+            for i in 0..<n {
+                let d = Lphi[i] - b.values[j] * b.mass[i] * phi[i]
+                r += d * d
+                mphi += b.mass[i] * b.mass[i] * phi[i] * phi[i]
+            }
+            #expect(r.squareRoot() / (b.values[j] * mphi.squareRoot()) < 1e-10)
+            _ = k
+        }
+        // Ascending.
+        #expect(zip(b.values, b.values.dropFirst()).allSatisfy { $0 <= $1 })
+    }
+
+    @Test func fullMassMatrix() throws {
+        let mesh = Mesh.icosphere(subdivisions: 8)
+        for method in [EigenMethod.dense, .slicing] {
+            let b = try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: 9, mass: .full, method: method))
+            // The consistent mass overestimates less than lumping on the sphere: λ_1 ≈ 2.
+            #expect(abs(b.values[1] - 2) < 0.02)
+            #expect(b.maxResidual < 1e-9 && b.orthonormalityError < 1e-9)
+        }
+    }
+
+    @Test func deterministicWithSignConvention() throws {
+        let mesh = Mesh.icosphere(subdivisions: 14, jitter: 0.3)
+        var o = EigenOptions(k: 150, method: .slicing)
+        o.band = 50
+        let a = try Eigenbasis.compute(mesh: mesh, options: o)
+        let b = try Eigenbasis.compute(mesh: mesh, options: o)
+        #expect(a.values == b.values && a.vectors == b.vectors)
+        let n = mesh.vertexCount, k = a.count
+        for j in 0..<k {
+            var mx = 0.0
+            for i in 0..<n { mx = max(mx, abs(a.vectors[i * k + j])) }
+            let first = (0..<n).first { abs(a.vectors[$0 * k + j]) >= (1 - 1e-6) * mx }!
+            #expect(a.vectors[first * k + j] > 0)
+        }
+    }
+
+    @Test func badRequestsGiveClearErrors() throws {
+        let mesh = Mesh.icosphere(subdivisions: 2)  // 42 vertices
+        #expect { try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: 43)) } throws: {
+            "\($0)".contains("k = 43 exceeds the number of vertices (42)")
+        }
+        #expect { try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: 0)) } throws: {
+            "\($0)".contains("k must be at least 1")
+        }
+        // k = n is a dense solve.
+        let all = try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: 42))
+        #expect(all.count == 42 && all.maxResidual < 1e-9)
+        // Unreferenced vertex.
+        var extra = mesh
+        extra.positions += [5, 5, 5]
+        #expect { try Eigenbasis.compute(mesh: extra, options: EigenOptions(k: 4)) } throws: {
+            "\($0)".contains("vertex 42 has zero mass")
+        }
+    }
+
+    @Test func progressAndCancellation() throws {
+        let mesh = Mesh.icosphere(subdivisions: 14, jitter: 0.3)
+        let seen = LockedBox()
+        var o = EigenOptions(k: 100, method: .slicing)
+        o.band = 40
+        _ = try Eigenbasis.compute(mesh: mesh, options: o) { f in seen.append(f); return true }
+        #expect(seen.values.last == 1)
+        #expect(throws: SpectralError.cancelled) {
+            try Eigenbasis.compute(mesh: mesh, options: o) { _ in false }
+        }
+    }
+
+    @Test func rangeNormalization() throws {
+        let b = try Eigenbasis.compute(mesh: Mesh.icosphere(subdivisions: 5), options: EigenOptions(k: 8))
+        let v = b.normalizedVectors(.range)
+        let n = b.vertexCount, k = b.count
+        for j in 1..<k {
+            let col = (0..<n).map { v[$0 * k + j] }
+            #expect(abs(col.max()! - col.min()! - 1) < 1e-12)
+        }
+    }
+}
+
+final class LockedBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var storage: [Double] = []
+    func append(_ x: Double) { lock.lock(); storage.append(x); lock.unlock() }
+    var values: [Double] { lock.lock(); defer { lock.unlock() }; return storage }
+}

@@ -1,0 +1,69 @@
+import ArgumentParser
+import Foundation
+import Geometry
+import Spectral
+import Testing
+import TexfieldCLI
+
+private func tempDir() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-cli-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+private func run(_ args: [String]) throws {
+    var command = try TexfieldCommand.parseAsRoot(args)
+    try command.run()
+}
+
+@Suite struct CLITests {
+    @Test func eigsWritesNumPyFiles() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "icosphere", "-s", "6", "--jitter", "0.2", "--out", dir + "/s.obj"])
+        try run(["eigs", dir + "/s.obj", "-k", "12", "--out", dir + "/e", "--cache-dir", dir + "/cache", "--quiet"])
+        let values = try NPY.read(path: dir + "/e/eigenvalues.npy")
+        let vectors = try NPY.read(path: dir + "/e/eigenvectors.npy")
+        let mass = try NPY.read(path: dir + "/e/mass.npy")
+        #expect(values.shape == [12] && vectors.shape == [362, 12] && mass.shape == [362])
+        #expect(abs(values.values[1] - 2) < 0.05)
+        // Second run comes from the cache and writes the same values.
+        try run(["eigs", dir + "/s.obj", "-k", "12", "--out", dir + "/e2", "--cache-dir", dir + "/cache", "--quiet"])
+        #expect(try NPY.read(path: dir + "/e2/eigenvalues.npy") == values)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/e2/summary.json"))) as! [String: Any]
+        #expect(summary["cached"] as? Bool == true)
+        // Range normalisation.
+        try run(["eigs", dir + "/s.obj", "-k", "4", "--out", dir + "/e3", "--normalize", "range", "--no-cache", "--quiet"])
+        let v3 = try NPY.read(path: dir + "/e3/eigenvectors.npy")
+        let col = (0..<362).map { v3.values[$0 * 4 + 2] }
+        #expect(abs(col.max()! - col.min()! - 1) < 1e-12)
+    }
+
+    @Test func errorsNameTheProblem() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "icosphere", "-s", "2", "--out", dir + "/s.obj"])
+        #expect { try run(["eigs", dir + "/s.obj", "-k", "100", "--out", dir + "/e", "--no-cache"]) } throws: {
+            "\($0)".contains("exceeds the number of vertices") && "\($0)".contains("s.obj")
+        }
+        #expect { try run(["eigs", dir + "/missing.obj", "-k", "3", "--out", dir + "/e"]) } throws: {
+            "\($0)".contains("missing.obj") && "\($0)".contains("no such file")
+        }
+        try "v 0 0 0\nv 1 0 zz\n".write(toFile: dir + "/bad.obj", atomically: true, encoding: .utf8)
+        #expect { try run(["info", dir + "/bad.obj"]) } throws: { "\($0)".contains("bad.obj:2") }
+        #expect(throws: (any Error).self) { try run(["eigs", dir + "/s.obj", "-k", "0", "--out", dir + "/e"]) }
+    }
+
+    @Test func infoAndDemoMeshes() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "demo", "--out", dir])
+        for f in ["torus.obj", "torus.mtl", "torus.png", "icosphere.obj"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/" + f), "\(f)")
+        }
+        let torus = try Mesh.readOBJ(path: dir + "/torus.obj")
+        #expect(torus.hasTexcoords && torus.diffuseTexturePath == dir + "/torus.png")
+        #expect(torus.report().genus == 1)
+        try run(["info", dir + "/torus.obj", "--json"])
+    }
+}
