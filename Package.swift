@@ -46,7 +46,7 @@ let package = Package(
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI"]),
 
         .testTarget(name: "GeometryTests", dependencies: ["Geometry"]),
-        .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"]),
+        .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"]),
         .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
     ],

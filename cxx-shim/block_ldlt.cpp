@@ -32,13 +32,14 @@ bool BlockLDLT::factorize(const SpMat &K) {
     return true;
 }
 
-// Y: n x w row-major, already permuted. Solves L D L^T y = y in place.
-void BlockLDLT::solve_rows(double *Y, int w) const {
-    const int *Lp = Lp_.data();
-    const int *Li = Li_.data();
-    const double *Lx = Lx_.data();
+// Y: n x w row-major, already permuted. Solves L D L^T y = y in place. W > 0 fixes the
+// width at compile time so that the row updates become single vector operations.
+template <int W>
+static inline void ldlt_rows(int n, const int *Lp, const int *Li, const double *Lx,
+                             const double *Dinv, double *Y, int wdyn) {
+    const int w = W > 0 ? W : wdyn;
     // Forward: L unit lower, stored by columns (rows below the diagonal).
-    for (int j = 0; j < n_; ++j) {
+    for (int j = 0; j < n; ++j) {
         const double *yj = Y + size_t(j) * w;
         for (int p = Lp[j]; p < Lp[j + 1]; ++p) {
             double *yi = Y + size_t(Li[p]) * w;
@@ -46,20 +47,55 @@ void BlockLDLT::solve_rows(double *Y, int w) const {
             for (int c = 0; c < w; ++c) yi[c] -= l * yj[c];
         }
     }
-    for (int j = 0; j < n_; ++j) {
+    for (int j = 0; j < n; ++j) {
         double *yj = Y + size_t(j) * w;
-        const double d = Dinv_[j];
+        const double d = Dinv[j];
         for (int c = 0; c < w; ++c) yj[c] *= d;
     }
     // Backward: L^T, row j of L^T is column j of L.
-    for (int j = n_ - 1; j >= 0; --j) {
+    for (int j = n - 1; j >= 0; --j) {
         double *yj = Y + size_t(j) * w;
-        for (int p = Lp[j]; p < Lp[j + 1]; ++p) {
-            const double *yi = Y + size_t(Li[p]) * w;
-            const double l = Lx[p];
-            for (int c = 0; c < w; ++c) yj[c] -= l * yi[c];
+        double acc[W > 0 ? W : 1];
+        if (W > 0) {
+            for (int c = 0; c < W; ++c) acc[c] = yj[c];
+            for (int p = Lp[j]; p < Lp[j + 1]; ++p) {
+                const double *yi = Y + size_t(Li[p]) * w;
+                const double l = Lx[p];
+                for (int c = 0; c < W; ++c) acc[c] -= l * yi[c];
+            }
+            for (int c = 0; c < W; ++c) yj[c] = acc[c];
+        } else {
+            for (int p = Lp[j]; p < Lp[j + 1]; ++p) {
+                const double *yi = Y + size_t(Li[p]) * w;
+                const double l = Lx[p];
+                for (int c = 0; c < w; ++c) yj[c] -= l * yi[c];
+            }
         }
     }
+}
+
+// The same kernels compiled for AVX2/FMA, chosen at run time where the processor has them
+// (no build flags needed: the attribute applies to these functions only).
+__attribute__((target("avx2,fma"))) static void ldlt_rows4_avx2(int n, const int *Lp, const int *Li,
+                                                                const double *Lx, const double *Dinv,
+                                                                double *Y) {
+    ldlt_rows<4>(n, Lp, Li, Lx, Dinv, Y, 4);
+}
+__attribute__((target("avx2,fma"))) static void ldlt_rows8_avx2(int n, const int *Lp, const int *Li,
+                                                                const double *Lx, const double *Dinv,
+                                                                double *Y) {
+    ldlt_rows<8>(n, Lp, Li, Lx, Dinv, Y, 8);
+}
+
+void BlockLDLT::solve_rows(double *Y, int w) const {
+    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const int *Lp = Lp_.data(), *Li = Li_.data();
+    const double *Lx = Lx_.data(), *Di = Dinv_.data();
+    if (w == 4 && avx2) return ldlt_rows4_avx2(n_, Lp, Li, Lx, Di, Y);
+    if (w == 8 && avx2) return ldlt_rows8_avx2(n_, Lp, Li, Lx, Di, Y);
+    if (w == 4) return ldlt_rows<4>(n_, Lp, Li, Lx, Di, Y, 4);
+    if (w == 8) return ldlt_rows<8>(n_, Lp, Li, Lx, Di, Y, 8);
+    ldlt_rows<0>(n_, Lp, Li, Lx, Di, Y, w);
 }
 
 void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {

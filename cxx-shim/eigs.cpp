@@ -290,15 +290,41 @@ class Slice {
         st_.seconds_solve += now_seconds() - t0;
         st_.solves += b;
         t0 = now_seconds();
-        // Two passes of block classical Gram-Schmidt in the M-inner product.
-        Mat MW(n, b), C(filled_, b);
-        for (int pass = 0; pass < 2; ++pass) {
+        // Block classical Gram-Schmidt in the M-inner product: first against the last two
+        // blocks (where the Lanczos recurrence puts almost all of W), then one pass against
+        // the whole basis; a second whole pass only when that pass removed much of a column
+        // (the DGKS criterion, ||w_after|| < 0.7 ||w_before||).
+        Mat MW(n, b), C;
+        auto project = [&](int64_t c0, int64_t cols) {
+            C.resize(cols, b);
             apply_mass(ops_, W, MW.data(), b);
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(filled_), b, int(n), 1.0,
-                        Q_.data(), int(n), MW.data(), int(n), 0.0, C.data(), int(filled_));
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), b, int(filled_), -1.0,
-                        Q_.data(), int(n), C.data(), int(filled_), 1.0, W, int(n));
-            H_.block(0, d_, filled_, b) += C;
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(cols), b, int(n), 1.0,
+                        Q_.data() + c0 * n, int(n), MW.data(), int(n), 0.0, C.data(), int(cols));
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), b, int(cols), -1.0,
+                        Q_.data() + c0 * n, int(n), C.data(), int(cols), 1.0, W, int(n));
+            H_.block(c0, d_, cols, b) += C;
+        };
+        auto mnorms = [&](Vec &out) {
+            apply_mass(ops_, W, MW.data(), b);
+            out.resize(b);
+            for (int c = 0; c < b; ++c) {
+                double s2 = 0;
+                const double *w = W + c * n, *mw = MW.data() + c * n;
+                for (int64_t i = 0; i < n; ++i) s2 += w[i] * mw[i];
+                out[c] = std::sqrt(std::max(0.0, s2));
+            }
+        };
+        const int64_t local0 = std::max<int64_t>(0, d_ - b);
+        project(local0, filled_ - local0);
+        Vec before, after;
+        for (int pass = 0; pass < 3; ++pass) {
+            mnorms(before);
+            project(0, filled_);
+            mnorms(after);
+            bool again = false;
+            for (int c = 0; c < b; ++c)
+                if (after[c] < 0.7 * before[c]) again = true;
+            if (!again) break;
         }
         Mat R;
         orthonormalize_block(filled_, R, rng_);
