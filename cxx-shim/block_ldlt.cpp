@@ -101,17 +101,22 @@ void BlockLDLT::solve_rows(double *Y, int w) const {
 void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
     if (threads < 1) threads = 1;
     if (threads > b) threads = b;
+    // Each thread takes a contiguous range of columns and solves it in chunks of at most 8,
+    // the widest kernel (8 doubles = two AVX2 registers per factor entry).
     auto work = [&](int c0, int c1) {
-        const int w = c1 - c0;
-        std::vector<double> Y(size_t(n_) * w);
-        for (int c = 0; c < w; ++c) {
-            const double *bc = B + size_t(c0 + c) * n_;
-            for (int i = 0; i < n_; ++i) Y[size_t(perm_[i]) * w + c] = bc[i];
-        }
-        solve_rows(Y.data(), w);
-        for (int c = 0; c < w; ++c) {
-            double *xc = X + size_t(c0 + c) * n_;
-            for (int i = 0; i < n_; ++i) xc[i] = Y[size_t(perm_[i]) * w + c];
+        std::vector<double> Y;
+        for (int s0 = c0; s0 < c1; s0 += 8) {
+            const int w = std::min(8, c1 - s0);
+            Y.resize(size_t(n_) * w);
+            for (int c = 0; c < w; ++c) {
+                const double *bc = B + size_t(s0 + c) * n_;
+                for (int i = 0; i < n_; ++i) Y[size_t(perm_[i]) * w + c] = bc[i];
+            }
+            solve_rows(Y.data(), w);
+            for (int c = 0; c < w; ++c) {
+                double *xc = X + size_t(s0 + c) * n_;
+                for (int i = 0; i < n_; ++i) xc[i] = Y[size_t(perm_[i]) * w + c];
+            }
         }
     };
     if (threads == 1) {

@@ -244,7 +244,10 @@ class Slice {
 
     Slice(const tf_operators &ops, ShiftedMatrix &shifted, const SpMat &pattern, double s,
           const Settings &S, tf_eigs_stats &st)
-        : sigma(s), ops_(ops), S_(S), st_(st), F_(new BlockLDLT(pattern)) {
+        : sigma(s), ops_(ops), S_(S), st_(st), K_(pattern) {
+        double ta = now_seconds();
+        F_.reset(new BlockLDLT(pattern));
+        st_.seconds_factor += now_seconds() - ta;
         for (int attempt = 0;; ++attempt) {
             double t0 = now_seconds();
             bool ok = F_->factorize(shifted.at(sigma));
@@ -257,6 +260,7 @@ class Slice {
             sigma *= 1.0 + 1e-6 * (attempt + 1); // sigma hit an eigenvalue: move off it
         }
         nu = F_->negative_pivots();
+        K_ = shifted.at(sigma);
     }
 
     int dim() const { return d_; }
@@ -325,6 +329,7 @@ class Slice {
             for (int c = 0; c < b; ++c)
                 if (after[c] < 0.7 * before[c]) again = true;
             if (!again) break;
+            extra_passes_++;
         }
         Mat R;
         orthonormalize_block(filled_, R, rng_);
@@ -383,8 +388,16 @@ class Slice {
         apply_mass(ops_, Z.data(), MZ.data(), c);
         double t0 = now_seconds();
         F_->solve(MZ.data(), Z.data(), c, S_.threads);
+        // One step of iterative refinement: the LDL^T of an indefinite K has no pivoting, so
+        // its solves can lose digits to element growth; Z += K^{-1} (M Y - K Z) recovers them.
+        {
+            Mat Rr = MZ - K_ * Z;
+            Mat dZ(n, c);
+            F_->solve(Rr.data(), dZ.data(), c, S_.threads);
+            Z += dZ;
+        }
         st_.seconds_solve += now_seconds() - t0;
-        st_.solves += c;
+        st_.solves += 2 * c;
         t0 = now_seconds();
         apply_mass(ops_, Z.data(), MZ.data(), c);
         for (int j = 0; j < c; ++j) {
@@ -417,6 +430,7 @@ class Slice {
         Q_.resize(0, 0);
         H_.resize(0, 0);
         F_.reset();
+        K_.resize(0, 0);
     }
 
   private:
@@ -433,6 +447,40 @@ class Slice {
     // against everything before), two passes of modified Gram-Schmidt. R: b x b upper with
     // W_old = W_new R. A column that vanishes (invariant subspace) is replaced by a random one.
     void orthonormalize_block(int64_t c0, Mat &R, SplitMix &rng) {
+        if (cholesky_qr2(c0, R)) return;
+        orthonormalize_block_mgs(c0, R, rng);
+    }
+
+    // Cholesky QR twice in the M-inner product: G = W^T M W = U^T U, W <- W U^{-1}, twice.
+    // Fails (returns false, W untouched) when the block is close to rank deficient; the
+    // caller then falls back to Gram-Schmidt with deflation.
+    bool cholesky_qr2(int64_t c0, Mat &R) {
+        const int64_t n = ops_.n;
+        const int b = S_.b;
+        double *W = Q_.data() + c0 * n;
+        Mat W0 = Eigen::Map<Mat>(W, n, b);
+        Mat MW(n, b), G(b, b);
+        R = Mat::Identity(b, b);
+        for (int pass = 0; pass < 2; ++pass) {
+            apply_mass(ops_, W, MW.data(), b);
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, b, int(n), 1.0, W, int(n),
+                        MW.data(), int(n), 0.0, G.data(), b);
+            G = 0.5 * (G + G.transpose()).eval();
+            Eigen::LLT<Mat> llt(G);
+            Mat U = llt.matrixU();
+            double mx = U.diagonal().maxCoeff(), mn = U.diagonal().minCoeff();
+            if (llt.info() != Eigen::Success || !(mn > 1e-6 * mx) || !std::isfinite(mx)) {
+                Eigen::Map<Mat>(W, n, b) = W0;
+                return false;
+            }
+            cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, int(n), b,
+                        1.0, U.data(), b, W, int(n));
+            R = (U * R).eval();
+        }
+        return true;
+    }
+
+    void orthonormalize_block_mgs(int64_t c0, Mat &R, SplitMix &rng) {
         const int64_t n = ops_.n;
         const int b = S_.b;
         R = Mat::Zero(b, b);
@@ -481,10 +529,14 @@ class Slice {
     const Settings &S_;
     tf_eigs_stats &st_;
     std::unique_ptr<BlockLDLT> F_;
+    SpMat K_; // L - sigma M, for the refinement residual
     Mat Q_, H_;
     int64_t cap_ = 0, filled_ = 0;
     int d_ = 0;
     SplitMix rng_{0};
+
+  public:
+    int64_t extra_passes_ = 0;
 };
 
 struct Found {
@@ -684,6 +736,8 @@ void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi
             }
             dtarget = std::min(maxdim, cur->dim() + std::max<int64_t>(b, round_up(cur->dim() / 10, b)));
         }
+        if (std::getenv("TF_DEBUG"))
+            std::fprintf(stderr, "  extra global passes: %lld of %d steps\n", (long long)cur->extra_passes_, cur->dim() / int(b));
         cur->release();
         prev_above = 0;
         for (char a : out.above) prev_above += a;
@@ -763,7 +817,9 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
         st.method = method;
         fix_signs(Phi);
         Vec res;
+        double tc = now_seconds();
         check_pairs(*ops, Phi, lam, res, st.orthonormality_error, S.threads);
+        st.seconds_check = now_seconds() - tc;
         st.max_residual = res.size() ? res.maxCoeff() : 0;
         for (int64_t j = 0; j < k; ++j) values[j] = lam[j];
         if (residuals)

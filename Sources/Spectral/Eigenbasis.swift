@@ -49,6 +49,7 @@ public struct EigenStats: Sendable, Codable, Equatable {
     public var secondsSolve: Double
     public var secondsOrthogonalize: Double
     public var secondsRitz: Double
+    public var secondsCheck: Double
     public var secondsTotal: Double
 }
 
@@ -145,7 +146,7 @@ public struct Eigenbasis: Sendable, Equatable {
             factorizations: Int(st.factorizations), solves: Int(st.solves), repairs: Int(st.repairs),
             secondsFactor: st.seconds_factor, secondsSolve: st.seconds_solve,
             secondsOrthogonalize: st.seconds_orthogonalize, secondsRitz: st.seconds_ritz,
-            secondsTotal: st.seconds_total)
+            secondsCheck: st.seconds_check, secondsTotal: st.seconds_total)
         return Eigenbasis(values: values, vectors: vectors, mass: ops.lumpedMass, residuals: residuals,
                           orthonormalityError: st.orthonormality_error, stats: stats)
     }

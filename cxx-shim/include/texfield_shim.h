@@ -88,10 +88,11 @@ typedef struct {
     int64_t factorizations;      /* LDL^T factorisations done */
     int64_t solves;              /* right-hand sides solved */
     int64_t repairs;             /* slices that had to re-cover a whole gap */
-    double seconds_factor;
+    double seconds_factor;       /* ordering, symbolic analysis and numeric factorisation */
     double seconds_solve;
     double seconds_orthogonalize;
     double seconds_ritz;
+    double seconds_check;        /* residuals and orthonormality of the result */
     double seconds_total;
 } tf_eigs_stats;
 
