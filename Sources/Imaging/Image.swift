@@ -7,13 +7,25 @@ public struct Image: Sendable, Equatable {
     /// 1 (gray), 2 (gray + alpha), 3 (RGB) or 4 (RGBA).
     public let channels: Int
     public var pixels: [Float]
+    /// For an image read from an integer file: the number of levels − 1 of its samples (255 or
+    /// 65535), so that metrics can use the exact values k/levels in Double rather than their
+    /// Float roundings. Nil for computed images.
+    public var sourceLevels: Int?
 
-    public init(width: Int, height: Int, channels: Int, pixels: [Float]) {
+    public init(width: Int, height: Int, channels: Int, pixels: [Float], sourceLevels: Int? = nil) {
         precondition(pixels.count == width * height * channels, "pixel count does not match the shape")
         self.width = width
         self.height = height
         self.channels = channels
         self.pixels = pixels
+        self.sourceLevels = sourceLevels
+    }
+
+    /// Sample `i` of `pixels` in Double: exact k/levels for images read from integer files.
+    @inlinable public func exactValue(_ i: Int) -> Double {
+        guard let l = sourceLevels else { return Double(pixels[i]) }
+        let L = Double(l)
+        return (Double(pixels[i]) * L).rounded() / L
     }
 
     public init(width: Int, height: Int, channels: Int, fill: Float = 0) {

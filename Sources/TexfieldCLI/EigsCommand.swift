@@ -23,7 +23,7 @@ struct EigsCommand: ParsableCommand {
     @Option(name: .long, help: "Output folder (created if missing).") var out: String
     @Option(help: "Mass matrix: voronoi, barycentric or full.") var mass: MassKind = .voronoi
     @Option(help: "Solver: automatic, dense or slicing.") var method: EigenMethod = .automatic
-    @Option(help: "Target relative residual.") var tolerance: Double = 1e-10
+    @Option(help: "Target relative residual.") var tolerance: Double = 1e-9
     @Option(help: "Normalisation of eigenvectors.npy: none (M-orthonormal) or range (divide by max − min).")
     var normalize: EigenNormalization = .none
     @Option(help: "Eigenpairs per spectral slice (0: automatic).") var band: Int = 0
@@ -83,6 +83,9 @@ struct EigsCommand: ParsableCommand {
         try AtomicFile.write(try enc.encode(summary), to: out + "/summary.json")
         if !quiet {
             print(EigsCommand.text(summary, out: out))
+        }
+        if basis.maxResidual > tolerance {
+            Terminal.error(String(format: "warning: max residual %.2e is above the tolerance %.0e (the rounding floor for some shifts); the residuals written are the true ones", basis.maxResidual, tolerance))
         }
     }
 

@@ -67,3 +67,17 @@ private func run(_ args: [String]) throws {
         try run(["info", dir + "/torus.obj", "--json"])
     }
 }
+
+@Suite struct MetricsCLITests {
+    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("ImagingTests/Fixtures").path
+
+    @Test func metricsCommand() throws {
+        let f = Self.fixtures
+        try run(["metrics", f + "/pair_a.png", f + "/pair_b.png", "--mask", f + "/pair_mask.png", "--ssim", "inf", "--json"])
+        try run(["metrics", f + "/pair_a.png", f + "/pair_b.png"])
+        #expect { try run(["metrics", f + "/pair_a.png", f + "/rgb8.png"]) } throws: { "\($0)".contains("differ in size") }
+        #expect { try run(["metrics", f + "/pair_a.png", f + "/missing.png"]) } throws: { "\($0)".contains("missing.png") }
+        #expect(throws: (any Error).self) { try run(["metrics", f + "/pair_a.png", f + "/pair_b.png", "--ssim", "bogus"]) }
+    }
+}

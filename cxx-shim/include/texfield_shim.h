@@ -70,7 +70,7 @@ typedef int (*tf_progress_fn)(void *context, double fraction);
 
 typedef struct {
     int64_t k;               /* number of smallest eigenpairs wanted (1 <= k <= n) */
-    double tolerance;        /* target relative residual; 0 = 1e-10 */
+    double tolerance;        /* target relative residual; 0 = 1e-9 */
     int64_t band;            /* eigenpairs per spectral slice; 0 = automatic */
     int64_t block;           /* Lanczos block size; 0 = automatic (16) */
     int method;              /* 0 = automatic, 1 = dense, 2 = spectrum slicing */
@@ -88,6 +88,7 @@ typedef struct {
     int64_t factorizations;      /* LDL^T factorisations done */
     int64_t solves;              /* right-hand sides solved */
     int64_t repairs;             /* slices that had to re-cover a whole gap */
+    int64_t tolerance_missed;    /* slices accepted within 100x of the tolerance (rounding floor) */
     double seconds_factor;       /* ordering, symbolic analysis and numeric factorisation */
     double seconds_solve;
     double seconds_orthogonalize;
