@@ -118,90 +118,86 @@ public enum Metrics {
         return w.map { $0 / s }
     }
 
-    /// scipy.ndimage's 'reflect' boundary (half-sample symmetric): d c b a | a b c d | d c b a.
-    @inline(__always) static func reflect(_ i: Int, _ n: Int) -> Int {
-        var i = i
-        while i < 0 || i >= n { i = i < 0 ? -i - 1 : 2 * n - i - 1 }
-        return i
-    }
-
-    /// Separable correlation of an (h × w) plane with `weights` along rows, then columns,
-    /// with scipy.ndimage's 'reflect' boundary. `tmp` is scratch of the same size.
-    static func filter(_ src: UnsafePointer<Double>, _ w: Int, _ h: Int, _ weights: [Double], _ radius: Int,
-                       tmp: UnsafeMutablePointer<Double>, out: UnsafeMutablePointer<Double>) {
-        let taps = weights.count
-        weights.withUnsafeBufferPointer { wk in
-            // Along each row (x direction): interior without index arithmetic, borders reflected.
-            for r in 0..<h {
-                let s = src + r * w, t = tmp + r * w
-                for c in 0..<w where c < radius || c + radius >= w {
-                    var acc = 0.0
-                    for k in 0..<taps { acc += wk[k] * s[reflect(c - radius + k, w)] }
-                    t[c] = acc
-                }
-                if w > 2 * radius {
-                    for c in radius..<(w - radius) { t[c] = 0 }
-                    for k in 0..<taps {
-                        let wv = wk[k], off = k - radius
-                        for c in radius..<(w - radius) { t[c] += wv * s[c + off] }
-                    }
-                }
-            }
-            // Along each column (y direction): whole rows at a time.
-            for r in 0..<h {
-                let o = out + r * w
-                for c in 0..<w { o[c] = 0 }
-                for k in 0..<taps {
-                    let t = tmp + reflect(r - radius + k, h) * w
-                    let wv = wk[k]
-                    for c in 0..<w { o[c] += wv * t[c] }
-                }
-            }
-        }
-    }
-
-    /// Per-channel mean SSIM of two RGB images: the 15 filtered planes (5 per channel) are
-    /// computed in parallel, then each channel's SSIM map is averaged away from the border.
-    static func ssimChannels(_ x: Image, _ y: Image, weights: [Double], radius: Int,
+    /// Per-channel mean SSIM of two RGB images. Only pixels at least a window radius from the
+    /// border enter the mean (scikit-image crops them), and their windows never leave the
+    /// image, so no boundary rule is needed. The interior rows are cut into bands processed in
+    /// parallel; each band filters its rows (5 quantities × 3 channels) into small buffers
+    /// that stay in cache, and sums its SSIM values. Partial sums are added in band order,
+    /// so the result does not depend on scheduling.
+    static func ssimChannels(_ x: Image, _ y: Image, weights: [Double], radius R: Int,
                              covNorm: Double, c1: Double, c2: Double) -> [Double] {
-        let w = x.width, h = x.height, n = w * h
-        // planes[ch * 5 + q]: q = 0 x, 1 y, 2 xx, 3 yy, 4 xy (input), then filtered in place.
-        let planes = UnsafeMutablePointer<Double>.allocate(capacity: 15 * n)
-        let scratch = UnsafeMutablePointer<Double>.allocate(capacity: 15 * n)
-        let filtered = UnsafeMutablePointer<Double>.allocate(capacity: 15 * n)
-        defer { planes.deallocate(); scratch.deallocate(); filtered.deallocate() }
-        do {
-            do {
-                for ch in 0..<3 {
-                    let base = planes + ch * 5 * n
-                    for p in 0..<n {
-                        let a = x.exactValue(3 * p + ch), b = y.exactValue(3 * p + ch)
-                        base[p] = a; base[n + p] = b; base[2 * n + p] = a * a; base[3 * n + p] = b * b; base[4 * n + p] = a * b
+        let w = x.width, h = x.height
+        let rows = h - 2 * R, cols = w - 2 * R
+        let bandRows = 16
+        let bands = (rows + bandRows - 1) / bandRows
+        let partial = UnsafeMutablePointer<Double>.allocate(capacity: bands * 3)
+        defer { partial.deallocate() }
+        nonisolated(unsafe) let out = partial
+        let taps = 2 * R + 1
+        DispatchQueue.concurrentPerform(iterations: bands) { band in
+            let r0 = R + band * bandRows, r1 = min(h - R, r0 + bandRows)
+            let span = r1 - r0 + 2 * R  // source rows r0 - R ..< r1 + R
+            // Row-filtered quantities, laid out [q][row][col] for the interior columns.
+            var tmp = [Double](repeating: 0, count: 5 * span * cols)
+            var a = [Double](repeating: 0, count: w), b = a
+            var f = [Double](repeating: 0, count: 5 * cols)
+            weights.withUnsafeBufferPointer { wk in
+                tmp.withUnsafeMutableBufferPointer { tp in
+                    for ch in 0..<3 {
+                        for i in 0..<span {
+                            let src = r0 - R + i
+                            for c in 0..<w { a[c] = x.exactValue(3 * (src * w + c) + ch); b[c] = y.exactValue(3 * (src * w + c) + ch) }
+                            a.withUnsafeBufferPointer { ap in
+                                b.withUnsafeBufferPointer { bp in
+                                    let t0 = tp.baseAddress! + i * cols
+                                    let plane = span * cols
+                                    for c in 0..<cols {
+                                        var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
+                                        for k in 0..<taps {
+                                            let u = ap[c + k], v = bp[c + k], wv = wk[k]
+                                            sx += wv * u; sy += wv * v
+                                            sxx += wv * (u * u); syy += wv * (v * v); sxy += wv * (u * v)
+                                        }
+                                        t0[c] = sx; t0[plane + c] = sy; t0[2 * plane + c] = sxx
+                                        t0[3 * plane + c] = syy; t0[4 * plane + c] = sxy
+                                    }
+                                }
+                            }
+                        }
+                        var sum = 0.0
+                        f.withUnsafeMutableBufferPointer { fp in
+                            let plane = span * cols
+                            for r in 0..<(r1 - r0) {
+                                for q in 0..<5 {
+                                    let o = fp.baseAddress! + q * cols
+                                    for c in 0..<cols { o[c] = 0 }
+                                    for k in 0..<taps {
+                                        let t = tp.baseAddress! + q * plane + (r + k) * cols
+                                        let wv = wk[k]
+                                        for c in 0..<cols { o[c] += wv * t[c] }
+                                    }
+                                }
+                                for c in 0..<cols {
+                                    let mx = fp[c], my = fp[cols + c]
+                                    let vx = covNorm * (fp[2 * cols + c] - mx * mx)
+                                    let vy = covNorm * (fp[3 * cols + c] - my * my)
+                                    let vxy = covNorm * (fp[4 * cols + c] - mx * my)
+                                    let a1 = 2 * mx * my + c1, a2 = 2 * vxy + c2
+                                    let b1 = mx * mx + my * my + c1, b2 = vx + vy + c2
+                                    sum += (a1 * a2) / (b1 * b2)
+                                }
+                            }
+                        }
+                        out[band * 3 + ch] = sum
                     }
                 }
             }
-        }
-        nonisolated(unsafe) let (src, tmp, dst) = (planes, scratch, filtered)
-        DispatchQueue.concurrentPerform(iterations: 15) { j in
-            filter(src + j * n, w, h, weights, radius, tmp: tmp + j * n, out: dst + j * n)
         }
         var means = [Double](repeating: 0, count: 3)
         for ch in 0..<3 {
-            let f = filtered + ch * 5 * n
-            var sum = 0.0
-            for r in radius..<(h - radius) {
-                for c in radius..<(w - radius) {
-                    let p = r * w + c
-                    let mx = f[p], my = f[n + p]
-                    let vx = covNorm * (f[2 * n + p] - mx * mx)
-                    let vy = covNorm * (f[3 * n + p] - my * my)
-                    let vxy = covNorm * (f[4 * n + p] - mx * my)
-                    let a1 = 2 * mx * my + c1, a2 = 2 * vxy + c2
-                    let b1 = mx * mx + my * my + c1, b2 = vx + vy + c2
-                    sum += (a1 * a2) / (b1 * b2)
-                }
-            }
-            means[ch] = sum / Double((h - 2 * radius) * (w - 2 * radius))
+            var s = 0.0
+            for band in 0..<bands { s += partial[band * 3 + ch] }
+            means[ch] = s / Double(rows * cols)
         }
         return means
     }

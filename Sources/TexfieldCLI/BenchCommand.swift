@@ -15,7 +15,7 @@ struct BenchCommand: ParsableCommand {
         @Option(help: "First image; random when omitted.") var first: String?
         @Option(help: "Second image; random when omitted.") var second: String?
         @Option(help: "Side of the random images.") var size = 512
-        @Option(help: "Repetitions.") var repeat_ = 21
+        @Option(name: .customLong("repeat"), help: "Repetitions.") var repetitions = 21
         @Option(help: "SSIM convention.") var ssim: SSIMConvention = .gaussian
 
         func run() throws {
@@ -29,7 +29,7 @@ struct BenchCommand: ParsableCommand {
             }
             var times = [Double]()
             var value = 0.0
-            for _ in 0..<max(1, repeat_) {
+            for _ in 0..<max(1, repetitions) {
                 let t = Date()
                 value = try Metrics.ssim(a, b, convention: ssim)
                 times.append(Date().timeIntervalSince(t))
