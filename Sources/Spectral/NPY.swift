@@ -33,12 +33,17 @@ public enum NPY {
         let hl = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(hl & 0xFF), UInt8(hl >> 8)])
         data.append(contentsOf: Array(header.utf8))
+        data.reserveCapacity(data.count + values.count * (float32 ? 4 : 8))
         if float32 {
-            var f = values.map { Float($0).bitPattern.littleEndian }
-            data.append(Data(bytes: &f, count: f.count * 4))
+            let f = values.map { Float($0).bitPattern.littleEndian }
+            f.withUnsafeBytes { data.append(contentsOf: $0) }
         } else {
-            var d = values.map { $0.bitPattern.littleEndian }
-            data.append(Data(bytes: &d, count: d.count * 8))
+            #if _endian(little)
+            values.withUnsafeBytes { data.append(contentsOf: $0) }
+            #else
+            let d = values.map { $0.bitPattern.littleEndian }
+            d.withUnsafeBytes { data.append(contentsOf: $0) }
+            #endif
         }
         return data
     }
