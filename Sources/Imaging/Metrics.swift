@@ -36,17 +36,26 @@ public enum MetricsError: Error, CustomStringConvertible, Equatable {
     }
 }
 
+extension Image {
+    /// True when the image has an alpha channel that is not everywhere 1.
+    var alphaVaries: Bool {
+        guard channels == 2 || channels == 4 else { return false }
+        for p in 0..<(width * height) where pixels[p * channels + channels - 1] < 1 { return true }
+        return false
+    }
+}
+
 /// Image quality metrics, computed in Double on RGB images (gray as three equal channels,
 /// alpha dropped), matching scikit-image 0.26 (see `SSIMConvention`).
 public enum Metrics {
     /// PSNR = 10 log10(1 / MSE) with data range 1, over all pixels and channels, or over the
-    /// pixels where `mask` (its first channel) is > 0.5. Identical images give +∞.
+    /// pixels where `mask` is > 0.5 (its alpha when it has a varying alpha channel, else its first channel). Identical images give +∞.
     public static func psnr(_ a: Image, _ b: Image, mask: Image? = nil) throws -> Double {
         let (x, y) = try prepare(a, b)
         var sum = 0.0, count = 0
         if let m = mask {
             try checkMask(m, x)
-            for p in 0..<(x.width * x.height) where m.pixels[p * m.channels] > 0.5 {
+            for p in 0..<(x.width * x.height) where maskValue(m, p) > 0.5 {
                 for c in 0..<3 { let d = x.exactValue(3 * p + c) - y.exactValue(3 * p + c); sum += d * d }
                 count += 3
             }
@@ -66,7 +75,7 @@ public enum Metrics {
         var (x, y) = try prepare(a, b)
         if convention == .inf, let m = mask {
             try checkMask(m, x)
-            for p in 0..<(x.width * x.height) where !(m.pixels[p * m.channels] > 0.5) {
+            for p in 0..<(x.width * x.height) where !(maskValue(m, p) > 0.5) {
                 for c in 0..<3 { x.pixels[3 * p + c] = 1; y.pixels[3 * p + c] = 1 }
             }
         }
@@ -103,6 +112,14 @@ public enum Metrics {
             }
         }
         return (a.rgb(), b.rgb())
+    }
+
+    /// The mask's value at pixel p: its alpha where it has a non-opaque alpha channel (an
+    /// alpha mask), else its first channel (a gray mask).
+    static func maskValue(_ m: Image, _ p: Int) -> Float {
+        let hasAlpha = m.channels == 2 || m.channels == 4
+        if hasAlpha && m.alphaVaries { return m.pixels[p * m.channels + m.channels - 1] }
+        return m.pixels[p * m.channels]
     }
 
     static func checkMask(_ m: Image, _ x: Image) throws {

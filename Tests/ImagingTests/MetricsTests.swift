@@ -179,3 +179,18 @@ func crc32(_ bytes: [UInt8]) -> UInt32 {
     }
     return c ^ 0xFFFF_FFFF
 }
+
+@Suite struct MaskTests {
+    @Test func grayAndAlphaMasks() throws {
+        var a = Image(width: 12, height: 12, channels: 3, fill: 0.5)
+        let b = Image(width: 12, height: 12, channels: 3, fill: 0.5)
+        a[0, 0, 0] = 0.6  // the only difference, at pixel 0
+        var gray = Image(width: 12, height: 12, channels: 3, fill: 1)
+        gray[0, 0, 0] = 0; gray[0, 0, 1] = 0; gray[0, 0, 2] = 0  // excludes pixel 0
+        #expect(try Metrics.psnr(a, b, mask: gray) == .infinity)
+        var alpha = Image(width: 12, height: 12, channels: 4, fill: 0)  // black, alpha carries the mask
+        for p in 0..<144 { alpha.pixels[p * 4 + 3] = p == 0 ? 1 : 0 }
+        // Only pixel 0 counts: MSE = 0.01 / 3.
+        #expect(abs(try Metrics.psnr(a, b, mask: alpha) - 10 * log10(3 / 0.01)) < 1e-4)
+    }
+}
