@@ -598,11 +598,6 @@ class Slice {
     int64_t extra_passes_ = 0;
 };
 
-struct Found {
-    double lambda;
-    bool above; // found above its slice's shift (may be dropped by a repair)
-};
-
 struct SliceOutput {
     std::vector<double> lambda;
     std::vector<char> above;
@@ -907,8 +902,11 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
             method = small ? 1 : 2;
         }
         if (method == 2 && 3 * k > n)
-            throw Error(TF_ERR_INVALID, "k = " + std::to_string(k) + " is too large for the sparse solver on " +
-                                            std::to_string(n) + " vertices (at most n/3); use the dense method");
+            throw Error(TF_ERR_INVALID,
+                        "k = " + std::to_string(k) + " is too large for spectrum slicing on " + std::to_string(n) +
+                            " vertices (at most n/3 = " + std::to_string(n / 3) + ")" +
+                            (n <= 20000 ? "; the dense method (--method dense) computes any k <= n"
+                                        : "; the dense method is limited to 20000 vertices"));
         Vec lam;
         Mat Phi;
         if (method == 1) {

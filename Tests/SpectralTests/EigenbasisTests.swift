@@ -196,3 +196,34 @@ final class LockedBox: @unchecked Sendable {
     func append(_ x: Double) { lock.lock(); storage.append(x); lock.unlock() }
     var values: [Double] { lock.lock(); defer { lock.unlock() }; return storage }
 }
+
+@Suite struct EigenbasisEdgeCaseTests {
+    @Test func openMeshWithBoundaryBySlicing() throws {
+        // 2601 vertices: slicing; Neumann eigenvalues of the unit square.
+        var o = EigenOptions(k: 40, method: .slicing)
+        o.band = 20
+        let b = try Eigenbasis.compute(mesh: Mesh.grid(cells: 50), options: o)
+        let dense = try Eigenbasis.compute(mesh: Mesh.grid(cells: 50), options: EigenOptions(k: 40, method: .dense))
+        for j in 1..<40 { #expect(abs(b.values[j] - dense.values[j]) < 1e-9 * dense.values[j]) }
+        #expect(b.maxResidual < 1e-9)
+    }
+
+    @Test func tooManyForSlicingSaysWhatToDo() throws {
+        let mesh = Mesh.icosphere(subdivisions: 8)  // 642 vertices
+        #expect { try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: 300, method: .slicing)) } throws: {
+            "\($0)".contains("at most n/3 = 214") && "\($0)".contains("--method dense")
+        }
+    }
+
+    @Test func degenerateFacesAreSkipped() throws {
+        // An icosphere plus a zero-area face on three of its own vertices made collinear copies.
+        var m = Mesh.icosphere(subdivisions: 6, jitter: 0.2)
+        let n = Int32(m.vertexCount)
+        m.positions += [0, 0, 1.5, 0, 0, 1.6, 0, 0, 1.7]  // collinear
+        m.triangles += [n, n + 1, n + 2]
+        // The collinear vertices have zero mass: a clear error names the first.
+        #expect { try Eigenbasis.compute(mesh: m, options: EigenOptions(k: 5)) } throws: {
+            "\($0)".contains("vertex \(n) has zero mass")
+        }
+    }
+}
