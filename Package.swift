@@ -2,7 +2,7 @@
 import PackageDescription
 
 // texfield: intrinsic neural fields on triangle meshes.
-// System libraries come in through pkg-config (no unsafeFlags, no absolute paths),
+// System libraries come in through pkg-config (no unsafe build flags, no absolute paths),
 // so that other packages can depend on texfield's libraries.
 let package = Package(
     name: "texfield",

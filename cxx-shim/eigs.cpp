@@ -44,6 +44,12 @@ void dense_symmetric_eigen(Mat &A, Vec &w) {
 
 namespace {
 
+// Diagnostic trace on stderr: TF_DEBUG=1 (per slice and check), TF_DEBUG=2 (every eigenvalue).
+int debug_level() {
+    static const int level = std::getenv("TF_DEBUG") ? std::atoi(std::getenv("TF_DEBUG")) : 0;
+    return level;
+}
+
 struct SplitMix {
     uint64_t s;
     uint64_t next() {
@@ -273,7 +279,7 @@ class Slice {
             Vec rr = bvec - K_ * x;
             solve_error_ = rr.norm() / bvec.norm();
             refine_solves_ = solve_error_ > 1e-9;
-            if (std::getenv("TF_DEBUG"))
+            if (debug_level() >= 1)
                 std::fprintf(stderr, "  shift %g: solve backward error %.2e%s\n", sigma, solve_error_,
                              refine_solves_ ? " (refining every solve)" : "");
         }
@@ -446,7 +452,7 @@ class Slice {
         // its solves can lose digits to element growth; Z += K^{-1} (M Y - K Z) recovers them.
         for (int it = 0; it < (iterative_refinement ? 1 : 0); ++it) {
             Mat Rr = MZ - K_ * Z;
-            if (std::getenv("TF_DEBUG")) std::fprintf(stderr, "    IR %d: |r|/|b| = %g\n", it, Rr.norm() / MZ.norm());
+            if (debug_level() >= 1) std::fprintf(stderr, "    IR %d: |r|/|b| = %g\n", it, Rr.norm() / MZ.norm());
             Mat dZ(n, c);
             F_->solve(Rr.data(), dZ.data(), c, S_.threads);
             Z += dZ;
@@ -694,7 +700,7 @@ void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi
             found_total -= int64_t(p.lambda.size() - keep.size());
             p = std::move(q);
         };
-        if (std::getenv("TF_DEBUG"))
+        if (debug_level() >= 1)
             std::fprintf(stderr, "slice %d sigma=%g nu=%lld G=%lld need=%lld lo=%g hi=%g last=%d need_above=%lld\n", j,
                          cur->sigma, (long long)cur->nu, (long long)G, (long long)need, lo, hi, int(last),
                          (long long)need_above);
@@ -731,7 +737,7 @@ void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi
                 }
             }
             S.cancel.report(double(found_total + std::min(cb, need)) / double(k));
-            if (std::getenv("TF_DEBUG"))
+            if (debug_level() >= 1)
                 std::fprintf(stderr, "  dim=%d cb=%lld ub=%lld ca=%lld ua=%lld\n", cur->dim(), (long long)cb,
                              (long long)ub, (long long)ca, (long long)ua);
             if (cb > need) {
@@ -774,7 +780,7 @@ void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi
                 }
                 if (keep.size() != sel.size()) {
                     // A refined value crossed an edge of the slice: take more Krylov steps.
-                    if (std::getenv("TF_DEBUG"))
+                    if (debug_level() >= 1)
                         std::fprintf(stderr, "  refined count %zu != selected %zu\n", keep.size(), sel.size());
                     last_ca = -1;
                     dtarget = std::min(maxdim, cur->dim() + b);
@@ -784,13 +790,13 @@ void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi
                 double ortho = 0;
                 Vec lv = Eigen::Map<Vec>(out.lambda.data(), out.lambda.size());
                 check_pairs(ops, out.vectors, lv, res, ortho, S.threads, false);
-                if (std::getenv("TF_DEBUG")) {
+                if (debug_level() >= 1) {
                     int worst = 0;
                     for (int i = 0; i < res.size(); ++i) if (res[i] > res[worst]) worst = i;
                     std::fprintf(stderr, "slice sigma=%g dim=%d sel=%zu maxres=%g at lambda=%g est=%g\n", cur->sigma,
                                  cur->dim(), sel.size(), res.size() ? res.maxCoeff() : 0.0,
                                  res.size() ? out.lambda[worst] : 0.0, 0.0);
-                    if (std::getenv("TF_DEBUG2"))
+                    if (debug_level() >= 2)
                         for (int i = 0; i < res.size(); ++i)
                             std::fprintf(stderr, "      lambda %.12g res %.2e\n", out.lambda[i], res[i]);
                 }
@@ -833,7 +839,7 @@ void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi
             }
             dtarget = std::min(maxdim, cur->dim() + std::max<int64_t>(b, round_up(cur->dim() / 10, b)));
         }
-        if (std::getenv("TF_DEBUG"))
+        if (debug_level() >= 1)
             std::fprintf(stderr, "  extra global passes: %lld of %d steps\n", (long long)cur->extra_passes_, cur->dim() / int(b));
         cur->release();
         prev_above = 0;
