@@ -43,7 +43,7 @@ struct EigsCommand: ParsableCommand {
         let t0 = Date()
         let m = try loadMesh(mesh)
         guard k <= m.vertexCount else {
-            throw ValidationError("-k \(k) exceeds the number of vertices of \(mesh) (\(m.vertexCount))")
+            throw CommandError("-k \(k) exceeds the number of vertices of \(mesh) (\(m.vertexCount))")
         }
         var options = EigenOptions(k: k, mass: mass, method: method, tolerance: tolerance)
         options.band = band
@@ -61,12 +61,12 @@ struct EigsCommand: ParsableCommand {
                 basis = try Eigenbasis.compute(mesh: m, options: options) { f in bar.update(f); return true }
             } catch let e as SpectralError {
                 bar.finish()
-                throw ValidationError("\(mesh): \(e.description)")
+                throw CommandError("\(mesh): \(e.description)")
             }
             bar.finish()
             if !noCache { try? cache.store(basis, mesh: m, options: options) }
         }
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try makeOutputFolder(out)
         let n = m.vertexCount
         try NPY.write(path: out + "/eigenvalues.npy", shape: [k], values: basis.values)
         try NPY.write(path: out + "/eigenvectors.npy", shape: [n, k], values: basis.normalizedVectors(normalize))

@@ -51,6 +51,6 @@ struct InfoCommand: ParsableCommand {
 /// Reads a mesh, turning errors into a message for the user.
 func loadMesh(_ path: String) throws -> Mesh {
     do { return try Mesh.readOBJ(path: path) } catch let e as MeshError {
-        throw ValidationError(e.description)
+        throw CommandError(e.description)
     }
 }

@@ -47,7 +47,7 @@ struct MeshCommand: ParsableCommand {
             abstract: "Write the demo meshes of meshes/: a textured torus and a jittered icosphere.")
         @Option(name: .shortAndLong, help: "Output folder.") var out: String = "meshes"
         func run() throws {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+            try makeOutputFolder(out)
             try DemoMeshes.write(to: out)
         }
     }

@@ -24,7 +24,7 @@ struct MetricsCommand: ParsableCommand {
 
     func run() throws {
         func load(_ p: String) throws -> Image {
-            do { return try Image.readPNG(path: p) } catch let e as ImageError { throw ValidationError(e.description) }
+            do { return try Image.readPNG(path: p) } catch let e as ImageError { throw CommandError(e.description) }
         }
         let a = try load(first), b = try load(second)
         let m = try mask.map(load)
@@ -32,7 +32,7 @@ struct MetricsCommand: ParsableCommand {
         do {
             result = try MetricsResult.compute(a, b, mask: m, convention: ssim)
         } catch let e as MetricsError {
-            throw ValidationError("\(first), \(second): \(e.description)")
+            throw CommandError("\(first), \(second): \(e.description)")
         }
         if json {
             let enc = JSONEncoder()

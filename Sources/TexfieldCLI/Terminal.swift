@@ -50,3 +50,17 @@ enum Terminal {
 func formatSeconds(_ s: Double) -> String {
     s < 1 ? String(format: "%.0f ms", s * 1000) : String(format: "%.2f s", s)
 }
+
+/// A failure while running a command (bad file, failed solve): printed as `Error: message`,
+/// without the usage text that argument errors get.
+struct CommandError: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
+/// Creates an output folder, with an error that names it.
+func makeOutputFolder(_ path: String) throws {
+    do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
+        throw CommandError("cannot create output folder \(path): \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+    }
+}
