@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "Geometry", targets: ["Geometry"]),
         .library(name: "Spectral", targets: ["Spectral"]),
         .library(name: "Imaging", targets: ["Imaging"]),
+        .library(name: "Neural", targets: ["Neural"]),
         .library(name: "TexfieldCLI", targets: ["TexfieldCLI"]),
         .executable(name: "texfield", targets: ["texfield"]),
     ],
@@ -37,6 +38,7 @@ let package = Package(
         .target(name: "Geometry"),
         .target(name: "Spectral", dependencies: ["Geometry", "CTexfieldShim"]),
         .target(name: "Imaging", dependencies: ["CLibPNG"]),
+        .target(name: "Neural", dependencies: ["COpenBLAS"]),
         .target(
             name: "TexfieldCLI",
             dependencies: [
@@ -48,6 +50,7 @@ let package = Package(
         .testTarget(name: "GeometryTests", dependencies: ["Geometry"]),
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural"]),
         .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
     ],
     cxxLanguageStandard: .cxx17
