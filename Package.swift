@@ -42,7 +42,7 @@ let package = Package(
         .target(
             name: "TexfieldCLI",
             dependencies: [
-                "Geometry", "Spectral", "Imaging",
+                "Geometry", "Spectral", "Imaging", "Neural",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI"]),

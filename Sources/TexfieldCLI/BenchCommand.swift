@@ -1,13 +1,15 @@
 import ArgumentParser
 import Foundation
+import Geometry
 import Imaging
+import Neural
 
 /// `texfield bench …`: timings of texfield's kernels, printed in a form the comparison
 /// scripts in bench/ read.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Time texfield's kernels (see bench/ for the comparisons with the Python stack).",
-        subcommands: [SSIMBench.self])
+        subcommands: [SSIMBench.self, TrainBench.self])
 
     struct SSIMBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -38,5 +40,58 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "ssim %@ %dx%d: median %.2f ms, min %.2f ms (value %.9f)", ssim.rawValue, a.width, a.height,
                          times[times.count / 2] * 1000, times[0] * 1000, value))
         }
+    }
+}
+
+/// `texfield bench train`: one training step of the reference texture MLP (forward, backward,
+/// Adam) at the reference scale, with the machine's sgemm rate measured in the same run.
+struct TrainBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Time the reference MLP's training step (1023 inputs, batch 4096) against the sgemm peak.")
+    @Option(help: "Network inputs.") var inputs = 1023
+    @Option(help: "Batch size.") var batch = 4096
+    @Option(help: "Timed steps.") var steps = 20
+
+    func run() throws {
+        let peak = sgemmPeak()
+        var rng = SplitMix64(seed: 1)
+        let net = FieldMLP(inputs: inputs, batch: batch, using: &rng)
+        var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-4)
+        let x = (0..<(batch * inputs)).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
+        let y = (0..<(batch * 3)).map { _ in Float.random(in: 0...1, using: &rng) }
+        var times = [Double]()
+        for s in 0..<(steps + 2) {
+            let t = Date()
+            _ = x.withUnsafeBufferPointer { xp in
+                y.withUnsafeBufferPointer { yp in net.lossAndGradients(xp.baseAddress!, target: yp.baseAddress!, rows: batch) }
+            }
+            adam.update(&net.parameters, gradients: net.gradients)
+            if s >= 2 { times.append(Date().timeIntervalSince(t)) }
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        let flops = 6 * Double(net.parameterCount) * Double(batch)
+        print(String(format: "parameters %d, batch %d: median step %.1f ms", net.parameterCount, batch, median * 1000))
+        print(String(format: "%.0f samples/s", Double(batch) / median))
+        print(String(format: "%.1f GFLOP/s (6·params·batch per step)", flops / median / 1e9))
+        print(String(format: "sgemm peak %.1f GFLOP/s (2048³, same run): %.0f%% of it", peak, flops / median / 1e9 / peak * 100))
+    }
+
+    /// Best of five 2048³ sgemm calls, in GFLOP/s.
+    func sgemmPeak() -> Double {
+        let n = 2048
+        let a = [Float](repeating: 0.5, count: n * n), b = a
+        var c = [Float](repeating: 0, count: n * n)
+        var best = Double.infinity
+        for _ in 0..<5 {
+            let t = Date()
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in c.withUnsafeMutableBufferPointer { cp in
+                Float.gemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: ap.baseAddress!, lda: n,
+                           b: bp.baseAddress!, ldb: n, beta: 0, c: cp.baseAddress!, ldc: n)
+            } } }
+            best = min(best, Date().timeIntervalSince(t))
+        }
+        return 2 * Double(n * n * n) / best / 1e9
     }
 }
