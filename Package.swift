@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "GeometryTests", dependencies: ["Geometry"]),
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "Geometry"]),
         .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
     ],
     cxxLanguageStandard: .cxx17

@@ -15,11 +15,15 @@ import Testing
             defer { offset += n }
             return fast.parameters[offset..<(offset + n)].map { Double($0) }
         }
-        for l in 0..<5 {
-            slow.hidden[l].weight.values = take(slow.hidden[l].weight.values.count)
+        // Layout: [W1; Ws], b1, bs, then hidden 2…5 and the output (weight, bias).
+        slow.hidden[0].weight.values = take(d * h)
+        slow.skip.weight.values = take(d * h)
+        slow.hidden[0].bias = take(h)
+        slow.skip.bias = take(h)
+        for l in 1..<5 {
+            slow.hidden[l].weight.values = take(h * h)
             slow.hidden[l].bias = take(h)
         }
-        slow.skip.weight.values = take(d * h); slow.skip.bias = take(h)
         slow.output.weight.values = take(3 * h); slow.output.bias = take(3)
         #expect(offset == fast.parameterCount && slow.parameterCount == fast.parameterCount)
 
@@ -33,9 +37,9 @@ import Testing
         let (ref, grad, _) = Loss.l1.evaluate(pred, Matrix(rows: rows, columns: 3, values: y.map(Double.init)))
         slow.backward(grad)
         #expect(abs(Double(loss) - ref) < 1e-5 * ref)
-        var refGrad = [Double]()
-        for l in 0..<5 { refGrad += slow.hidden[l].weightGradient.values + slow.hidden[l].biasGradient! }
-        refGrad += slow.skip.weightGradient.values + slow.skip.biasGradient!
+        var refGrad = slow.hidden[0].weightGradient.values + slow.skip.weightGradient.values
+        refGrad += slow.hidden[0].biasGradient! + slow.skip.biasGradient!
+        for l in 1..<5 { refGrad += slow.hidden[l].weightGradient.values + slow.hidden[l].biasGradient! }
         refGrad += slow.output.weightGradient.values + slow.output.biasGradient!
         let scale = refGrad.map { abs($0) }.max()!
         let worst = zip(fast.gradients, refGrad).map { abs(Double($0) - $1) }.max()!
