@@ -14,9 +14,9 @@ public struct Adam: Sendable, Codable, Equatable {
     public var weightDecay: Double = 0
     /// True: AdamW (decoupled weight decay); false: Adam (L2 added to the gradient).
     public var decoupled: Bool = false
-    public private(set) var step: Int = 0
-    public private(set) var m: [Float]
-    public private(set) var v: [Float]
+    public internal(set) var step: Int = 0
+    public internal(set) var m: [Float]
+    public internal(set) var v: [Float]
 
     public init(parameterCount: Int, learningRate: Double, decoupled: Bool = false, weightDecay: Double = 0) {
         self.learningRate = learningRate

@@ -52,6 +52,7 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Network inputs.") var inputs = 1023
     @Option(help: "Batch size.") var batch = 4096
     @Option(help: "Timed steps.") var steps = 20
+    @Option(help: "Write the trained weights and Adam state here (safetensors).") var save: String?
 
     func run() throws {
         let peak = sgemmPeak()
@@ -76,6 +77,13 @@ struct TrainBench: ParsableCommand {
         print(String(format: "%.0f samples/s", Double(batch) / median))
         print(String(format: "%.1f GFLOP/s (6·params·batch per step)", flops / median / 1e9))
         print(String(format: "sgemm peak %.1f GFLOP/s (2048³, same run): %.0f%% of it", peak, flops / median / 1e9 / peak * 100))
+        if let path = save {
+            let (opt, meta) = adam.stored()
+            do {
+                try Safetensors.write(path: path, tensors: net.namedParameters().merging(opt) { $1 }, metadata: meta)
+            } catch let e as CheckpointError { throw CommandError(e.description) }
+            print("checkpoint written to \(path)")
+        }
     }
 
     /// Best of five 2048³ sgemm calls, in GFLOP/s.
