@@ -86,7 +86,7 @@ public enum Initializer: Sendable {
 
 /// Element-wise activations; forward stores what backward needs.
 public struct Activation<T: GEMMScalar>: Sendable {
-    public enum Kind: Sendable { case relu, sigmoid, tanh }
+    public enum Kind: Sendable { case relu, leakyRelu(slope: Double), silu, sigmoid, tanh }
     public let kind: Kind
     var stored: Matrix<T>?
 
@@ -97,6 +97,12 @@ public struct Activation<T: GEMMScalar>: Sendable {
         switch kind {
         case .relu:
             for i in y.values.indices where y.values[i] < 0 { y.values[i] = 0 }
+            stored = x
+        case .leakyRelu(let slope):
+            for i in y.values.indices where y.values[i] < 0 { y.values[i] *= T(slope) }
+            stored = x
+        case .silu:  // x · sigmoid(x)
+            for i in y.values.indices { y.values[i] = x.values[i] / (1 + T.exponential(-x.values[i])) }
             stored = x
         case .sigmoid:
             for i in y.values.indices { y.values[i] = 1 / (1 + T.exponential(-x.values[i])) }
@@ -113,6 +119,12 @@ public struct Activation<T: GEMMScalar>: Sendable {
         var dx = dy
         switch kind {
         case .relu: for i in dx.values.indices where !(s.values[i] > 0) { dx.values[i] = 0 }
+        case .leakyRelu(let slope): for i in dx.values.indices where !(s.values[i] > 0) { dx.values[i] *= T(slope) }
+        case .silu:
+            for i in dx.values.indices {
+                let sg = 1 / (1 + T.exponential(-s.values[i]))
+                dx.values[i] *= sg * (1 + s.values[i] * (1 - sg))
+            }
         case .sigmoid: for i in dx.values.indices { dx.values[i] *= s.values[i] * (1 - s.values[i]) }
         case .tanh: for i in dx.values.indices { dx.values[i] *= 1 - s.values[i] * s.values[i] }
         }
