@@ -1,0 +1,109 @@
+/// An undirected graph's adjacency in compressed rows (neighbours of node i at
+/// `neighbours[offsets[i]..<offsets[i+1]]`), for message passing.
+public struct Adjacency: Sendable, Equatable {
+    public let nodes: Int
+    public let offsets: [Int]
+    public let neighbours: [Int32]
+
+    /// From undirected edges (each listed once, in either direction; self-loops ignored).
+    public init(nodes: Int, edges: [(Int, Int)]) {
+        var degree = [Int](repeating: 0, count: nodes)
+        for (a, b) in edges where a != b { degree[a] += 1; degree[b] += 1 }
+        var offsets = [0]
+        for d in degree { offsets.append(offsets.last! + d) }
+        var fill = offsets
+        var nb = [Int32](repeating: 0, count: offsets.last!)
+        for (a, b) in edges where a != b {
+            nb[fill[a]] = Int32(b); fill[a] += 1
+            nb[fill[b]] = Int32(a); fill[b] += 1
+        }
+        self.nodes = nodes
+        self.offsets = offsets
+        neighbours = nb
+    }
+
+    /// y_v = (1 + eps) x_v + Σ_{u ∈ N(v)} x_u for every node (rows of x).
+    public func aggregate<T: GEMMScalar>(_ x: Matrix<T>, eps: T) -> Matrix<T> {
+        precondition(x.rows == nodes)
+        var y = x
+        for i in y.values.indices { y.values[i] *= 1 + eps }
+        for v in 0..<nodes {
+            for p in offsets[v]..<offsets[v + 1] {
+                let u = Int(neighbours[p])
+                for c in 0..<x.columns { y.values[v * x.columns + c] += x.values[u * x.columns + c] }
+            }
+        }
+        return y
+    }
+}
+
+/// A GIN layer (Xu et al. 2019): h'_v = MLP((1 + ε) h_v + Σ_{u∈N(v)} h_u), MLP = Linear–ReLU–Linear.
+/// The aggregation is symmetric, so its backward is the same aggregation.
+public struct GINLayer<T: GEMMScalar>: Sendable {
+    public var eps: T
+    public var first: Linear<T>
+    public var second: Linear<T>
+    var relu = Activation<T>(.relu)
+
+    public init<G: RandomNumberGenerator>(inputs: Int, hidden: Int, outputs: Int, eps: T = 0, using rng: inout G) {
+        self.eps = eps
+        first = Linear(inputs: inputs, outputs: hidden, using: &rng)
+        second = Linear(inputs: hidden, outputs: outputs, using: &rng)
+    }
+
+    public mutating func forward(_ x: Matrix<T>, graph: Adjacency) -> Matrix<T> {
+        second.forward(relu.forward(first.forward(graph.aggregate(x, eps: eps))))
+    }
+
+    public mutating func backward(_ dy: Matrix<T>, graph: Adjacency) -> Matrix<T> {
+        graph.aggregate(first.backward(relu.backward(second.backward(dy))), eps: eps)
+    }
+}
+
+/// Encoders of eigenvector inputs other than SignNet: the absolute value (sign invariant, but
+/// loses information) and random sign flips (an augmentation, not an invariance).
+public enum EigenEncoding {
+    /// |x| element-wise; the gradient at 0 is 0.
+    public static func absolute<T: GEMMScalar>(_ x: Matrix<T>) -> Matrix<T> {
+        Matrix(rows: x.rows, columns: x.columns, values: x.values.map { abs($0) })
+    }
+
+    public static func absoluteBackward<T: GEMMScalar>(_ dy: Matrix<T>, input x: Matrix<T>) -> Matrix<T> {
+        Matrix(rows: dy.rows, columns: dy.columns,
+               values: zip(dy.values, x.values).map { g, v in v > 0 ? g : (v < 0 ? -g : 0) })
+    }
+
+    /// One random sign per eigenvector (column group of `features` columns, of which the first
+    /// `signed` are negated), the same for the whole batch: the reference "random sign flip"
+    /// augmentation. Returns the signs used.
+    @discardableResult
+    public static func randomSignFlip<T: GEMMScalar, G: RandomNumberGenerator>(
+        _ x: inout Matrix<T>, features: Int = 1, signed: Int = 1, using rng: inout G) -> [T] {
+        let k = x.columns / features
+        let signs: [T] = (0..<k).map { _ in Bool.random(using: &rng) ? 1 : -1 }
+        for r in 0..<x.rows {
+            for i in 0..<k where signs[i] < 0 {
+                for c in 0..<signed { x.values[r * x.columns + i * features + c] = -x.values[r * x.columns + i * features + c] }
+            }
+        }
+        return signs
+    }
+}
+
+/// DeepSets pooling (Zaheer et al. 2017): the sum over k set elements of q features each,
+/// batch × (k·q) → batch × q; invariant to the order of the elements.
+public enum SetSum {
+    public static func forward<T: GEMMScalar>(_ x: Matrix<T>, elements k: Int) -> Matrix<T> {
+        let q = x.columns / k
+        var y = Matrix<T>(rows: x.rows, columns: q)
+        for r in 0..<x.rows { for i in 0..<k { for c in 0..<q { y.values[r * q + c] += x.values[r * x.columns + i * q + c] } } }
+        return y
+    }
+
+    public static func backward<T: GEMMScalar>(_ dy: Matrix<T>, elements k: Int) -> Matrix<T> {
+        let q = dy.columns
+        var dx = Matrix<T>(rows: dy.rows, columns: k * q)
+        for r in 0..<dy.rows { for i in 0..<k { for c in 0..<q { dx.values[r * k * q + i * q + c] = dy.values[r * q + c] } } }
+        return dx
+    }
+}
