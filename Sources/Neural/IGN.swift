@@ -15,14 +15,20 @@ public enum IGNBasis {
     /// The 2 maps R^n → R^n: identity, sum.
     public static let oneToOne = 2
 
-    /// op_k(X) for k in 0..<15; X is n × n row-major.
-    public static func apply2to2<T: GEMMScalar>(_ k: Int, _ x: [T], n: Int, normalized: Bool) -> [T] {
-        let s: T = normalized ? 1 / T(n) : 1, s2: T = normalized ? 1 / T(n * n) : 1
-        var y = [T](repeating: 0, count: n * n)
+    /// Row sums, column sums, trace and total of an n × n matrix (row-major).
+    static func summaries<T: GEMMScalar>(_ x: [T], n: Int) -> (row: [T], col: [T], trace: T, total: T) {
         var row = [T](repeating: 0, count: n), col = row
         var tr: T = 0, tot: T = 0
         for i in 0..<n { for j in 0..<n { row[i] += x[i * n + j]; col[j] += x[i * n + j] } }
         for i in 0..<n { tr += x[i * n + i]; tot += row[i] }
+        return (row, col, tr, tot)
+    }
+
+    /// op_k(X) for k in 0..<15; X is n × n row-major.
+    public static func apply2to2<T: GEMMScalar>(_ k: Int, _ x: [T], n: Int, normalized: Bool) -> [T] {
+        let s: T = normalized ? 1 / T(n) : 1, s2: T = normalized ? 1 / T(n * n) : 1
+        var y = [T](repeating: 0, count: n * n)
+        let (row, col, tr, tot) = summaries(x, n: n)
         for i in 0..<n {
             for j in 0..<n {
                 let d = i == j
@@ -54,10 +60,7 @@ public enum IGNBasis {
     public static func adjoint2to2<T: GEMMScalar>(_ k: Int, _ g: [T], n: Int, normalized: Bool) -> [T] {
         let s: T = normalized ? 1 / T(n) : 1, s2: T = normalized ? 1 / T(n * n) : 1
         var x = [T](repeating: 0, count: n * n)
-        var row = [T](repeating: 0, count: n), col = row
-        var tr: T = 0, tot: T = 0
-        for i in 0..<n { for j in 0..<n { row[i] += g[i * n + j]; col[j] += g[i * n + j] } }
-        for i in 0..<n { tr += g[i * n + i]; tot += row[i] }
+        let (row, col, tr, tot) = summaries(g, n: n)
         for a in 0..<n {
             for b in 0..<n {
                 let d = a == b
@@ -89,13 +92,12 @@ public enum IGNBasis {
     public static func apply2to1<T: GEMMScalar>(_ k: Int, _ x: [T], n: Int, normalized: Bool) -> [T] {
         let s: T = normalized ? 1 / T(n) : 1, s2: T = normalized ? 1 / T(n * n) : 1
         var y = [T](repeating: 0, count: n)
-        var tr: T = 0, tot: T = 0
-        for i in 0..<n { tr += x[i * n + i]; for j in 0..<n { tot += x[i * n + j] } }
+        let (row, col, tr, tot) = summaries(x, n: n)
         for i in 0..<n {
             switch k {
             case 0: y[i] = x[i * n + i]
-            case 1: var r: T = 0; for j in 0..<n { r += x[i * n + j] }; y[i] = r * s
-            case 2: var c: T = 0; for j in 0..<n { c += x[j * n + i] }; y[i] = c * s
+            case 1: y[i] = row[i] * s
+            case 2: y[i] = col[i] * s
             case 3: y[i] = tr * s
             default: y[i] = tot * s2
             }
