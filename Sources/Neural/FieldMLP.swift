@@ -1,4 +1,4 @@
-import Dispatch
+import Foundation
 
 /// The reference texture-field MLP (see `ReferenceMLP`) as a training kernel: Float32, all
 /// parameters in one flat buffer (so the optimiser is one loop), every product one BLAS GEMM
@@ -26,6 +26,7 @@ public final class FieldMLP: @unchecked Sendable {
     let act: [UnsafeMutablePointer<Float>]  // post-ReLU activations of the 5 hidden layers
     let out: UnsafeMutablePointer<Float>    // batch × 3, after the sigmoid
     let dAct: UnsafeMutablePointer<Float>, dZ: UnsafeMutablePointer<Float>, dOut: UnsafeMutablePointer<Float>
+    let shardGradients: UnsafeMutablePointer<Float>  // the gradients of shards 1…, one parameter vector each
 
     /// - Parameters: inputs d, width h (128 in the reference), the batch the workspaces are for.
     ///   Weights from `initializer`, biases uniform in ±1/√in (PyTorch's default).
@@ -64,12 +65,13 @@ public final class FieldMLP: @unchecked Sendable {
         dAct = buffer(batch * h)
         dZ = buffer(batch * h)
         dOut = buffer(batch * 3)
+        shardGradients = buffer(max(0, BLASThreads.maximumShards - 1) * offset)
     }
 
     deinit {
         zin.deallocate()
         for a in act { a.deallocate() }
-        out.deallocate(); dAct.deallocate(); dZ.deallocate(); dOut.deallocate()
+        out.deallocate(); dAct.deallocate(); dZ.deallocate(); dOut.deallocate(); shardGradients.deallocate()
     }
 
     public var parameterCount: Int { parameters.count }
@@ -79,130 +81,124 @@ public final class FieldMLP: @unchecked Sendable {
     @discardableResult
     public func forward(_ x: UnsafePointer<Float>, rows: Int) -> UnsafeBufferPointer<Float> {
         precondition(rows <= batch, "batch larger than the workspace")
-        let h = width, d = inputs
+        nonisolated(unsafe) let xp = x
         parameters.withUnsafeBufferPointer { pb in
-            let p = pb.baseAddress!
-            // [Z1 | S] = X [W1; Ws]ᵀ
-            Float.gemm(transA: false, transB: true, m: rows, n: 2 * h, k: d, alpha: 1, a: x, lda: d,
-                       b: p + stackedWeight, ldb: d, beta: 0, c: zin, ldc: 2 * h)
-            nonisolated(unsafe) let (zp, a0, pp) = (zin, act[0], p)
-            let fb = firstBias, sb = skipBias
-            rowHalves(rows) { r0, r1 in
-                for r in r0..<r1 {
-                    let z = zp + r * 2 * h, a = a0 + r * h
-                    for c in 0..<h { a[c] = max(0, z[c] + pp[fb + c]) }
-                }
-            }
-            for l in 1..<5 {
-                let mp = maps[l - 1], a = act[l]
-                Float.gemm(transA: false, transB: true, m: rows, n: h, k: h, alpha: 1, a: act[l - 1], lda: h,
-                           b: p + mp.weight, ldb: h, beta: 0, c: a, ldc: h)
-                nonisolated(unsafe) let ap = a
-                let bias = mp.bias
-                if l == 3 {  // the input again, through the skip map
-                    rowHalves(rows) { r0, r1 in
-                        for r in r0..<r1 {
-                            let row = ap + r * h, s = zp + r * 2 * h + h
-                            for c in 0..<h { row[c] = max(0, row[c] + pp[bias + c] + s[c] + pp[sb + c]) }
-                        }
-                    }
-                } else {
-                    rowHalves(rows) { r0, r1 in
-                        for r in r0..<r1 {
-                            let row = ap + r * h
-                            for c in 0..<h { row[c] = max(0, row[c] + pp[bias + c]) }
-                        }
-                    }
-                }
-            }
-            let mo = maps[4]
-            Float.gemm(transA: false, transB: true, m: rows, n: 3, k: h, alpha: 1, a: act[4], lda: h,
-                       b: p + mo.weight, ldb: h, beta: 0, c: out, ldc: 3)
-            for r in 0..<rows {
-                for c in 0..<3 { out[r * 3 + c] = 1 / (1 + Float.exponential(-(out[r * 3 + c] + p[mo.bias + c]))) }
-            }
+            nonisolated(unsafe) let p = pb.baseAddress!
+            BLASThreads.shards(rows: rows) { r0, r1, _ in self.forwardRows(xp, p, r0, r1) }
         }
         return UnsafeBufferPointer(start: out, count: rows * 3)
     }
 
     /// Forward and backward of the mean L1 loss against `target` (rows × 3); gradients are
     /// overwritten (not accumulated). Returns the loss.
+    ///
+    /// The batch is cut into one block of rows per core; each core runs the whole network on its
+    /// block with single-threaded GEMMs (the activations stay in its cache between a product and
+    /// the pass that follows it), and the blocks' gradients are added at the end in a fixed order.
     public func lossAndGradients(_ x: UnsafePointer<Float>, target: UnsafePointer<Float>, rows: Int) -> Float {
-        forward(x, rows: rows)
-        let h = width, d = inputs
-        var loss: Double = 0
-        let scale = 1 / Float(rows * 3)
-        for i in 0..<(rows * 3) {  // d loss / d (pre-sigmoid output)
-            let diff = out[i] - target[i]
-            loss += Double(abs(diff))
-            let s: Float = diff > 0 ? 1 : (diff < 0 ? -1 : 0)
-            dOut[i] = s * scale * out[i] * (1 - out[i])
-        }
+        precondition(rows <= batch, "batch larger than the workspace")
+        nonisolated(unsafe) let (xp, tp) = (x, target)
+        let count = parameters.count
+        let shardLosses = UnsafeMutablePointer<Double>.allocate(capacity: BLASThreads.maximumShards)
+        defer { shardLosses.deallocate() }
+        nonisolated(unsafe) let losses = shardLosses
         parameters.withUnsafeBufferPointer { pb in
             gradients.withUnsafeMutableBufferPointer { gb in
-                let p = pb.baseAddress!, g = gb.baseAddress!
-                let mo = maps[4]
-                Float.gemm(transA: true, transB: false, m: 3, n: h, k: rows, alpha: 1, a: dOut, lda: 3,
-                           b: act[4], ldb: h, beta: 0, c: g + mo.weight, ldc: h)
-                columnSums(dOut, rows: rows, width: 3, stride: 3, into: g + mo.bias)
-                Float.gemm(transA: false, transB: false, m: rows, n: h, k: 3, alpha: 1, a: dOut, lda: 3,
-                           b: p + mo.weight, ldb: h, beta: 0, c: dAct, ldc: h)
-                for l in stride(from: 4, through: 1, by: -1) {
-                    let mp = maps[l - 1], a = act[l]
-                    // dZ = dAct ⊙ [act > 0]; for the 4th layer it is also the skip's gradient.
-                    let dz = l == 3 ? zin + h : dZ
-                    let ld = l == 3 ? 2 * h : h
-                    nonisolated(unsafe) let (ap, dap, dzp) = (a, dAct, dz)
-                    rowHalves(rows) { r0, r1 in
-                        for r in r0..<r1 {
-                            let ar = ap + r * h, dar = dap + r * h, dzr = dzp + r * ld
-                            for c in 0..<h { dzr[c] = ar[c] > 0 ? dar[c] : 0 }
+                nonisolated(unsafe) let (p, g) = (pb.baseAddress!, gb.baseAddress!)
+                let used = BLASThreads.shards(rows: rows) { r0, r1, shard in
+                    let gs = shard == 0 ? g : self.shardGradients + (shard - 1) * count
+                    self.forwardRows(xp, p, r0, r1)
+                    losses[shard] = self.backwardRows(xp, tp, p, gs, r0, r1, total: rows)
+                }
+                if used > 1 {  // add the other shards' gradients, in shard order, split over the cores
+                    nonisolated(unsafe) let extra = self.shardGradients
+                    BLASThreads.shards(rows: count) { i0, i1, _ in
+                        for s in 1..<used {
+                            let src = extra + (s - 1) * count
+                            for i in i0..<i1 { g[i] += src[i] }
                         }
                     }
-                    Float.gemm(transA: true, transB: false, m: h, n: h, k: rows, alpha: 1, a: dz, lda: ld,
-                               b: act[l - 1], ldb: h, beta: 0, c: g + mp.weight, ldc: h)
-                    columnSums(dz, rows: rows, width: h, stride: ld, into: g + mp.bias)
-                    if l == 3 { columnSums(dz, rows: rows, width: h, stride: ld, into: g + skipBias) }
-                    Float.gemm(transA: false, transB: false, m: rows, n: h, k: h, alpha: 1, a: dz, lda: ld,
-                               b: p + mp.weight, ldb: h, beta: 0, c: dAct, ldc: h)
                 }
-                // First layer: its dZ goes into the left half of zin, beside the skip's.
-                nonisolated(unsafe) let (a0, dap, zp) = (act[0], dAct, zin)
-                rowHalves(rows) { r0, r1 in
-                    for r in r0..<r1 {
-                        let ar = a0 + r * h, dar = dap + r * h, dzr = zp + r * 2 * h
-                        for c in 0..<h { dzr[c] = ar[c] > 0 ? dar[c] : 0 }
-                    }
-                }
-                columnSums(zin, rows: rows, width: h, stride: 2 * h, into: g + firstBias)
-                // [dW1; dWs] = [dZ1 | dZ4]ᵀ X: no gradient with respect to the input itself.
-                Float.gemm(transA: true, transB: false, m: 2 * h, n: d, k: rows, alpha: 1, a: zin, lda: 2 * h,
-                           b: x, ldb: d, beta: 0, c: g + stackedWeight, ldc: d)
+                var total = 0.0
+                for s in 0..<used { total += losses[s] }
+                losses[0] = total
             }
         }
-        return Float(loss / Double(rows * 3))
+        return Float(shardLosses[0] / Double(rows * 3))
     }
 
-    /// Column sums over two fixed halves of the rows (one per core), added in a fixed order.
-    private func columnSums(_ a: UnsafePointer<Float>, rows: Int, width: Int, stride: Int,
-                            into out: UnsafeMutablePointer<Float>) {
-        let half = UnsafeMutablePointer<Float>.allocate(capacity: 2 * width)
-        defer { half.deallocate() }
-        nonisolated(unsafe) let (src, dst) = (a, half)
-        DispatchQueue.concurrentPerform(iterations: 2) { t in
-            let r0 = t * rows / 2, r1 = (t + 1) * rows / 2
-            let o = dst + t * width
-            for j in 0..<width { o[j] = 0 }
-            for r in r0..<r1 {
-                let row = src + r * stride
-                for j in 0..<width { o[j] += row[j] }
+    /// Rows r0..<r1 through the network, single-threaded: fills zin, act and out for those rows.
+    private func forwardRows(_ x: UnsafePointer<Float>, _ p: UnsafePointer<Float>, _ r0: Int, _ r1: Int) {
+        let h = width, d = inputs, n = r1 - r0
+        guard n > 0 else { return }
+        let xs = x + r0 * d, zs = zin + r0 * 2 * h
+        // [Z1 | S] = X [W1; Ws]ᵀ
+        Float.gemm(transA: false, transB: true, m: n, n: 2 * h, k: d, alpha: 1, a: xs, lda: d,
+                   b: p + stackedWeight, ldb: d, beta: 0, c: zs, ldc: 2 * h)
+        let a0 = act[0] + r0 * h
+        for r in 0..<n { Kernels.biasReLU(zs + r * 2 * h, p + firstBias, into: a0 + r * h, count: h) }
+        for l in 1..<5 {
+            let mp = maps[l - 1], a = act[l] + r0 * h
+            Float.gemm(transA: false, transB: true, m: n, n: h, k: h, alpha: 1, a: act[l - 1] + r0 * h, lda: h,
+                       b: p + mp.weight, ldb: h, beta: 0, c: a, ldc: h)
+            if l == 3 {  // the input again, through the skip map
+                for r in 0..<n {
+                    Kernels.biasReLU(a + r * h, p + mp.bias, plus: zs + r * 2 * h + h, p + skipBias, into: a + r * h, count: h)
+                }
+            } else {
+                for r in 0..<n { Kernels.biasReLU(a + r * h, p + mp.bias, into: a + r * h, count: h) }
             }
         }
-        for j in 0..<width { out[j] = half[j] + half[width + j] }
+        let mo = maps[4], o = out + r0 * 3
+        Float.gemm(transA: false, transB: true, m: n, n: 3, k: h, alpha: 1, a: act[4] + r0 * h, lda: h,
+                   b: p + mo.weight, ldb: h, beta: 0, c: o, ldc: 3)
+        for i in 0..<(n * 3) { o[i] = 1 / (1 + Float.exponential(-(o[i] + p[mo.bias + i % 3]))) }
     }
 
-    /// Runs `body(r0, r1)` on two halves of the rows, one per core.
-    private func rowHalves(_ rows: Int, _ body: @escaping @Sendable (Int, Int) -> Void) {
-        DispatchQueue.concurrentPerform(iterations: 2) { t in body(t * rows / 2, (t + 1) * rows / 2) }
+    /// Backward of the L1 loss (mean over `total` rows × 3) for rows r0..<r1 into `g`; returns
+    /// the rows' summed absolute error.
+    private func backwardRows(_ x: UnsafePointer<Float>, _ target: UnsafePointer<Float>, _ p: UnsafePointer<Float>,
+                              _ g: UnsafeMutablePointer<Float>, _ r0: Int, _ r1: Int, total: Int) -> Double {
+        let h = width, d = inputs, n = r1 - r0
+        guard n > 0 else {
+            g.update(repeating: 0, count: parameters.count)
+            return 0
+        }
+        var loss: Double = 0
+        let scale = 1 / Float(total * 3)
+        let o = out + r0 * 3, t = target + r0 * 3, dO = dOut + r0 * 3
+        for i in 0..<(n * 3) {  // d loss / d (pre-sigmoid output)
+            let diff = o[i] - t[i]
+            loss += Double(abs(diff))
+            let s: Float = diff > 0 ? 1 : (diff < 0 ? -1 : 0)
+            dO[i] = s * scale * o[i] * (1 - o[i])
+        }
+        let mo = maps[4], dA = dAct + r0 * h, zs = zin + r0 * 2 * h
+        Float.gemm(transA: true, transB: false, m: 3, n: h, k: n, alpha: 1, a: dO, lda: 3,
+                   b: act[4] + r0 * h, ldb: h, beta: 0, c: g + mo.weight, ldc: h)
+        Kernels.columnSums(dO, rows: n, width: 3, stride: 3, into: g + mo.bias)
+        Float.gemm(transA: false, transB: false, m: n, n: h, k: 3, alpha: 1, a: dO, lda: 3,
+                   b: p + mo.weight, ldb: h, beta: 0, c: dA, ldc: h)
+        for l in stride(from: 4, through: 1, by: -1) {
+            let mp = maps[l - 1], a = act[l] + r0 * h
+            // dZ = dAct ⊙ [act > 0]; for the 4th layer it is also the skip's gradient.
+            let dz = l == 3 ? zs + h : dZ + r0 * h
+            let ld = l == 3 ? 2 * h : h
+            for r in 0..<n { Kernels.reluMask(dA + r * h, where: a + r * h, into: dz + r * ld, count: h) }
+            Float.gemm(transA: true, transB: false, m: h, n: h, k: n, alpha: 1, a: dz, lda: ld,
+                       b: act[l - 1] + r0 * h, ldb: h, beta: 0, c: g + mp.weight, ldc: h)
+            Kernels.columnSums(dz, rows: n, width: h, stride: ld, into: g + mp.bias)
+            if l == 3 { Kernels.columnSums(dz, rows: n, width: h, stride: ld, into: g + skipBias) }
+            Float.gemm(transA: false, transB: false, m: n, n: h, k: h, alpha: 1, a: dz, lda: ld,
+                       b: p + mp.weight, ldb: h, beta: 0, c: dA, ldc: h)
+        }
+        // First layer: its dZ goes into the left half of zin, beside the skip's.
+        let a0 = act[0] + r0 * h
+        for r in 0..<n { Kernels.reluMask(dA + r * h, where: a0 + r * h, into: zs + r * 2 * h, count: h) }
+        Kernels.columnSums(zs, rows: n, width: h, stride: 2 * h, into: g + firstBias)
+        // [dW1; dWs] = [dZ1 | dZ4]ᵀ X: no gradient with respect to the input itself.
+        Float.gemm(transA: true, transB: false, m: 2 * h, n: d, k: n, alpha: 1, a: zs, lda: 2 * h,
+                   b: x + r0 * d, ldb: d, beta: 0, c: g + stackedWeight, ldc: d)
+        return loss
     }
 }

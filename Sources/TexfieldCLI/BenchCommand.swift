@@ -61,21 +61,28 @@ struct TrainBench: ParsableCommand {
         var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-4)
         let x = (0..<(batch * inputs)).map { _ in Float.random(in: -0.5...0.5, using: &rng) }
         let y = (0..<(batch * 3)).map { _ in Float.random(in: 0...1, using: &rng) }
-        var times = [Double]()
+        var times = [Double](), optimiser = [Double]()
         for s in 0..<(steps + 2) {
             let t = Date()
             _ = x.withUnsafeBufferPointer { xp in
                 y.withUnsafeBufferPointer { yp in net.lossAndGradients(xp.baseAddress!, target: yp.baseAddress!, rows: batch) }
             }
+            let t1 = Date()
             adam.update(&net.parameters, gradients: net.gradients)
-            if s >= 2 { times.append(Date().timeIntervalSince(t)) }
+            if s >= 2 { times.append(Date().timeIntervalSince(t)); optimiser.append(Date().timeIntervalSince(t1)) }
         }
-        times.sort()
+        times.sort(); optimiser.sort()
         let median = times[times.count / 2]
         let flops = 6 * Double(net.parameterCount) * Double(batch)
-        print(String(format: "parameters %d, batch %d: median step %.1f ms", net.parameterCount, batch, median * 1000))
+        print(String(format: "parameters %d, batch %d: median step %.1f ms (Adam %.2f ms of it), fastest %.1f ms",
+                     net.parameterCount, batch, median * 1000, optimiser[optimiser.count / 2] * 1000, times[0] * 1000))
         print(String(format: "%.0f samples/s", Double(batch) / median))
         print(String(format: "%.1f GFLOP/s (6·params·batch per step)", flops / median / 1e9))
+        // What the step really multiplies: no gradient is taken with respect to the input, so the
+        // maps that read it cost 4·weights·batch, the rest 6·params·batch.
+        let inputWeights = 2 * 128 * inputs
+        let work = (4 * Double(inputWeights) + 6 * Double(net.parameterCount - inputWeights)) * Double(batch)
+        print(String(format: "%.1f GFLOP/s counting the products actually computed (%.2f GFLOP per step)", work / median / 1e9, work / 1e9))
         print(String(format: "sgemm peak %.1f GFLOP/s (2048³, same run): %.0f%% of it", peak, flops / median / 1e9 / peak * 100))
         if let path = save {
             let (opt, meta) = adam.stored()
