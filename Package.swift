@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "Spectral", targets: ["Spectral"]),
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Neural", targets: ["Neural"]),
+        .library(name: "Render", targets: ["Render"]),
         .library(name: "TexfieldCLI", targets: ["TexfieldCLI"]),
         .executable(name: "texfield", targets: ["texfield"]),
     ],
@@ -42,10 +43,11 @@ let package = Package(
         .target(name: "Spectral", dependencies: ["Geometry", "CTexfieldShim"]),
         .target(name: "Imaging", dependencies: ["CLibPNG"]),
         .target(name: "Neural", dependencies: ["COpenBLAS", "CKernels"]),
+        .target(name: "Render", dependencies: ["Geometry", "Imaging", "CKernels"]),
         .target(
             name: "TexfieldCLI",
             dependencies: [
-                "Geometry", "Spectral", "Imaging", "Neural",
+                "Geometry", "Spectral", "Imaging", "Neural", "Render",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI"]),
@@ -54,6 +56,7 @@ let package = Package(
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "Geometry"], exclude: ["Fixtures"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Geometry", "Imaging"]),
         .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
     ],
     cxxLanguageStandard: .cxx17

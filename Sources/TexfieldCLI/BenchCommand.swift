@@ -3,13 +3,14 @@ import Foundation
 import Geometry
 import Imaging
 import Neural
+import Render
 
 /// `texfield bench …`: timings of texfield's kernels, printed in a form the comparison
 /// scripts in bench/ read.
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Time texfield's kernels (see bench/ for the comparisons with the Python stack).",
-        subcommands: [SSIMBench.self, TrainBench.self])
+        subcommands: [SSIMBench.self, TrainBench.self, RenderBench.self])
 
     struct SSIMBench: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -108,5 +109,43 @@ struct TrainBench: ParsableCommand {
             best = min(best, Date().timeIntervalSince(t))
         }
         return 2 * Double(n * n * n) / best / 1e9
+    }
+}
+
+/// `texfield bench render`: BVH build and first-hit G-buffers of 512² views; writes the cameras
+/// so that bench/render_vs_embree.py casts the same rays with Embree.
+struct RenderBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render", abstract: "Time BVH construction and G-buffer ray casting of a mesh's views.")
+    @Argument(help: "Mesh (OBJ).") var mesh: String
+    @Option(help: "Views (spread over the sphere).") var views = 8
+    @Option(help: "Image side in pixels.") var size = 512
+    @Option(name: .customLong("repeat"), help: "Passes over the views.") var repetitions = 3
+    @Option(help: "Write the cameras (JSON: K, camera-to-world R, centre) here.") var camerasOut: String?
+
+    func run() throws {
+        let m = try loadMesh(mesh)
+        let t0 = Date()
+        let bvh = try BVH(m)
+        let build = Date().timeIntervalSince(t0)
+        let cams = ViewSet.cameras(for: m, directions: ViewSet.spread(count: views, seed: 7), width: size, height: size)
+        var times = [Double](), hits = 0
+        for r in 0..<max(1, repetitions) {
+            for c in cams {
+                let t = Date()
+                let g = RayCaster.gbuffer(bvh, camera: c)
+                times.append(Date().timeIntervalSince(t))
+                if r == 0 { hits += g.hitCount }
+            }
+        }
+        times.sort()
+        let median = times[times.count / 2]
+        print(String(format: "mesh %d triangles: BVH %d nodes, depth %d, built in %.1f ms", m.triangleCount, bvh.nodeCount, bvh.depth, build * 1000))
+        print(String(format: "gbuffer %dx%d: median %.2f ms per view, %.2f M rays/s (%d object pixels over %d views)",
+                     size, size, median * 1000, Double(size * size) / median / 1e6, hits, views))
+        if let path = camerasOut {
+            let data = try JSONEncoder().encode(cams)
+            try AtomicFile.write(data, to: path)
+        }
     }
 }

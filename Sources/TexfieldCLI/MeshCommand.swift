@@ -7,7 +7,7 @@ import Imaging
 struct MeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh", abstract: "Generate meshes: icosphere, torus, grid, and the demo set.",
-        subcommands: [Icosphere.self, Torus.self, Grid.self, Demo.self])
+        subcommands: [Icosphere.self, Torus.self, Grid.self, Subdivide.self, Demo.self])
 
     struct Icosphere: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -40,6 +40,21 @@ struct MeshCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Output OBJ.") var out: String
         func validate() throws { guard cells >= 1 else { throw ValidationError("--cells must be at least 1") } }
         func run() throws { try Mesh.grid(cells: cells).writeOBJ(path: out) }
+    }
+
+    struct Subdivide: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Split every triangle into four at its edge midpoints (UVs too), --times times.")
+        @Argument(help: "Input OBJ.") var input: String
+        @Option(help: "How many times.") var times = 1
+        @Option(name: .shortAndLong, help: "Output OBJ.") var out: String
+        func validate() throws { guard (1...6).contains(times) else { throw ValidationError("--times must be in 1...6") } }
+        func run() throws {
+            var m = try loadMesh(input)
+            for _ in 0..<times { m = m.subdivided() }
+            try m.writeOBJ(path: out)
+            print("\(out): \(m.vertexCount) vertices, \(m.triangleCount) triangles")
+        }
     }
 
     struct Demo: ParsableCommand {

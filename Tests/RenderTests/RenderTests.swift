@@ -1,0 +1,110 @@
+import Foundation
+import Geometry
+import Imaging
+import Render
+import Testing
+
+@Suite struct RenderTests {
+    /// The BVH finds the same first hit as testing every triangle, on a jittered sphere and on a
+    /// soup of random, overlapping triangles, for rays from outside and inside.
+    @Test func bvhMatchesBruteForce() throws {
+        var rng = SplitMix64(seed: 3)
+        var soupPositions = [Double]()
+        for _ in 0..<(9 * 600) { soupPositions.append(Double.random(in: -1...1, using: &rng)) }
+        let soupTriangles: [Int32] = (0..<(3 * 600)).map { Int32($0) }
+        var soup = Mesh(positions: soupPositions, triangles: soupTriangles)
+        soup.positions += [0, 0, 0, 0, 0, 0, 0, 0, 0]  // and one zero-area triangle, never hit
+        soup.triangles += [1800, 1801, 1802]
+        for mesh in [Mesh.icosphere(subdivisions: 12, jitter: 0.3, seed: 5), soup] {
+            let bvh = try BVH(mesh)
+            var hits = 0
+            for i in 0..<3000 {
+                let o = i % 2 == 0 ? SIMD3<Float>((0..<3).map { _ in Float.random(in: -3...3, using: &rng) })
+                                   : SIMD3<Float>((0..<3).map { _ in Float.random(in: -0.3...0.3, using: &rng) })
+                var d = SIMD3<Float>((0..<3).map { _ in Float.random(in: -1...1, using: &rng) })
+                d /= (d * d).sum().squareRoot()
+                let a = bvh.intersect(origin: o, direction: d), b = bvh.bruteForce(origin: o, direction: d)
+                #expect((a == nil) == (b == nil), "ray \(i)")
+                if let a, let b {
+                    hits += 1
+                    let (ta, tb) = (a.t, b.t)
+                    #expect(ta == tb, "ray \(i)")
+                    if a.face == b.face { #expect(a.b1 == b.b1 && a.b2 == b.b2) }
+                    #expect(a.face != 600)
+                }
+            }
+            #expect(hits > 1000)
+        }
+    }
+
+    /// G-buffer barycentrics reproduce the hit point o + t·d, and every hit pixel projects back
+    /// onto itself through the camera.
+    @Test func gbufferReproducesHitPoints() throws {
+        let mesh = Mesh.icosphere(subdivisions: 8, jitter: 0.2, seed: 1)
+        let bvh = try BVH(mesh)
+        let cam = ViewSet.cameras(for: mesh, directions: ViewSet.spread(count: 3, seed: 2), width: 64, height: 48)[1]
+        let g = RayCaster.gbuffer(bvh, camera: cam)
+        #expect(g.hitCount > 600 && g.hitCount < 64 * 48)
+        let eye = SIMD3(cam.center[0], cam.center[1], cam.center[2])
+        var worst = 0.0
+        for r in 0..<48 { for c in 0..<64 {
+            let i = r * 64 + c
+            guard g.face[i] >= 0 else { #expect(g.depth[i] == .infinity); continue }
+            let (a, b, cc) = mesh.triangle(Int(g.face[i]))
+            let p = Double(g.barycentric[3 * i]) * mesh.position(a) + Double(g.barycentric[3 * i + 1]) * mesh.position(b)
+                + Double(g.barycentric[3 * i + 2]) * mesh.position(cc)
+            let q = eye + Double(g.depth[i]) * cam.direction(u: Double(c) + 0.5, v: Double(r) + 0.5)
+            let e = p - q
+            worst = max(worst, (e * e).sum().squareRoot())
+            let (u, v, z) = cam.project(p)
+            #expect(abs(u - (Double(c) + 0.5)) < 1e-3 && abs(v - (Double(r) + 0.5)) < 1e-3 && z > 0)
+            #expect(g.barycentric[3 * i] >= -1e-5 && g.barycentric[3 * i + 1] >= -1e-5 && g.barycentric[3 * i + 2] >= -1e-5)
+        } }
+        #expect(worst < 1e-5, "hit point off by \(worst)")
+    }
+
+    /// OpenCV orientation: looking down −z from +z with y up, world +x is to the right of the
+    /// image and world +y is up (smaller rows).
+    @Test func cameraConvention() {
+        let cam = Camera(width: 100, height: 80, fovY: 1.0, eye: SIMD3(0, 0, 5), target: SIMD3(0, 0, 0))
+        let right = cam.project(SIMD3(1, 0, 0)), up = cam.project(SIMD3(0, 1, 0)), centre = cam.project(SIMD3(0, 0, 0))
+        #expect(abs(centre.u - 50) < 1e-9 && abs(centre.v - 40) < 1e-9 && abs(centre.depth - 5) < 1e-12)
+        #expect(right.u > 50 && abs(right.v - 40) < 1e-9)
+        #expect(up.v < 40 && abs(up.u - 50) < 1e-9)
+        let d = cam.direction(u: 50, v: 40)
+        #expect(abs(d.z + 1) < 1e-12)
+    }
+
+    /// The textured ground truth of a flat, textured square seen head-on reproduces the texture;
+    /// the background is white; views are the same for the same seed.
+    @Test func texturedSquare() throws {
+        // The unit square in the z = 0 plane, UV = (x, y); a 2×2 texture: red, green / blue, white.
+        var mesh = Mesh.grid(cells: 4)
+        let tex = Image(width: 2, height: 2, channels: 3, pixels: [1, 0, 0, 0, 1, 0, 0, 0, 1, 1, 1, 1])
+        #expect(mesh.hasTexcoords)
+        let cam = Camera(width: 40, height: 40, fovY: 0.5, eye: SIMD3(0.5, 0.5, 3), target: SIMD3(0.5, 0.5, 0))
+        let g = RayCaster.gbuffer(try BVH(mesh), camera: cam)
+        let img = try RayCaster.texturedImage(g, mesh: mesh, texture: tex)
+        #expect(Array(img.pixels[0..<3]) == [1, 1, 1])  // a corner of the view: background
+        // Pixel at the square's centre: bilinear mix of all four texels.
+        let centre = 3 * (20 * 40 + 20)
+        let expected: [Float] = [0.5, 0.5, 0.5]
+        for c in 0..<3 { #expect(abs(img.pixels[centre + c] - expected[c]) < 0.08) }
+        mesh.cornerTexcoords = []
+        #expect(throws: RenderError.self) { _ = try RayCaster.texturedImage(g, mesh: mesh, texture: tex) }
+        #expect(throws: RenderError.emptyMesh) { _ = try BVH(Mesh(positions: [], triangles: [])) }
+        let a = ProtocolViews(mesh: Mesh.icosphere(subdivisions: 2), seed: 4), b = ProtocolViews(mesh: Mesh.icosphere(subdivisions: 2), seed: 4)
+        #expect(a.train == b.train && a.test == b.test && a.test.count == 20 && a.train.count == 5)
+        #expect(a.validation != a.test.prefix(3).map { $0 })
+    }
+
+    /// Subdivision keeps the surface (area, UV area) and connects the pieces.
+    @Test func subdivision() {
+        let t = Mesh.torus(segments: 12, rings: 6)
+        let s = t.subdivided()
+        #expect(s.triangleCount == 4 * t.triangleCount && s.hasTexcoords)
+        let area = { (m: Mesh) in (0..<m.triangleCount).reduce(0.0) { $0 + m.triangleArea($1) } }
+        #expect(abs(area(s) - area(t)) < 1e-9 * area(t))
+        #expect(s.vertexCount == t.vertexCount + 3 * t.triangleCount / 2)  // one new vertex per edge (closed mesh)
+    }
+}
