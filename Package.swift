@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "Imaging", targets: ["Imaging"]),
         .library(name: "Neural", targets: ["Neural"]),
         .library(name: "Render", targets: ["Render"]),
+        .library(name: "TextureField", targets: ["TextureField"]),
         .library(name: "TexfieldCLI", targets: ["TexfieldCLI"]),
         .executable(name: "texfield", targets: ["texfield"]),
     ],
@@ -44,10 +45,11 @@ let package = Package(
         .target(name: "Imaging", dependencies: ["CLibPNG"]),
         .target(name: "Neural", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "Render", dependencies: ["Geometry", "Imaging", "CKernels"]),
+        .target(name: "TextureField", dependencies: ["Geometry", "Spectral", "Render", "Neural", "Imaging", "CKernels"]),
         .target(
             name: "TexfieldCLI",
             dependencies: [
-                "Geometry", "Spectral", "Imaging", "Neural", "Render",
+                "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI"]),
@@ -57,6 +59,7 @@ let package = Package(
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "Geometry"], exclude: ["Fixtures"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Geometry", "Imaging"]),
+        .testTarget(name: "TextureFieldTests", dependencies: ["TextureField", "Render", "Geometry", "Imaging", "Neural"]),
         .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
     ],
     cxxLanguageStandard: .cxx17

@@ -27,6 +27,13 @@ public final class FieldMLP: @unchecked Sendable {
     let out: UnsafeMutablePointer<Float>    // batch × 3, after the sigmoid
     let dAct: UnsafeMutablePointer<Float>, dZ: UnsafeMutablePointer<Float>, dOut: UnsafeMutablePointer<Float>
     let shardGradients: UnsafeMutablePointer<Float>  // the gradients of shards 1…, one parameter vector each
+    /// When true, `lossAndGradients` also writes the gradient of the loss with respect to the
+    /// input (rows × inputs) into `inputGradient` — what an encoder in front of the network needs.
+    /// Off by default: it costs one more GEMM of the largest size.
+    public var computesInputGradient = false {
+        didSet { if computesInputGradient && inputGradient == nil { inputGradient = .allocate(capacity: batch * inputs) } }
+    }
+    public private(set) var inputGradient: UnsafeMutablePointer<Float>?
 
     /// - Parameters: inputs d, width h (128 in the reference), the batch the workspaces are for.
     ///   Weights from `initializer`, biases uniform in ±1/√in (PyTorch's default).
@@ -72,6 +79,7 @@ public final class FieldMLP: @unchecked Sendable {
         zin.deallocate()
         for a in act { a.deallocate() }
         out.deallocate(); dAct.deallocate(); dZ.deallocate(); dOut.deallocate(); shardGradients.deallocate()
+        inputGradient?.deallocate()
     }
 
     public var parameterCount: Int { parameters.count }
@@ -88,6 +96,9 @@ public final class FieldMLP: @unchecked Sendable {
         }
         return UnsafeBufferPointer(start: out, count: rows * 3)
     }
+
+    /// The colours of the last forward pass (rows × 3).
+    public func outputs(rows: Int) -> UnsafeBufferPointer<Float> { UnsafeBufferPointer(start: out, count: rows * 3) }
 
     /// Forward and backward of the mean L1 loss against `target` (rows × 3); gradients are
     /// overwritten (not accumulated). Returns the loss.
@@ -196,6 +207,10 @@ public final class FieldMLP: @unchecked Sendable {
         let a0 = act[0] + r0 * h
         for r in 0..<n { Kernels.reluMask(dA + r * h, where: a0 + r * h, into: zs + r * 2 * h, count: h) }
         Kernels.columnSums(zs, rows: n, width: h, stride: 2 * h, into: g + firstBias)
+        if computesInputGradient, let dx = inputGradient {  // dX = [dZ1 | dZ4] [W1; Ws]
+            Float.gemm(transA: false, transB: false, m: n, n: d, k: 2 * h, alpha: 1, a: zs, lda: 2 * h,
+                       b: p + stackedWeight, ldb: d, beta: 0, c: dx + r0 * d, ldc: d)
+        }
         // [dW1; dWs] = [dZ1 | dZ4]ᵀ X: no gradient with respect to the input itself.
         Float.gemm(transA: true, transB: false, m: 2 * h, n: d, k: n, alpha: 1, a: zs, lda: 2 * h,
                    b: x + r0 * d, ldb: d, beta: 0, c: g + stackedWeight, ldc: d)

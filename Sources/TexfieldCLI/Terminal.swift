@@ -23,7 +23,7 @@ enum Terminal {
             self.enabled = enabled && Terminal.stderrIsTTY
         }
 
-        func update(_ fraction: Double) {
+        func update(_ fraction: Double, detail: String = "") {
             guard enabled else { return }
             lock.lock(); defer { lock.unlock() }
             let now = Date()
@@ -35,7 +35,8 @@ enum Terminal {
             let elapsed = now.timeIntervalSince(start)
             let eta = fraction > 0.02 ? elapsed * (1 - fraction) / fraction : .nan
             let etaText = eta.isFinite ? String(format: " ETA %.0fs", eta) : ""
-            let line = String(format: "\r%@ [%@] %3.0f%% %.1fs%@\u{1B}[K", label, bar, fraction * 100, elapsed, etaText)
+            let line = String(format: "\r%@ [%@] %3.0f%% %.1fs%@%@\u{1B}[K", label, bar, fraction * 100, elapsed, etaText,
+                              detail.isEmpty ? "" : "  " + detail)
             FileHandle.standardError.write(Data(line.utf8))
         }
 

@@ -1,0 +1,204 @@
+import CKernels
+import Dispatch
+import Foundation
+import Geometry
+import Neural
+
+/// Everything that decides a fit; stored in DIR/config.json, and checked on --resume.
+public struct FieldConfiguration: Codable, Sendable, Equatable {
+    public var encoding: Encoding = .eigen
+    /// Eigenfunctions used, after dropping the constant one.
+    public var eigenfunctions: Int = 1023
+    public var learningRate: Double = 5e-4
+    public var batch: Int = 4096
+    /// Training stops at this many steps or after `seconds`, whichever comes first.
+    public var steps: Int = 1_000_000
+    public var seconds: Double = 600
+    public var seed: UInt64 = 0
+    public var imageSize: Int = 512
+    public var trainViews: Int = 5
+    public var validationViews: Int = 3
+    public var testViews: Int = 20
+    /// Validation loss measured every this many steps (and at the end); the best model is kept.
+    public var validateEvery: Int = 500
+    /// Validation rays used (a fixed random subset of the validation views' object pixels).
+    public var validationRays: Int = 32_768
+    public var width: Int = 128
+    public var signnetHidden: Int = 8
+    public var rffFeatures: Int = 510
+    public var rffSigma: Double = 8
+
+    public init() {}
+
+    /// The network's input width for this configuration.
+    public var inputs: Int { encoding == .xyzRFF ? 3 + 2 * rffFeatures : eigenfunctions }
+}
+
+/// The surface data a field reads: per-vertex eigenfunctions (n × k, Float, each divided by its
+/// range over the vertices, the constant one dropped), normalised eigenvalues, and vertex
+/// positions scaled into the unit cube (for the xyz baseline).
+public struct SurfaceData: Sendable {
+    public let vertexCount: Int
+    public let k: Int
+    public let phi: [Float]
+    public let lambda: [Float]
+    public let positions: [Float]
+
+    public init(vertexCount: Int, k: Int, phi: [Float], lambda: [Float], positions: [Float]) {
+        self.vertexCount = vertexCount; self.k = k; self.phi = phi; self.lambda = lambda; self.positions = positions
+    }
+
+    /// Unit-cube positions of a mesh: the bounding box's longest side mapped to [0, 1].
+    public static func unitCubePositions(_ mesh: Mesh) -> [Float] {
+        var lo = SIMD3<Double>(repeating: .infinity), hi = SIMD3<Double>(repeating: -.infinity)
+        for i in 0..<mesh.vertexCount { let p = mesh.position(i); lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) }
+        let ext = max((hi - lo).max(), 1e-12)
+        var out = [Float](repeating: 0, count: 3 * mesh.vertexCount)
+        for i in 0..<mesh.vertexCount {
+            let q = (mesh.position(i) - lo) / ext
+            out[3 * i] = Float(q.x); out[3 * i + 1] = Float(q.y); out[3 * i + 2] = Float(q.z)
+        }
+        return out
+    }
+}
+
+/// Surface points as the G-buffers give them: a triangle's three vertices and weights.
+public struct SurfacePoints: Sendable {
+    public var vertices: [Int32] = []   // 3 per point
+    public var weights: [Float] = []    // 3 per point
+    public var count: Int { vertices.count / 3 }
+    public init() {}
+    public mutating func append(_ a: Int32, _ b: Int32, _ c: Int32, _ wa: Float, _ wb: Float, _ wc: Float) {
+        vertices += [a, b, c]; weights += [wa, wb, wc]
+    }
+}
+
+/// The texture field: encoder + the reference MLP, with its optimiser state. Not thread-safe;
+/// one training loop drives it.
+public final class FieldModel: @unchecked Sendable {
+    public let configuration: FieldConfiguration
+    public let surface: SurfaceData
+    public let mlp: FieldMLP
+    public var phi: SignNetPhi?
+    public let rff: FourierFeatures?
+    public var adam: Adam
+    public var phiAdam: Adam?
+    let raw: UnsafeMutablePointer<Float>     // batch × k: interpolated eigenfunctions (SignNet input)
+    let input: UnsafeMutablePointer<Float>   // batch × inputs: what the MLP reads
+    let points: UnsafeMutablePointer<Float>  // batch × 3: unit-cube positions (xyz-rff)
+
+    public init(configuration c: FieldConfiguration, surface: SurfaceData) {
+        configuration = c
+        self.surface = surface
+        var rng = SplitMix64(seed: c.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
+        mlp = FieldMLP(inputs: c.inputs, width: c.width, batch: c.batch, initializer: .xavierUniform, using: &rng)
+        mlp.computesInputGradient = c.encoding.isSignNet
+        adam = Adam(parameterCount: mlp.parameterCount, learningRate: c.learningRate)
+        if c.encoding.isSignNet {
+            let p = SignNetPhi(hidden: c.signnetHidden, usesEigenvalue: c.encoding == .signnetLambda, using: &rng)
+            phi = p
+            phiAdam = Adam(parameterCount: p.parameterCount, learningRate: c.learningRate)
+        }
+        rff = c.encoding == .xyzRFF ? FourierFeatures(count: c.rffFeatures, sigma: c.rffSigma, using: &rng) : nil
+        raw = .allocate(capacity: c.batch * max(surface.k, 1))
+        input = .allocate(capacity: c.batch * c.inputs)
+        points = .allocate(capacity: c.batch * 3)
+    }
+
+    deinit { raw.deallocate(); input.deallocate(); points.deallocate() }
+
+    public var parameterCount: Int { mlp.parameterCount + (phi?.parameterCount ?? 0) }
+
+    /// Fills the network input for points [start, start + rows) of `pts` in `order` (or in order
+    /// when nil). `signs` (k entries of ±1) flips eigenfunctions (the sign-flip augmentation).
+    func prepare(_ pts: SurfacePoints, order: [Int32]?, start: Int, rows: Int, signs: [Float]?) {
+        let k = surface.k, enc = configuration.encoding
+        nonisolated(unsafe) let dst = enc.isSignNet ? raw : input
+        nonisolated(unsafe) let pp = points
+        pts.vertices.withUnsafeBufferPointer { vb in
+            pts.weights.withUnsafeBufferPointer { wb in
+                surface.phi.withUnsafeBufferPointer { phib in
+                    surface.positions.withUnsafeBufferPointer { posb in
+                        nonisolated(unsafe) let (v, w, phi, pos) = (vb.baseAddress!, wb.baseAddress!, phib.baseAddress!, posb.baseAddress!)
+                        nonisolated(unsafe) let ord = order
+                        let sg = signs
+                        let chunks = max(1, min(rows / 64, 32))
+                        DispatchQueue.concurrentPerform(iterations: chunks) { ch in
+                            let r0 = ch * rows / chunks, r1 = (ch + 1) * rows / chunks
+                            for r in r0..<r1 {
+                                let i = ord.map { Int($0[start + r]) } ?? (start + r)
+                                let a = Int(v[3 * i]), b = Int(v[3 * i + 1]), c = Int(v[3 * i + 2])
+                                let wa = w[3 * i], wbb = w[3 * i + 1], wc = w[3 * i + 2]
+                                if enc == .xyzRFF {
+                                    for d in 0..<3 { pp[3 * r + d] = wa * pos[3 * a + d] + wbb * pos[3 * b + d] + wc * pos[3 * c + d] }
+                                    continue
+                                }
+                                let row = dst + r * k, pa = phi + a * k, pb = phi + b * k, pc = phi + c * k
+                                for j in 0..<k { row[j] = wa * pa[j] + wbb * pb[j] + wc * pc[j] }
+                                switch enc {
+                                case .abs: for j in 0..<k { row[j] = Swift.abs(row[j]) }
+                                case .signflip: if let s = sg { for j in 0..<k { row[j] *= s[j] } }
+                                default: break
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if enc == .xyzRFF { rff!.encode(points, rows: rows, into: input) }
+        if enc.isSignNet { phi!.forward(raw, rows: rows, k: k, lambda: surface.lambda, into: input) }
+    }
+
+    /// One Adam step on points [start, start + rows) of `order`; returns (mean L1, mean squared error).
+    public func trainStep(_ pts: SurfacePoints, colors: [Float], order: [Int32], start: Int, rows: Int,
+                          signs: [Float]?) -> (l1: Double, mse: Double) {
+        prepare(pts, order: order, start: start, rows: rows, signs: signs)
+        let target = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3)
+        defer { target.deallocate() }
+        for r in 0..<rows {
+            let i = Int(order[start + r])
+            for c in 0..<3 { target[3 * r + c] = colors[3 * i + c] }
+        }
+        let loss = mlp.lossAndGradients(input, target: target, rows: rows)
+        var se = 0.0
+        let out = mlp.outputs(rows: rows)
+        for i in 0..<(rows * 3) { let d = Double(out[i] - target[i]); se += d * d }
+        if var p = phi, let dx = mlp.inputGradient {
+            p.backward(raw, gout: dx, rows: rows, k: surface.k, lambda: surface.lambda)
+            phiAdam!.update(&p.parameters, gradients: p.gradients)
+            phi = p
+        }
+        adam.update(&mlp.parameters, gradients: mlp.gradients)
+        return (Double(loss), se / Double(rows * 3))
+    }
+
+    /// Colours (count × 3) of all `pts`, in batches.
+    public func predict(_ pts: SurfacePoints) -> [Float] {
+        var out = [Float](repeating: 0, count: pts.count * 3)
+        var start = 0
+        while start < pts.count {
+            let rows = min(configuration.batch, pts.count - start)
+            prepare(pts, order: nil, start: start, rows: rows, signs: nil)
+            let o = mlp.forward(input, rows: rows)
+            for i in 0..<(rows * 3) { out[start * 3 + i] = o[i] }
+            start += rows
+        }
+        return out
+    }
+
+    /// Mean L1 loss over `pts` against `colors`.
+    public func loss(_ pts: SurfacePoints, colors: [Float]) -> Double {
+        let p = predict(pts)
+        var s = 0.0
+        for i in p.indices { s += Double(Swift.abs(p[i] - colors[i])) }
+        return s / Double(max(1, p.count))
+    }
+
+    /// All trainable parameters, MLP then φ (for keeping the best model).
+    public var parameterSnapshot: ([Float], [Float]?) { (mlp.parameters, phi?.parameters) }
+    public func restore(_ s: ([Float], [Float]?)) {
+        mlp.parameters = s.0
+        if let p = s.1 { phi?.parameters = p }
+    }
+}
