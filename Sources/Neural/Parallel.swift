@@ -20,11 +20,30 @@ public enum BLASThreads {
             body(0, rows, 0)
             return 1
         }
-        let previous = openblas_get_num_threads()
-        openblas_set_num_threads(1)
+        enterSingleThreaded()
         DispatchQueue.concurrentPerform(iterations: used) { s in body(s * rows / used, (s + 1) * rows / used, s) }
-        openblas_set_num_threads(previous)
+        leaveSingleThreaded()
         return used
+    }
+}
+
+extension BLASThreads {
+    // OpenBLAS's thread count is global: the first of overlapping callers (several trainings in
+    // one process) lowers it, the last restores it, so no caller changes it under another's feet.
+    nonisolated(unsafe) static var active = 0
+    nonisolated(unsafe) static var saved: Int32 = 1
+    static let lock = NSLock()
+
+    static func enterSingleThreaded() {
+        lock.lock(); defer { lock.unlock() }
+        if active == 0 { saved = openblas_get_num_threads(); openblas_set_num_threads(1) }
+        active += 1
+    }
+
+    static func leaveSingleThreaded() {
+        lock.lock(); defer { lock.unlock() }
+        active -= 1
+        if active == 0 { openblas_set_num_threads(saved) }
     }
 }
 

@@ -62,7 +62,7 @@ public struct SignNetPhi: Sendable {
     }
 
     /// out = φ(v) + φ(−v) entrywise (rows × k), rows split over the cores.
-    func forward(_ v: UnsafePointer<Float>, rows: Int, k: Int, lambda: [Float], into out: UnsafeMutablePointer<Float>) {
+    public func forward(_ v: UnsafePointer<Float>, rows: Int, k: Int, lambda: [Float], into out: UnsafeMutablePointer<Float>) {
         let c = columnBias(lambda)
         let p = parameters, H = hidden
         nonisolated(unsafe) let (vp, op) = (v, out)
@@ -77,7 +77,7 @@ public struct SignNetPhi: Sendable {
     }
 
     /// Gradients of Σ gout ⊙ (φ(v) + φ(−v)) into `gradients` (overwritten).
-    mutating func backward(_ v: UnsafePointer<Float>, gout: UnsafePointer<Float>, rows: Int, k: Int, lambda: [Float]) {
+    public mutating func backward(_ v: UnsafePointer<Float>, gout: UnsafePointer<Float>, rows: Int, k: Int, lambda: [Float]) {
         let c = columnBias(lambda)
         let p = parameters, H = hidden
         let shards = BLASThreads.maximumShards
