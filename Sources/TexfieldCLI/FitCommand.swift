@@ -33,9 +33,10 @@ struct RunInputs: Codable {
 struct FitOptions: ParsableArguments {
     @Option(name: .short, help: "Eigenfunctions (the constant one is dropped besides).") var k = 1023
     @Option(help: "Encoding: \(Encoding.allCases.map(\.rawValue).joined(separator: ", ")).") var encoding: Encoding = .eigen
-    @Option(help: "Adam's learning rate.") var lr = 5e-4
-    @Option(help: "Training time budget in seconds (validation excluded).") var seconds: Double = 600
-    @Option(help: "Step budget.") var steps = 1_000_000
+    @Option(help: "Adam's (base) learning rate (the published one is 1e-4, constant).") var lr = 4e-3
+    @Option(help: "Learning-rate schedule over the budget: cosine (to 1% at the end) or constant.") var schedule: LearningRateSchedule = .cosine
+    @Option(help: "Training time budget in seconds (validation excluded; default 600).") var seconds: Double?
+    @Option(help: "Step budget (default: none besides the time).") var steps: Int?
     @Option(help: "Rays per batch.") var batch = 4096
     @Option(help: "Seed of views, initialisation and shuffling.") var seed: UInt64 = 0
     @Option(help: "Side of the rendered views in pixels.") var size = 512
@@ -47,7 +48,7 @@ struct FitOptions: ParsableArguments {
     func validate() throws {
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-        guard seconds > 0, steps > 0, batch > 0 else { throw ValidationError("--seconds, --steps and --batch must be positive") }
+        guard (seconds ?? 1) > 0, (steps ?? 1) > 0, batch > 0 else { throw ValidationError("--seconds, --steps and --batch must be positive") }
         guard (8...4096).contains(size) else { throw ValidationError("--size must be in 8...4096") }
         guard trainViews >= 1, testViews >= 1, validateEvery >= 1 else { throw ValidationError("view counts and --validate-every must be positive") }
         guard (1...64).contains(signnetHidden) else { throw ValidationError("--signnet-hidden must be in 1...64") }
@@ -55,7 +56,7 @@ struct FitOptions: ParsableArguments {
 
     var configuration: FieldConfiguration {
         var c = FieldConfiguration()
-        c.encoding = encoding; c.eigenfunctions = k; c.learningRate = lr; c.seconds = seconds; c.steps = steps
+        c.encoding = encoding; c.eigenfunctions = k; c.learningRate = lr; c.schedule = schedule; c.seconds = seconds ?? 600; c.steps = steps ?? 1_000_000
         c.batch = batch; c.seed = seed; c.imageSize = size; c.trainViews = trainViews; c.testViews = testViews
         c.validateEvery = validateEvery; c.signnetHidden = signnetHidden
         return c
@@ -63,6 +64,7 @@ struct FitOptions: ParsableArguments {
 }
 
 extension Encoding: ExpressibleByArgument {}
+extension LearningRateSchedule: ExpressibleByArgument {}
 
 /// The whole pipeline for one configuration; used by fit, demo and the experiment.
 struct FitPipeline {
@@ -73,6 +75,10 @@ struct FitPipeline {
     var quiet: Bool
     var resume = false
     var writeOutputs = true
+    /// Training times (s) at which the best model so far is scored on the test views.
+    var snapshots: [Double] = []
+    /// Keep checkpoint.safetensors after a finished run (the experiment drops it to save space).
+    var keepCheckpoint = true
 
     /// Runs; returns the metrics, or nil when interrupted (a checkpoint is then in `out`).
     func run() throws -> FitMetrics? {
@@ -109,7 +115,22 @@ struct FitPipeline {
         let tbar = Terminal.ProgressBar(label: "train", enabled: !quiet)
         var lastSave = Date()
         let t0 = Date()
+        var pending = snapshots.sorted().filter { $0 > trainer.state.seconds }
+        var taken = [Snapshot]()
         let completed = trainer.run(shouldStop: { stopRequested != 0 }) { p in
+            if let next = pending.first, p.seconds >= next {
+                pending.removeFirst()
+                let current = model.parameterSnapshot
+                // the kept model at this moment: the best validated so far
+                model.restore(trainer.best)
+                if let (r, _) = try? Evaluation.evaluate(model, scene: scene) {
+                    taken.append(Snapshot(seconds: p.seconds, step: p.step, bestStep: trainer.state.bestStep,
+                                          meanPSNR: r.meanPSNR, meanDSSIM100: r.meanDSSIM100))
+                    say(String(format: "\nsnapshot at %.0f s (step %d, model from step %d): test PSNR %.2f dB, DSSIM×100 %.3f",
+                               p.seconds, p.step, trainer.state.bestStep, r.meanPSNR, r.meanDSSIM100))
+                }
+                model.restore(current)
+            }
             let detail = String(format: "step %d  loss %.4f  PSNR %.2f%@  %.0f rays/s", p.step, p.loss, p.trainPSNR,
                                 p.bestValidationPSNR.map { String(format: "  val %.2f", $0) } ?? "", p.samplesPerSecond)
             tbar.update(p.fraction, detail: detail)
@@ -132,12 +153,13 @@ struct FitPipeline {
         t = Date()
         let baked = Baker.bake(model, mesh: mesh, width: texture.width, height: texture.height, reference: texture)
         timings["bake"] = Date().timeIntervalSince(t)
-        let metrics = FitMetrics(
+        var metrics = FitMetrics(
             mesh: meshPath, texture: texPath, vertices: mesh.vertexCount, triangles: mesh.triangleCount, configuration: configuration,
             parameters: model.parameterCount, steps: trainer.state.step, trainingSeconds: trainer.state.seconds,
             bestStep: trainer.state.bestStep, samplesPerSecond: Double(trainer.state.step * configuration.batch) / max(trainer.state.seconds, 1e-9),
             trainingRays: trainRays.count, timings: timings, test: result, texturePSNR: baked.psnr.isFinite ? baked.psnr : nil,
             history: trainer.state.history, texfieldVersion: texfieldVersion)
+        metrics.snapshots = taken
         if writeOutputs {
             t = Date()
             try baked.image.writePNG(path: out + "/texture.png")
@@ -145,6 +167,7 @@ struct FitPipeline {
             var m = metrics
             m.timings["outputs"] = Date().timeIntervalSince(t)
             try FitReport.write(to: out, metrics: m, scene: scene, predictions: predictions, textureImage: baked.image)
+            if !keepCheckpoint { try? fm.removeItem(atPath: ckpt) }
             return m
         }
         return metrics
@@ -176,6 +199,8 @@ struct FitCommand: ParsableCommand {
     @Argument(help: "Texture (PNG); the OBJ's material texture when omitted.") var texture: String?
     @Option(name: .shortAndLong, help: "Output folder (default out/<mesh name>).") var out: String?
     @OptionGroup var options: FitOptions
+    @Option(help: "Also score the best model so far on the test views at these training times (s), e.g. 120,300.")
+    var snapshots: String?
     @Option(help: "Continue the interrupted fit in this folder (its configuration; --seconds and --steps may be raised).") var resume: String?
     @Flag(help: "No progress output.") var quiet = false
 
@@ -187,9 +212,8 @@ struct FitCommand: ParsableCommand {
             }
             var c: FieldConfiguration
             do { c = try FieldCheckpoint.configuration(at: dir + "/checkpoint.safetensors") } catch { throw CommandError("\(error)") }
-            let args = CommandLine.arguments
-            if args.contains("--seconds") { c.seconds = options.seconds }
-            if args.contains("--steps") { c.steps = options.steps }
+            if let s = options.seconds { c.seconds = s }
+            if let s = options.steps { c.steps = s }
             let p = FitPipeline(meshPath: inputs.mesh, texturePath: inputs.texture.isEmpty ? nil : inputs.texture, out: dir,
                                 configuration: c, quiet: quiet, resume: true)
             guard let m = try p.run() else { throw ExitCode(130) }
@@ -198,7 +222,11 @@ struct FitCommand: ParsableCommand {
         }
         guard let mesh else { throw ValidationError("give a mesh (or --resume DIR)") }
         let dir = out ?? "out/" + ((mesh as NSString).lastPathComponent as NSString).deletingPathExtension
-        let p = FitPipeline(meshPath: mesh, texturePath: texture, out: dir, configuration: options.configuration, quiet: quiet)
+        var p = FitPipeline(meshPath: mesh, texturePath: texture, out: dir, configuration: options.configuration, quiet: quiet)
+        p.snapshots = try (snapshots ?? "").split(separator: ",").map {
+            guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("--snapshots: '\($0)' is not a positive number of seconds") }
+            return v
+        }
         guard let m = try p.run() else { throw ExitCode(130) }
         printSummary(m, out: dir)
     }

@@ -2,6 +2,18 @@ import Foundation
 import Geometry
 import Imaging
 
+/// Test metrics at a moment of training.
+public struct Snapshot: Codable, Sendable {
+    public var seconds: Double
+    public var step: Int
+    public var bestStep: Int
+    public var meanPSNR: Double
+    public var meanDSSIM100: Double
+    public init(seconds: Double, step: Int, bestStep: Int, meanPSNR: Double, meanDSSIM100: Double) {
+        self.seconds = seconds; self.step = step; self.bestStep = bestStep; self.meanPSNR = meanPSNR; self.meanDSSIM100 = meanDSSIM100
+    }
+}
+
 /// Everything `DIR/metrics.json` holds.
 public struct FitMetrics: Codable, Sendable {
     public var mesh: String
@@ -21,6 +33,8 @@ public struct FitMetrics: Codable, Sendable {
     public var texturePSNR: Double?
     public var history: [HistoryPoint]
     public var texfieldVersion: String
+    /// Test metrics of the best model so far at given training times (`--snapshots`).
+    public var snapshots: [Snapshot] = []
 
     public init(mesh: String, texture: String, vertices: Int, triangles: Int, configuration: FieldConfiguration,
                 parameters: Int, steps: Int, trainingSeconds: Double, bestStep: Int, samplesPerSecond: Double,
@@ -119,13 +133,13 @@ public enum FitReport {
         <style>
         body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
         table { border-collapse: collapse; margin: 1em 0; } td, th { border: 1px solid #ccc; padding: 3px 8px; text-align: right; }
-        th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; }
+        th { background: #f3f3f3; } td:first-child, th:first-child { text-align: left; } table.info td { text-align: left; }
         figure { margin: 1em 0; } img { max-width: 100%; border: 1px solid #ddd; } pre { background: #f6f6f6; padding: 1em; overflow: auto; }
         .big { font-size: 1.3em; }
         </style></head><body>
         <h1>texfield fit: \(esc((m.mesh as NSString).lastPathComponent))</h1>
         <p class="big">Test PSNR <b>\(f(m.test.meanPSNR)) dB</b> · DSSIM×100 <b>\(f(m.test.meanDSSIM100, 3))</b> · SSIM (Gaussian) \(f(m.test.meanSSIMGaussian, 4))\(m.texturePSNR.map { " · texture-space PSNR \(f($0)) dB" } ?? "")</p>
-        <table>
+        <table class="info">
         <tr><th>mesh</th><td>\(esc(m.mesh)) (\(m.vertices) vertices, \(m.triangles) triangles)</td></tr>
         <tr><th>texture</th><td>\(esc(m.texture))</td></tr>
         <tr><th>encoding</th><td>\(c.encoding.rawValue)\(c.encoding.usesEigenfunctions ? ", k = \(c.eigenfunctions)" : "")</td></tr>
@@ -135,6 +149,7 @@ public enum FitReport {
         </table>
         <h2>Training</h2>
         \(chart(m.history))
+        \(m.snapshots.isEmpty ? "" : "<table><tr><th>training time (s)</th><th>step</th><th>model from step</th><th>test PSNR (dB)</th><th>DSSIM×100</th></tr>" + m.snapshots.map { "<tr><td>\(f($0.seconds, 0))</td><td>\($0.step)</td><td>\($0.bestStep)</td><td>\(f($0.meanPSNR))</td><td>\(f($0.meanDSSIM100, 3))</td></tr>" }.joined() + "</table>")
         <h2>Test views</h2>
         \(views)
         <table><tr><th>view</th><th>object pixels</th><th>PSNR (dB)</th><th>DSSIM×100</th><th>SSIM (Gaussian)</th></tr>

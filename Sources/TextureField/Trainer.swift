@@ -103,6 +103,10 @@ public final class Trainer: @unchecked Sendable {
             if e != epoch { ord = order(epoch: e); epoch = e }
             let start = (state.step % perEpoch) * c.batch
             let rows = min(c.batch, n - start)
+            let f = max(Double(state.step) / Double(max(1, c.steps)), state.seconds / max(c.seconds, 1e-9))
+            let rate = c.learningRate * c.schedule.factor(f)
+            model.adam.learningRate = rate
+            model.phiAdam?.learningRate = rate
             let (l1, mse) = model.trainStep(trainRays.points, colors: trainRays.colors, order: ord, start: start, rows: rows,
                                             signs: signs(step: state.step))
             state.step += 1
@@ -116,6 +120,9 @@ public final class Trainer: @unchecked Sendable {
                 segmentStart = segmentStart.addingTimeInterval(Date().timeIntervalSince(pause))
             }
             if let progress {
+                // The callback's time (progress bar, checkpoints, snapshots) is not training time.
+                let pause = Date()
+                defer { segmentStart = segmentStart.addingTimeInterval(Date().timeIntervalSince(pause)) }
                 progress(TrainingProgress(step: state.step, maxSteps: c.steps, seconds: state.seconds, budget: c.seconds,
                                           loss: l1, trainPSNR: psnr(mse), bestValidationPSNR: state.history.compactMap(\.validationPSNR).max(),
                                           samplesPerSecond: Double(state.step * c.batch) / max(state.seconds, 1e-9)))

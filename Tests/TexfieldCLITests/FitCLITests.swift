@@ -1,0 +1,72 @@
+import ArgumentParser
+import Foundation
+import Geometry
+import Imaging
+import Testing
+import TexfieldCLI
+
+private func tempDir() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-fit-cli-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+private func run(_ args: [String]) throws {
+    var command = try TexfieldCommand.parseAsRoot(args)
+    try command.run()
+}
+
+@Suite struct FitCLITests {
+    /// fit → every output file; eval and bake read the folder back; the experiment runs two
+    /// shards and merges them into a table.
+    @Test func fitEvalBakeAndExperiment() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "demo", "--out", dir + "/m"])
+        let small = ["-k", "16", "--size", "32", "--steps", "40", "--batch", "256", "--test-views", "3", "--validate-every", "20", "--quiet"]
+        try run(["fit", dir + "/m/torus.obj", "--out", dir + "/fit"] + small)
+        for f in ["metrics.json", "report.html", "texture.png", "model.safetensors", "checkpoint.safetensors", "run.json", "curve.png"] {
+            #expect(FileManager.default.fileExists(atPath: dir + "/fit/" + f), "missing \(f)")
+        }
+        let views = try FileManager.default.contentsOfDirectory(atPath: dir + "/fit/views")
+        #expect(views.count >= 1 && views.allSatisfy { $0.hasSuffix(".png") })
+        let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/fit/metrics.json"))) as! [String: Any]
+        #expect(m["steps"] as? Int == 40 && m["parameters"] as? Int != nil)
+        let html = try String(contentsOfFile: dir + "/fit/report.html", encoding: .utf8)
+        #expect(html.contains("Test PSNR") && html.contains("views/view_"))
+        try run(["eval", dir + "/fit"])
+        #expect(FileManager.default.fileExists(atPath: dir + "/fit/eval.json"))
+        try run(["bake", dir + "/fit", "--width", "64", "--height", "32", "-o", dir + "/baked.png"])
+        let baked = try Image.readPNG(path: dir + "/baked.png")
+        #expect(baked.width == 64 && baked.height == 32)
+        // Resume a finished run with a larger step budget: continues from step 40.
+        try run(["fit", "--resume", dir + "/fit", "--steps", "50", "--quiet"])
+        let m2 = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/fit/metrics.json"))) as! [String: Any]
+        #expect(m2["steps"] as? Int == 50)
+        for shard in ["0/2", "1/2"] {
+            try run(["experiment", "encodings", dir + "/m/torus.obj", "--out", dir + "/exp", "--encodings", "eigen,abs",
+                     "--seeds", "1", "--shard", shard] + small)
+        }
+        try run(["experiment", "merge", dir + "/exp"])
+        let table = try String(contentsOfFile: dir + "/exp/table.md", encoding: .utf8)
+        #expect(table.contains("| eigen | 1 |") && table.contains("| abs | 1 |"))
+    }
+
+    @Test func fitErrorsNameTheProblem() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "icosphere", "-s", "3", "--out", dir + "/s.obj"])  // no UVs
+        #expect { try run(["fit", dir + "/s.obj", dir + "/none.png", "--out", dir + "/o", "--quiet"]) } throws: {
+            "\($0)".contains("s.obj") && "\($0)".contains("texture coordinates")
+        }
+        try run(["mesh", "demo", "--out", dir + "/m"])
+        #expect { try run(["fit", dir + "/m/torus.obj", dir + "/missing.png", "--out", dir + "/o", "--quiet"]) } throws: {
+            "\($0)".contains("missing.png")
+        }
+        #expect { try run(["fit", dir + "/m/torus.obj", "-k", "5000", "--out", dir + "/o", "--quiet"]) } throws: {
+            "\($0)".contains("-k 5000") && "\($0)".contains("vertices")
+        }
+        #expect { try run(["eval", dir + "/nothing"]) } throws: { "\($0)".contains("run.json") }
+        #expect(throws: (any Error).self) { try run(["experiment", "encodings", dir + "/m/torus.obj", "--shard", "3/2"]) }
+    }
+}
