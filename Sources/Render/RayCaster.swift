@@ -115,14 +115,15 @@ public enum RayCaster {
     /// The texture's colour at each hit (bilinear, OBJ's v-up convention), `background` elsewhere:
     /// unshaded, as the reference protocol renders its ground truth. Needs texture coordinates on
     /// every face.
-    public static func texturedImage(_ g: GBuffer, mesh: Mesh, texture: Image, background: Float = 1) throws -> Image {
+    public static func texturedImage(_ g: GBuffer, mesh: Mesh, texture: Image, background: Float = 1,
+                                     border: BorderMode = .clamp) throws -> Image {
         guard mesh.hasTexcoords else { throw RenderError.noTexcoords(mesh: "mesh") }
         let tex = texture.rgb()
         var out = Image(width: g.width, height: g.height, channels: 3, fill: background)
         var px = [Float](repeating: 0, count: 3)
         for i in 0..<(g.width * g.height) where g.face[i] >= 0 {
             let (u, v) = interpolatedUV(mesh, face: Int(g.face[i]), g.barycentric[3 * i], g.barycentric[3 * i + 1], g.barycentric[3 * i + 2])
-            tex.sampleBilinear(u: u, v: v, into: &px)
+            tex.sampleBilinear(u: u, v: v, border: border, into: &px)
             for c in 0..<3 { out.pixels[3 * i + c] = px[c] }
         }
         return out

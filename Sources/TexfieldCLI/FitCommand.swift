@@ -44,6 +44,7 @@ struct FitOptions: ParsableArguments {
     @Option(help: "Test views.") var testViews = 20
     @Option(help: "Validate (and keep the best model) every this many steps.") var validateEvery = 500
     @Option(help: "Hidden units of SignNet's φ.") var signnetHidden = 8
+    @Option(help: "Accept texture coordinates outside [0, 1]: wrap (tile) or clamp.") var uvBorder: UVBorder?
 
     func validate() throws {
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
@@ -58,13 +59,14 @@ struct FitOptions: ParsableArguments {
         var c = FieldConfiguration()
         c.encoding = encoding; c.eigenfunctions = k; c.learningRate = lr; c.schedule = schedule; c.seconds = seconds ?? 600; c.steps = steps ?? 1_000_000
         c.batch = batch; c.seed = seed; c.imageSize = size; c.trainViews = trainViews; c.testViews = testViews
-        c.validateEvery = validateEvery; c.signnetHidden = signnetHidden
+        c.validateEvery = validateEvery; c.signnetHidden = signnetHidden; c.uvBorder = uvBorder
         return c
     }
 }
 
 extension Encoding: ExpressibleByArgument {}
 extension LearningRateSchedule: ExpressibleByArgument {}
+extension UVBorder: ExpressibleByArgument {}
 
 /// The whole pipeline for one configuration; used by fit, demo and the experiment.
 struct FitPipeline {

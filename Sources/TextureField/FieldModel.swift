@@ -18,6 +18,8 @@ public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
     }
 }
 
+public enum UVBorder: String, Codable, Sendable, CaseIterable { case wrap, clamp }
+
 /// Everything that decides a fit; stored in DIR/config.json, and checked on --resume.
 public struct FieldConfiguration: Codable, Sendable, Equatable {
     public var encoding: Encoding = .eigen
@@ -46,6 +48,9 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     public var signnetHidden: Int = 8
     public var rffFeatures: Int = 510
     public var rffSigma: Double = 8
+    /// Texture coordinates outside [0, 1]: nil refuses them (an error names the first), `wrap`
+    /// tiles the texture, `clamp` repeats its edge.
+    public var uvBorder: UVBorder? = nil
 
     public init() {}
 

@@ -57,7 +57,18 @@ public struct FieldScene: Sendable {
                 cache: EigenCache? = EigenCache(), progress: (@Sendable (String, Double) -> Void)? = nil) throws {
         guard mesh.hasTexcoords else { throw FieldError.noTexcoords(meshName) }
         for (i, t) in mesh.texcoords.enumerated() where !t.isFinite {
-            throw FieldError.invalid("\(meshName): texture coordinate \(i / 2 + 1) is \(t)")
+            throw FieldError.invalid("\(meshName): texture coordinate \(i / 2 + 1) (the \(i / 2 + 1)th vt line) has \(i % 2 == 0 ? "u" : "v") = \(t)")
+        }
+        if c.uvBorder == nil {
+            let used = Set(mesh.cornerTexcoords)
+            for i in used.sorted() where i >= 0 {
+                let u = mesh.texcoords[2 * Int(i)], v = mesh.texcoords[2 * Int(i) + 1]
+                let tol = 1e-6
+                if u < -tol || u > 1 + tol || v < -tol || v > 1 + tol {
+                    throw FieldError.invalid("\(meshName): texture coordinate \(i + 1) (the \(i + 1)th vt line) is (\(u), \(v)), outside [0, 1]; "
+                                             + "pass --uv-border wrap to tile the texture or --uv-border clamp to repeat its edge")
+                }
+            }
         }
         guard c.eigenfunctions >= 1 else { throw FieldError.invalid("-k must be at least 1") }
         guard c.batch >= 1, c.imageSize >= 8, c.trainViews >= 1, c.testViews >= 1, c.validationViews >= 1 else {
@@ -97,7 +108,8 @@ public struct FieldScene: Sendable {
         func render(_ cams: [Camera]) throws -> [RenderedView] {
             try cams.map { cam in
                 let g = RayCaster.gbuffer(bvh, camera: cam)
-                return RenderedView(camera: cam, gbuffer: g, truth: try RayCaster.texturedImage(g, mesh: mesh, texture: tex))
+                return RenderedView(camera: cam, gbuffer: g, truth: try RayCaster.texturedImage(g, mesh: mesh, texture: tex,
+                                                                                           border: c.uvBorder == .wrap ? .wrap : .clamp))
             }
         }
         train = try render(views.train)

@@ -193,6 +193,17 @@ func fit(_ c: FieldConfiguration, tex: Image, steps: Int) throws -> (FieldScene,
         var nan = Mesh.torus(segments: 8, rings: 6)
         nan.texcoords[5] = .nan
         #expect(throws: FieldError.self) { _ = try FieldScene(mesh: nan, texture: texture(split: false), configuration: smallConfig(), cache: nil) }
+        var outside = Mesh.torus(segments: 8, rings: 6)
+        outside.texcoords[2 * Int(outside.cornerTexcoords[4]) + 1] = 1.25
+        do {
+            _ = try FieldScene(mesh: outside, texture: texture(split: false), configuration: smallConfig(), meshName: "t.obj", cache: nil)
+            Issue.record("a UV outside [0, 1] should be refused")
+        } catch let e as FieldError {
+            #expect(e.description.contains("outside [0, 1]") && e.description.contains("--uv-border"))
+        }
+        var wrapping = smallConfig()
+        wrapping.uvBorder = .wrap
+        _ = try FieldScene(mesh: outside, texture: texture(split: false), configuration: wrapping, cache: nil)
         let small = Mesh.torus(segments: 8, rings: 6)  // 48 vertices
         do {
             _ = try FieldScene(mesh: small, texture: texture(split: false), configuration: smallConfig(k: 48), cache: nil)
