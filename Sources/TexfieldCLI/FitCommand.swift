@@ -44,7 +44,8 @@ struct FitOptions: ParsableArguments {
     @Option(help: "Test views.") var testViews = 20
     @Option(help: "Validate (and keep the best model) every this many steps.") var validateEvery = 500
     @Option(help: "Hidden units of SignNet's φ.") var signnetHidden = 8
-    @Option(help: "Accept texture coordinates outside [0, 1]: wrap (tile) or clamp.") var uvBorder: UVBorder?
+    @Option(help: "Texture coordinates outside [0, 1]: wrap (tile), clamp or error (default: clamp within 0.1 of [0, 1] with a warning, else error).")
+    var uvBorder: UVBorder?
 
     func validate() throws {
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
@@ -101,6 +102,7 @@ struct FitPipeline {
                                    progress: { _, f in bar.update(f) })
         } catch let e as FieldError { throw CommandError("\(e)") } catch let e as SpectralError { throw CommandError("\(meshPath): \(e)") }
         bar.finish()
+        for w in scene.warnings { Terminal.error("warning: " + w) }
         var timings = scene.timings
         let model = FieldModel(configuration: configuration, surface: scene.surface)
         let trainRays = scene.rays(scene.train), valRays = scene.rays(scene.validation)

@@ -18,7 +18,7 @@ public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
     }
 }
 
-public enum UVBorder: String, Codable, Sendable, CaseIterable { case wrap, clamp }
+public enum UVBorder: String, Codable, Sendable, CaseIterable { case wrap, clamp, error }
 
 /// Everything that decides a fit; stored in DIR/config.json, and checked on --resume.
 public struct FieldConfiguration: Codable, Sendable, Equatable {
@@ -48,8 +48,9 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     public var signnetHidden: Int = 8
     public var rffFeatures: Int = 510
     public var rffSigma: Double = 8
-    /// Texture coordinates outside [0, 1]: nil refuses them (an error names the first), `wrap`
-    /// tiles the texture, `clamp` repeats its edge.
+    /// Texture coordinates outside [0, 1]: `wrap` tiles the texture, `clamp` repeats its edge,
+    /// `error` refuses them. nil (automatic): clamp when every coordinate lies within 0.1 of
+    /// [0, 1] (the overhang UV unwrapping leaves, e.g. on spot), with a warning; an error otherwise.
     public var uvBorder: UVBorder? = nil
 
     public init() {}

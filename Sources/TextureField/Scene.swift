@@ -50,6 +50,8 @@ public struct FieldScene: Sendable {
     public let validation: [RenderedView]
     public let test: [RenderedView]
     public var timings: [String: Double] = [:]
+    /// Things the user should hear about (e.g. texture coordinates clamped).
+    public var warnings: [String] = []
 
     /// - Parameters: `eigenbasis` computed elsewhere (with k + 1 pairs), or nil to compute it
     ///   here (through `cache`).
@@ -59,17 +61,26 @@ public struct FieldScene: Sendable {
         for (i, t) in mesh.texcoords.enumerated() where !t.isFinite {
             throw FieldError.invalid("\(meshName): texture coordinate \(i / 2 + 1) (the \(i / 2 + 1)th vt line) has \(i % 2 == 0 ? "u" : "v") = \(t)")
         }
-        if c.uvBorder == nil {
-            let used = Set(mesh.cornerTexcoords)
-            for i in used.sorted() where i >= 0 {
-                let u = mesh.texcoords[2 * Int(i)], v = mesh.texcoords[2 * Int(i) + 1]
-                let tol = 1e-6
-                if u < -tol || u > 1 + tol || v < -tol || v > 1 + tol {
-                    throw FieldError.invalid("\(meshName): texture coordinate \(i + 1) (the \(i + 1)th vt line) is (\(u), \(v)), outside [0, 1]; "
-                                             + "pass --uv-border wrap to tile the texture or --uv-border clamp to repeat its edge")
-                }
+        var warnings = [String]()
+        var outside = [(Int, Double, Double)]()
+        var excursion = 0.0
+        for i in Set(mesh.cornerTexcoords).sorted() where i >= 0 {
+            let u = mesh.texcoords[2 * Int(i)], v = mesh.texcoords[2 * Int(i) + 1]
+            let e = max(-u, u - 1, -v, v - 1)
+            if e > 1e-6 { outside.append((Int(i), u, v)); excursion = max(excursion, e) }
+        }
+        var border = c.uvBorder ?? .clamp
+        if let (i, u, v) = outside.first {
+            let what = "\(outside.count) texture coordinate\(outside.count == 1 ? "" : "s") outside [0, 1], the first vt line \(i + 1) = (\(u), \(v))"
+            if c.uvBorder == .error || (c.uvBorder == nil && excursion > 0.1) {
+                throw FieldError.invalid("\(meshName): \(what), up to \(String(format: "%.3g", excursion)) outside; "
+                                         + "pass --uv-border wrap to tile the texture or --uv-border clamp to repeat its edge")
+            }
+            if c.uvBorder == nil {
+                warnings.append("\(meshName): \(what), at most \(String(format: "%.3g", excursion)) outside: clamped to the texture's edge (--uv-border wrap|clamp|error to choose)")
             }
         }
+        if c.uvBorder == .error { border = .clamp }
         guard c.eigenfunctions >= 1 else { throw FieldError.invalid("-k must be at least 1") }
         guard c.batch >= 1, c.imageSize >= 8, c.trainViews >= 1, c.testViews >= 1, c.validationViews >= 1 else {
             throw FieldError.invalid("batch, image size and view counts must be positive")
@@ -109,7 +120,7 @@ public struct FieldScene: Sendable {
             try cams.map { cam in
                 let g = RayCaster.gbuffer(bvh, camera: cam)
                 return RenderedView(camera: cam, gbuffer: g, truth: try RayCaster.texturedImage(g, mesh: mesh, texture: tex,
-                                                                                           border: c.uvBorder == .wrap ? .wrap : .clamp))
+                                                                                           border: border == .wrap ? .wrap : .clamp))
             }
         }
         train = try render(views.train)
@@ -117,6 +128,7 @@ public struct FieldScene: Sendable {
         test = try render(views.test)
         timings["render"] = Date().timeIntervalSince(t0)
         self.timings = timings
+        self.warnings = warnings
         guard train.contains(where: { $0.gbuffer.hitCount > 0 }) else { throw FieldError.noObjectPixels(meshName) }
     }
 

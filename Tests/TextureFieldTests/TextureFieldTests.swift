@@ -204,6 +204,13 @@ func fit(_ c: FieldConfiguration, tex: Image, steps: Int) throws -> (FieldScene,
         var wrapping = smallConfig()
         wrapping.uvBorder = .wrap
         _ = try FieldScene(mesh: outside, texture: texture(split: false), configuration: wrapping, cache: nil)
+        // Slightly outside (as on spot): clamped, with a warning; refused when asked to.
+        outside.texcoords[2 * Int(outside.cornerTexcoords[4]) + 1] = 1.05
+        let s = try FieldScene(mesh: outside, texture: texture(split: false), configuration: smallConfig(), meshName: "t.obj", cache: nil)
+        #expect(s.warnings.count == 1 && s.warnings[0].contains("clamped"))
+        var strict = smallConfig()
+        strict.uvBorder = .error
+        #expect(throws: FieldError.self) { _ = try FieldScene(mesh: outside, texture: texture(split: false), configuration: strict, cache: nil) }
         let small = Mesh.torus(segments: 8, rings: 6)  // 48 vertices
         do {
             _ = try FieldScene(mesh: small, texture: texture(split: false), configuration: smallConfig(k: 48), cache: nil)
