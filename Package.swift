@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Neural", targets: ["Neural"]),
         .library(name: "Render", targets: ["Render"]),
         .library(name: "TextureField", targets: ["TextureField"]),
+        .library(name: "Dynamics", targets: ["Dynamics"]),
         .library(name: "TexfieldCLI", targets: ["TexfieldCLI"]),
         .executable(name: "texfield", targets: ["texfield"]),
     ],
@@ -46,10 +47,11 @@ let package = Package(
         .target(name: "Neural", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "Render", dependencies: ["Geometry", "Imaging", "CKernels"]),
         .target(name: "TextureField", dependencies: ["Geometry", "Spectral", "Render", "Neural", "Imaging", "CKernels"]),
+        .target(name: "Dynamics", dependencies: ["Neural", "Imaging", "Geometry"]),
         .target(
             name: "TexfieldCLI",
             dependencies: [
-                "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField",
+                "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField", "Dynamics",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI"]),
@@ -60,6 +62,7 @@ let package = Package(
         .testTarget(name: "NeuralTests", dependencies: ["Neural", "Geometry"], exclude: ["Fixtures"]),
         .testTarget(name: "RenderTests", dependencies: ["Render", "Geometry", "Imaging"]),
         .testTarget(name: "TextureFieldTests", dependencies: ["TextureField", "Render", "Geometry", "Imaging", "Neural"]),
+        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "Neural", "Geometry"]),
         .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
     ],
     cxxLanguageStandard: .cxx17

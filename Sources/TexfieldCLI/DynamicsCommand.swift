@@ -1,0 +1,207 @@
+import ArgumentParser
+import Dynamics
+import Foundation
+import Geometry
+import Imaging
+
+extension Objective: ExpressibleByArgument {}
+extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
+
+/// `texfield dynamics …`: (S)GD as a dynamical system (Chandramoorthy et al. 2022).
+struct DynamicsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dynamics",
+        abstract: "Training dynamics: GD maps (bifurcations, Lyapunov exponents), non-convergent training, time averages, stability.",
+        subcommands: [MapCommand.self, TrainCommand.self, SweepCommand.self, MergeCommand.self])
+
+    struct MapCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "map", abstract: "Sweep GD's step size on a small objective: bifurcation diagram, Lyapunov exponent, period.")
+        @Option(help: "Objective: \(Objective.allCases.map(\.rawValue).joined(separator: ", ")).") var objective: Objective = .doubleWell
+        @Option(help: "Step sizes as from:to:count.") var eta = "0.05:1.6:400"
+        @Option(help: "Iterations discarded before measuring.") var burnIn = 2000
+        @Option(help: "Iterations measured.") var window = 300
+        @Option(name: .shortAndLong, help: "Output folder.") var out = "out/map"
+
+        func run() throws {
+            let parts = eta.split(separator: ":").compactMap { Double($0) }
+            guard parts.count == 3, parts[2] >= 2, parts[0] > 0, parts[1] > parts[0] else {
+                throw ValidationError("--eta must be from:to:count with 0 < from < to and count ≥ 2")
+            }
+            let count = Int(parts[2])
+            let values = (0..<count).map { parts[0] + (parts[1] - parts[0]) * Double($0) / Double(count - 1) }
+            let o = objective
+            let sweep = OrbitAnalysis.sweep(values, start: o.start, burnIn: burnIn, window: window) { o.gradientDescent(eta: $0) }
+            try makeOutputFolder(out)
+            var points = [(Double, Double)]()
+            for (e, s) in sweep where !s.diverged { for x in s.samples { points.append((e, x)) } }
+            try Plot.scatter([points], alpha: 0.35).writePNG(path: out + "/bifurcation.png")
+            let lyap = sweep.filter { !$0.1.diverged }.map { ($0.0, max(-3, $0.1.lyapunov)) }
+            try Plot.scatter([lyap], height: 300, alpha: 1, radius: 1).writePNG(path: out + "/lyapunov.png")
+            struct Row: Codable { var eta: Double; var period: Int; var lyapunov: Double?; var diverged: Bool; var xMin: Double?; var xMax: Double? }
+            let rows = sweep.map { e, s in Row(eta: e, period: s.period, lyapunov: s.diverged ? nil : s.lyapunov, diverged: s.diverged,
+                                                xMin: s.samples.min(), xMax: s.samples.max()) }
+            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try enc.encode(rows), to: out + "/map.json")
+            // Where the behaviour changes.
+            var last: String? = nil
+            print("objective \(o.rawValue), GD from \(o.start), η in [\(parts[0]), \(parts[1])]")
+            for r in rows {
+                let kind = r.diverged ? "diverges" : (r.period == 1 ? "converges" : (r.period > 1 ? "period \(r.period)" : "no period ≤ 64 (chaotic or long)"))
+                if kind != last { print(String(format: "  from η = %.4f: %@%@", r.eta, kind, r.lyapunov.map { String(format: "  (λ = %.3f)", $0) } ?? "")) }
+                last = kind
+            }
+            print("written: \(out)/bifurcation.png (x after burn-in against η), \(out)/lyapunov.png, \(out)/map.json")
+        }
+    }
+
+    /// Options for training on a data set.
+    struct DataOptions: ParsableArguments {
+        @Option(help: "CSV data (label column 'label' or last); default: a built-in synthetic set.") var data: String?
+        @Option(help: "Training samples.") var trainCount = 1000
+        @Option(help: "Test samples.") var testCount = 500
+        @Option(help: "Optimiser: sgd or adam.") var optimizer: TrainingConfiguration.OptimizerKind = .sgd
+        @Option(help: "Constant step size.") var lr = 0.1
+        @Option(help: "Momentum (SGD).") var momentum = 0.0
+        @Option(help: "Weight decay.") var weightDecay = 0.0
+        @Flag(help: "BatchNorm after each hidden layer.") var batchNorm = false
+        @Option(help: "Hidden width.") var hidden = 64
+        @Option(help: "Batch size.") var batch = 32
+        @Option(help: "Epochs.") var epochs = 200
+        @Option(help: "Epochs left out of the time averages.") var burnIn = 50
+        @Option(help: "Seed (weights and batch order).") var seed: UInt64 = 0
+
+        func split() throws -> DataSplit {
+            let d: Dataset
+            do { d = try data.map { try Dataset.csv(path: $0) } ?? Dataset.synthetic() } catch { throw CommandError("\(error)") }
+            do { return try DataSplit(d, trainCount: trainCount, testCount: testCount, seed: 99) } catch { throw CommandError("\(error)") }
+        }
+
+        var configuration: TrainingConfiguration {
+            var c = TrainingConfiguration()
+            c.optimizer = optimizer; c.learningRate = lr; c.momentum = momentum; c.weightDecay = weightDecay; c.batchNorm = batchNorm
+            c.hidden = hidden; c.batch = batch; c.epochs = epochs; c.burnIn = burnIn; c.seed = seed
+            return c
+        }
+    }
+
+    struct TrainCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "train", abstract: "Train with a constant step, recording every sample's loss every epoch.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "Fraction of training labels replaced by another class.") var labelNoise = 0.0
+        @Option(name: .shortAndLong, help: "Output folder.") var out = "out/dynamics-train"
+
+        func run() throws {
+            let split = try data.split()
+            let point = SweepPoint(labelNoise: labelNoise, training: data.configuration, perturbations: 0)
+            let (train, _) = point.trainingSet(split, run: 0)
+            let r: TrainingRecord
+            do { r = try Trainer.train(train, test: split.test, configuration: data.configuration) } catch { throw CommandError("\(error)") }
+            try makeOutputFolder(out)
+            let enc = JSONEncoder()
+            try AtomicFile.write(try enc.encode(r), to: out + "/record.json")
+            try Plot.lines([r.meanTrainLoss, r.meanTestLoss]).writePNG(path: out + "/loss.png")
+            let s = RunSummary(r, replaced: -1)
+            print(String(format: "final accuracy: train %.3f, test %.3f; weight norm %.2f, last step distance %.4f",
+                         s.trainAccuracy, s.testAccuracy, r.weightNorm.last ?? 0, r.stepDistance.last ?? 0))
+            print(String(format: "time averages after epoch %d: empirical risk %.4f, test risk %.4f, gap %.4f; mixing time %@ epochs",
+                         data.burnIn, s.empiricalRisk, s.testRisk, s.testRisk - s.empiricalRisk,
+                         SeriesStatistics.mixingTime(s.autocorrelation).map { String(format: "%.1f", $0) } ?? "> 40"))
+            print("written: \(out)/record.json (every sample's loss every epoch), \(out)/loss.png (mean train/test loss per epoch)")
+        }
+    }
+
+    struct SweepCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "sweep",
+            abstract: "Label noise × step size: β̂, generalisation gap and mixing time per point (shards, resumable).",
+            discussion: "Each (point, run) writes DIR/runs/<point>/run<r>.json and is skipped when it exists. Run shards with --shard i/N (or SLURM_ARRAY_TASK_ID/COUNT), then `texfield dynamics merge DIR`.")
+        @OptionGroup var data: DataOptions
+        @Option(help: "Label-noise fractions, comma-separated.") var noise = "0,0.1,0.25,0.5"
+        @Option(help: "Step sizes, comma-separated.") var lrs = "0.1"
+        @Option(help: "Runs on S^(i) per point (one training sample replaced).") var perturbations = 4
+        @Option(help: "Run i of N (0-based).") var shard: String?
+        @Option(name: .shortAndLong, help: "Output folder.") var out = "out/dynamics-sweep"
+
+        func run() throws {
+            let ns = try noise.split(separator: ",").map { s -> Double in
+                guard let v = Double(s), (0..<1).contains(v) else { throw ValidationError("--noise: '\(s)' is not a fraction in [0, 1)") }
+                return v
+            }
+            let ls = try lrs.split(separator: ",").map { s -> Double in
+                guard let v = Double(s), v > 0 else { throw ValidationError("--lrs: '\(s)' is not a positive step") }
+                return v
+            }
+            guard perturbations >= 1 else { throw ValidationError("--perturbations must be at least 1") }
+            let sh = try ExperimentCommand.Shard.parse(shard)
+            let split = try data.split()
+            var jobs = [(SweepPoint, Int)]()
+            for l in ls { for n in ns {
+                var c = data.configuration; c.learningRate = l
+                let p = SweepPoint(labelNoise: n, training: c, perturbations: perturbations)
+                for r in 0...perturbations { jobs.append((p, r)) }
+            } }
+            let mine = jobs.enumerated().filter { $0.offset % sh.count == sh.index }.map(\.element)
+            let enc = JSONEncoder()
+            for (k, (p, r)) in mine.enumerated() {
+                let dir = "\(out)/runs/\(p.name)", path = "\(dir)/run\(r).json"
+                if FileManager.default.fileExists(atPath: path) { continue }
+                try makeOutputFolder(dir)
+                try AtomicFile.write(try enc.encode(p), to: dir + "/point.json")
+                let (train, replaced) = p.trainingSet(split, run: r)
+                let t = Date()
+                let rec: TrainingRecord
+                do { rec = try Trainer.train(train, test: split.test, configuration: p.training) } catch { throw CommandError("\(p.name) run \(r): \(error)") }
+                try AtomicFile.write(try enc.encode(RunSummary(rec, replaced: replaced)), to: path)
+                Terminal.error(String(format: "[%d/%d] %@ run %d: %.1f s", k + 1, mine.count, p.name, r, Date().timeIntervalSince(t)))
+            }
+            if sh.count == 1 { try MergeCommand.merge(out) }
+        }
+    }
+
+    struct MergeCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "merge", abstract: "Collect a sweep's runs: DIR/table.md, DIR/results.json and plots.")
+        @Argument(help: "The sweep's folder.") var dir: String
+        func run() throws { try MergeCommand.merge(dir) }
+
+        static func merge(_ dir: String) throws {
+            let fm = FileManager.default
+            let dec = JSONDecoder()
+            var rows = [(SweepPoint, StabilityEstimate, RunSummary)]()
+            for name in ((try? fm.contentsOfDirectory(atPath: dir + "/runs")) ?? []).sorted() {
+                let d = "\(dir)/runs/\(name)"
+                guard let pd = fm.contents(atPath: d + "/point.json"), let p = try? dec.decode(SweepPoint.self, from: pd),
+                      let bd = fm.contents(atPath: d + "/run0.json") else { continue }
+                let base = try dec.decode(RunSummary.self, from: bd)
+                let pert = try (1...max(1, p.perturbations)).compactMap { r -> RunSummary? in
+                    guard let data = fm.contents(atPath: "\(d)/run\(r).json") else { return nil }
+                    return try dec.decode(RunSummary.self, from: data)
+                }
+                guard !pert.isEmpty else { continue }
+                rows.append((p, StabilityEstimate.estimate(base: base, perturbed: pert), base))
+            }
+            guard !rows.isEmpty else { throw CommandError("\(dir)/runs: no finished points to merge") }
+            rows.sort { ($0.0.training.learningRate, $0.0.labelNoise) < ($1.0.training.learningRate, $1.0.labelNoise) }
+            var md = "| label noise | step | train acc | test acc | R̂ (time-avg) | R (time-avg) | gap | β̂ mean | β̂ sup | bound | mixing (epochs) | pairs |\n"
+            md += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            for (p, e, b) in rows {
+                md += String(format: "| %.0f%% | %g | %.3f | %.3f | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f | %@ | %d |\n",
+                             p.labelNoise * 100, p.training.learningRate, b.trainAccuracy, b.testAccuracy, e.empiricalRisk, e.testRisk, e.gap,
+                             e.betaMean, e.betaSup, e.bound, e.mixingTime.map { String(format: "%.1f", $0) } ?? "> 40", e.pairs)
+            }
+            try AtomicFile.write(Data(md.utf8), to: dir + "/table.md")
+            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            try AtomicFile.write(try enc.encode(rows.map { [$0.0.name: $0.1] }), to: dir + "/results.json")
+            try Plot.lines(rows.map { $0.2.meanTestLoss }).writePNG(path: dir + "/test_loss.png")
+            try Plot.lines(rows.map { $0.2.meanTrainLoss }).writePNG(path: dir + "/train_loss.png")
+            try Plot.lines(rows.map { $0.2.autocorrelation }).writePNG(path: dir + "/autocorrelation.png")
+            try Plot.scatter([rows.map { ($0.1.betaMean, $0.1.gap) }], height: 400, alpha: 1, radius: 3).writePNG(path: dir + "/beta_vs_gap.png")
+            print(md, terminator: "")
+            print("series in order: " + rows.map { $0.0.name }.joined(separator: ", "))
+            print("written: \(dir)/table.md, results.json, test_loss.png, train_loss.png, autocorrelation.png, beta_vs_gap.png")
+        }
+    }
+}
