@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "Render", targets: ["Render"]),
         .library(name: "TextureField", targets: ["TextureField"]),
         .library(name: "Dynamics", targets: ["Dynamics"]),
+        .library(name: "GraphLearning", targets: ["GraphLearning"]),
         .library(name: "TexfieldCLI", targets: ["TexfieldCLI"]),
         .executable(name: "texfield", targets: ["texfield"]),
     ],
@@ -48,10 +49,11 @@ let package = Package(
         .target(name: "Render", dependencies: ["Geometry", "Imaging", "CKernels"]),
         .target(name: "TextureField", dependencies: ["Geometry", "Spectral", "Render", "Neural", "Imaging", "CKernels"]),
         .target(name: "Dynamics", dependencies: ["Neural", "Imaging", "Geometry"]),
+        .target(name: "GraphLearning", dependencies: ["Neural", "Geometry"]),
         .target(
             name: "TexfieldCLI",
             dependencies: [
-                "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField", "Dynamics",
+                "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField", "Dynamics", "GraphLearning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI"]),
@@ -63,6 +65,7 @@ let package = Package(
         .testTarget(name: "RenderTests", dependencies: ["Render", "Geometry", "Imaging"]),
         .testTarget(name: "TextureFieldTests", dependencies: ["TextureField", "Render", "Geometry", "Imaging", "Neural"]),
         .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "Neural", "Geometry"]),
+        .testTarget(name: "GraphLearningTests", dependencies: ["GraphLearning", "Neural", "Geometry"]),
         .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
     ],
     cxxLanguageStandard: .cxx17

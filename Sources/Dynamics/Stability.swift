@@ -17,6 +17,8 @@ public struct RunSummary: Codable, Sendable {
     public var autocorrelation: [Double]
     public var empiricalRisk: Double
     public var testRisk: Double
+    /// The periodogram of the mean test loss after the burn-in (frequencies j / T per epoch).
+    public var spectrum: [Double]?
 
     public init(_ r: TrainingRecord, replaced: Int, maxLag: Int = 40) {
         self.replaced = replaced
@@ -41,6 +43,7 @@ public struct RunSummary: Codable, Sendable {
         autocorrelation = counted > 0 ? acf.map { $0 / Double(counted) } : []
         empiricalRisk = r.empiricalRisk
         testRisk = r.testRisk
+        spectrum = SeriesStatistics.spectralDensity(Array(r.meanTestLoss.dropFirst(min(r.configuration.burnIn, max(0, r.meanTestLoss.count - 2)))))
     }
 }
 

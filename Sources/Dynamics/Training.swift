@@ -132,6 +132,12 @@ public enum Trainer {
     /// `progress` gets the finished epoch.
     public static func train(_ train: Dataset, test: Dataset, configuration c: TrainingConfiguration,
                              progress: ((Int) -> Void)? = nil) throws -> TrainingRecord {
+        // Products of 32 × 64 matrices: threads cost more than they give. Runs go in parallel instead.
+        try BLASThreads.singleThreaded { try trainSerial(train, test: test, configuration: c, progress: progress) }
+    }
+
+    static func trainSerial(_ train: Dataset, test: Dataset, configuration c: TrainingConfiguration,
+                            progress: ((Int) -> Void)?) throws -> TrainingRecord {
         guard c.epochs >= 1, c.batch >= 1, c.hidden >= 1, c.learningRate > 0, c.learningRate.isFinite else {
             throw DynamicsError.invalid("epochs, batch, hidden and the learning rate must be positive")
         }

@@ -34,6 +34,14 @@ extension BLASThreads {
     nonisolated(unsafe) static var saved: Int32 = 1
     static let lock = NSLock()
 
+    /// Runs `body` with OpenBLAS limited to one thread (for work that is parallel at a coarser
+    /// grain, or too small for threads to pay: the dynamics experiments' small networks).
+    public static func singleThreaded<R>(_ body: () throws -> R) rethrows -> R {
+        enterSingleThreaded()
+        defer { leaveSingleThreaded() }
+        return try body()
+    }
+
     static func enterSingleThreaded() {
         lock.lock(); defer { lock.unlock() }
         if active == 0 { saved = openblas_get_num_threads(); openblas_set_num_threads(1) }

@@ -7,6 +7,15 @@ import Imaging
 extension Objective: ExpressibleByArgument {}
 extension TrainingConfiguration.OptimizerKind: ExpressibleByArgument {}
 
+/// Messages collected from concurrent work.
+final class Failures: @unchecked Sendable {
+    private var items = [String]()
+    private let lock = NSLock()
+    func add(_ s: String) { lock.lock(); items.append(s); lock.unlock() }
+    var first: String? { lock.lock(); defer { lock.unlock() }; return items.first }
+    var count: Int { lock.lock(); defer { lock.unlock() }; return items.count }
+}
+
 /// `texfield dynamics …`: (S)GD as a dynamical system (Chandramoorthy et al. 2022).
 struct DynamicsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -143,19 +152,28 @@ struct DynamicsCommand: ParsableCommand {
                 for r in 0...perturbations { jobs.append((p, r)) }
             } }
             let mine = jobs.enumerated().filter { $0.offset % sh.count == sh.index }.map(\.element)
-            let enc = JSONEncoder()
-            for (k, (p, r)) in mine.enumerated() {
-                let dir = "\(out)/runs/\(p.name)", path = "\(dir)/run\(r).json"
-                if FileManager.default.fileExists(atPath: path) { continue }
-                try makeOutputFolder(dir)
-                try AtomicFile.write(try enc.encode(p), to: dir + "/point.json")
+            // Runs are independent: as many at a time as there are cores, each single-threaded.
+            let todo = mine.filter { !FileManager.default.fileExists(atPath: "\(out)/runs/\($0.0.name)/run\($0.1).json") }
+            for p in Set(todo.map { $0.0.name }) {
+                let point = todo.first { $0.0.name == p }!.0
+                try makeOutputFolder("\(out)/runs/\(p)")
+                try AtomicFile.write(try JSONEncoder().encode(point), to: "\(out)/runs/\(p)/point.json")
+            }
+            let failures = Failures()
+            let counter = Failures()
+            let o = out, total = todo.count
+            DispatchQueue.concurrentPerform(iterations: todo.count) { k in
+                let (p, r) = todo[k]
                 let (train, replaced) = p.trainingSet(split, run: r)
                 let t = Date()
-                let rec: TrainingRecord
-                do { rec = try Trainer.train(train, test: split.test, configuration: p.training) } catch { throw CommandError("\(p.name) run \(r): \(error)") }
-                try AtomicFile.write(try enc.encode(RunSummary(rec, replaced: replaced)), to: path)
-                Terminal.error(String(format: "[%d/%d] %@ run %d: %.1f s", k + 1, mine.count, p.name, r, Date().timeIntervalSince(t)))
+                do {
+                    let rec = try Trainer.train(train, test: split.test, configuration: p.training)
+                    try AtomicFile.write(try JSONEncoder().encode(RunSummary(rec, replaced: replaced)), to: "\(o)/runs/\(p.name)/run\(r).json")
+                    counter.add("")
+                    Terminal.error(String(format: "[%d/%d] %@ run %d: %.1f s", counter.count, total, p.name, r, Date().timeIntervalSince(t)))
+                } catch { failures.add("\(p.name) run \(r): \(error)") }
             }
+            if let f = failures.first { throw CommandError(f) }
             if sh.count == 1 { try MergeCommand.merge(out) }
         }
     }

@@ -1,0 +1,78 @@
+import Foundation
+
+public enum GraphError: Error, CustomStringConvertible, Equatable {
+    case bad(String)
+    public var description: String { if case .bad(let s) = self { return s }; return "" }
+}
+
+/// An undirected graph with node features (n × featureCount, row-major), edges listed once
+/// with an optional type each (e.g. bond order), and a graph-level label or target.
+public struct Graph: Sendable, Equatable {
+    public var nodeCount: Int
+    public var featureCount: Int
+    public var features: [Float]
+    public var edges: [(Int, Int)]
+    public var edgeTypes: [Int]
+    public var label: Int
+    public var target: Double
+
+    public init(nodeCount: Int, edges: [(Int, Int)], features: [Float]? = nil, featureCount: Int = 1,
+                edgeTypes: [Int]? = nil, label: Int = 0, target: Double = 0) {
+        self.nodeCount = nodeCount
+        self.featureCount = features == nil ? 1 : featureCount
+        self.features = features ?? [Float](repeating: 1, count: nodeCount)
+        self.edges = edges
+        self.edgeTypes = edgeTypes ?? [Int](repeating: 0, count: edges.count)
+        self.label = label
+        self.target = target
+    }
+
+    public static func == (a: Graph, b: Graph) -> Bool {
+        a.nodeCount == b.nodeCount && a.features == b.features && a.edges.map { [$0.0, $0.1] } == b.edges.map { [$0.0, $0.1] }
+            && a.edgeTypes == b.edgeTypes && a.label == b.label && a.target == b.target
+    }
+
+    /// Node degrees.
+    public var degrees: [Int] {
+        var d = [Int](repeating: 0, count: nodeCount)
+        for (a, b) in edges where a != b { d[a] += 1; d[b] += 1 }
+        return d
+    }
+
+    /// The graph with its nodes renumbered: node i becomes permutation[i].
+    public func permuted(_ p: [Int]) -> Graph {
+        var f = [Float](repeating: 0, count: features.count)
+        for i in 0..<nodeCount { for c in 0..<featureCount { f[p[i] * featureCount + c] = features[i * featureCount + c] } }
+        return Graph(nodeCount: nodeCount, edges: edges.map { (p[$0.0], p[$0.1]) }, features: f, featureCount: featureCount,
+                     edgeTypes: edgeTypes, label: label, target: target)
+    }
+
+    /// Reads JSON lines: one graph per line, {"nodes": n, "edges": [[a, b], …], optional
+    /// "features": [[…], …] (n rows), "edge_types": […], "label": int, "target": number}.
+    /// Errors name the file and line.
+    public static func readJSONLines(path: String) throws -> [Graph] {
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw GraphError.bad("\(path): cannot read")
+        }
+        var out = [Graph]()
+        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+            let where_ = "\(path): line \(i + 1)"
+            guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { throw GraphError.bad("\(where_): not a JSON object") }
+            guard let n = obj["nodes"] as? Int, n >= 0 else { throw GraphError.bad("\(where_): \"nodes\" must be a count ≥ 0") }
+            let rawEdges = obj["edges"] as? [[Int]] ?? []
+            var edges = [(Int, Int)]()
+            for e in rawEdges {
+                guard e.count == 2, (0..<n).contains(e[0]), (0..<n).contains(e[1]) else { throw GraphError.bad("\(where_): edge \(e) is not two node indices in 0..<\(n)") }
+                edges.append((e[0], e[1]))
+            }
+            var feats: [Float]? = nil, fc = 1
+            if let f = obj["features"] as? [[Double]] {
+                guard f.count == n, let w = f.first?.count, f.allSatisfy({ $0.count == w }) else { throw GraphError.bad("\(where_): \"features\" must have \(n) rows of equal length") }
+                feats = f.flatMap { $0.map(Float.init) }; fc = w
+            }
+            out.append(Graph(nodeCount: n, edges: edges, features: feats, featureCount: fc, edgeTypes: obj["edge_types"] as? [Int],
+                             label: obj["label"] as? Int ?? 0, target: obj["target"] as? Double ?? 0))
+        }
+        return out
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+
+public enum LaplacianKind: String, Sendable, Codable, CaseIterable {
+    /// I − D^−½ A D^−½; an isolated node gets a zero row (eigenvalue 0, like a component).
+    case normalized
+    /// D − A.
+    case combinatorial
+}
+
+/// All eigenpairs of a small graph's Laplacian, ascending, with eigenspaces grouped.
+public struct GraphSpectrum: Sendable {
+    public let n: Int
+    public let values: [Double]
+    /// n × n, column j = eigenvector j (orthonormal).
+    public let vectors: [Double]
+    /// Index ranges of eigenspaces (eigenvalues equal up to the tolerance, grouped by chaining
+    /// consecutive gaps so that a cluster is never split at a rounding boundary).
+    public let eigenspaces: [Range<Int>]
+
+    public init(_ g: Graph, kind: LaplacianKind = .normalized, tolerance: Double = 1e-6) {
+        n = g.nodeCount
+        var L = [Double](repeating: 0, count: n * n)
+        let deg = g.degrees
+        var A = [Double](repeating: 0, count: n * n)
+        for (a, b) in g.edges where a != b { A[a * n + b] = 1; A[b * n + a] = 1 }
+        for i in 0..<n {
+            for j in 0..<n {
+                switch kind {
+                case .combinatorial: L[i * n + j] = (i == j ? Double(deg[i]) : 0) - A[i * n + j]
+                case .normalized:
+                    let s = deg[i] > 0 && deg[j] > 0 ? A[i * n + j] / (Double(deg[i]) * Double(deg[j])).squareRoot() : 0
+                    L[i * n + j] = (i == j && deg[i] > 0 ? 1 : 0) - s
+                }
+            }
+        }
+        let (vals, vecs) = GraphSpectrum.jacobi(L, n: n)
+        values = vals; vectors = vecs
+        var spaces = [Range<Int>](), start = 0
+        for j in 1...max(1, n) where j == n || abs(vals[j] - vals[j - 1]) > tolerance * max(1, abs(vals[j])) {
+            if n > 0 { spaces.append(start..<j); start = j }
+        }
+        eigenspaces = n == 0 ? [] : spaces
+    }
+
+    /// Cyclic Jacobi for a symmetric matrix: eigenvalues ascending, eigenvectors as columns;
+    /// signs fixed so that each vector's largest-magnitude entry (first among ties within 1e-9) is positive.
+    public static func jacobi(_ matrix: [Double], n: Int) -> ([Double], [Double]) {
+        var a = matrix
+        var v = [Double](repeating: 0, count: n * n)
+        for i in 0..<n { v[i * n + i] = 1 }
+        for _ in 0..<100 {
+            var off = 0.0
+            for i in 0..<n { for j in (i + 1)..<max(i + 1, n) { off += a[i * n + j] * a[i * n + j] } }
+            if off < 1e-30 { break }
+            for p in 0..<n {
+                for q in (p + 1)..<max(p + 1, n) {
+                    let apq = a[p * n + q]
+                    if abs(apq) < 1e-300 { continue }
+                    let theta = (a[q * n + q] - a[p * n + p]) / (2 * apq)
+                    let t = (theta >= 0 ? 1 : -1) / (abs(theta) + (theta * theta + 1).squareRoot())
+                    let c = 1 / (t * t + 1).squareRoot(), s = t * c
+                    for k in 0..<n {
+                        let akp = a[k * n + p], akq = a[k * n + q]
+                        a[k * n + p] = c * akp - s * akq; a[k * n + q] = s * akp + c * akq
+                    }
+                    for k in 0..<n {
+                        let apk = a[p * n + k], aqk = a[q * n + k]
+                        a[p * n + k] = c * apk - s * aqk; a[q * n + k] = s * apk + c * aqk
+                    }
+                    for k in 0..<n {
+                        let vkp = v[k * n + p], vkq = v[k * n + q]
+                        v[k * n + p] = c * vkp - s * vkq; v[k * n + q] = s * vkp + c * vkq
+                    }
+                }
+            }
+        }
+        let order = (0..<n).sorted { a[$0 * n + $0] < a[$1 * n + $1] }
+        let vals = order.map { a[$0 * n + $0] }
+        var vecs = [Double](repeating: 0, count: n * n)
+        for (j, o) in order.enumerated() {
+            var big = 0.0
+            for i in 0..<n { big = max(big, abs(v[i * n + o])) }
+            var sign = 1.0
+            for i in 0..<n where abs(v[i * n + o]) >= big - 1e-9 { sign = v[i * n + o] < 0 ? -1 : 1; break }
+            for i in 0..<n { vecs[i * n + j] = sign * v[i * n + o] }
+        }
+        return (vals, vecs)
+    }
+
+    /// The first k eigenvectors as n × k (row-major), zero-padded beyond n, and the mask of
+    /// the real columns.
+    public func padded(_ k: Int) -> (vectors: [Float], mask: [Bool]) {
+        var out = [Float](repeating: 0, count: n * k)
+        for i in 0..<n { for j in 0..<min(k, n) { out[i * k + j] = Float(vectors[i * n + j]) } }
+        return (out, (0..<k).map { $0 < n })
+    }
+
+    /// The projector V_s V_sᵀ (n × n) of eigenspace s.
+    public func projector(_ s: Int) -> [Double] {
+        var p = [Double](repeating: 0, count: n * n)
+        for j in eigenspaces[s] { for a in 0..<n { for b in 0..<n { p[a * n + b] += vectors[a * n + j] * vectors[b * n + j] } } }
+        return p
+    }
+}
