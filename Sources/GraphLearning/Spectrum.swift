@@ -17,6 +17,11 @@ public struct GraphSpectrum: Sendable {
     /// consecutive gaps so that a cluster is never split at a rounding boundary).
     public let eigenspaces: [Range<Int>]
 
+    /// A spectrum given directly (tests use it to rotate bases inside eigenspaces).
+    public init(n: Int, values: [Double], vectors: [Double], eigenspaces: [Range<Int>]) {
+        self.n = n; self.values = values; self.vectors = vectors; self.eigenspaces = eigenspaces
+    }
+
     public init(_ g: Graph, kind: LaplacianKind = .normalized, tolerance: Double = 1e-6) {
         n = g.nodeCount
         var L = [Double](repeating: 0, count: n * n)
