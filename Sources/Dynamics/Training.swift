@@ -130,14 +130,39 @@ public enum Trainer {
     /// Trains from the seed's initial weights with the seed's batch order (a permutation of
     /// positions 0..<n per epoch, independent of the data, so S and S^(i) see the same order).
     /// `progress` gets the finished epoch.
+    /// - Parameter checkpoint: a file to save the state to after every epoch (atomically) and
+    ///   to resume from when it exists and belongs to the same configuration and data: an
+    ///   interrupted run continues exactly.
     public static func train(_ train: Dataset, test: Dataset, configuration c: TrainingConfiguration,
-                             progress: ((Int) -> Void)? = nil) throws -> TrainingRecord {
+                             checkpoint: String? = nil, progress: ((Int) -> Void)? = nil) throws -> TrainingRecord {
         // Products of 32 × 64 matrices: threads cost more than they give. Runs go in parallel instead.
-        try BLASThreads.singleThreaded { try trainSerial(train, test: test, configuration: c, progress: progress) }
+        try BLASThreads.singleThreaded { try trainSerial(train, test: test, configuration: c, checkpoint: checkpoint, progress: progress) }
+    }
+
+    struct Checkpoint: Codable {
+        var configuration: TrainingConfiguration
+        var fingerprint: [Int]
+        var epoch: Int
+        var parameters: [Float]
+        var sgd: SGD
+        var adam: Adam
+        var running: [[Float]]
+        var rng: UInt64
+        var record: TrainingRecord
+    }
+
+    static func fingerprint(_ a: Dataset, _ b: Dataset) -> [Int] {
+        func h(_ d: Dataset) -> Int {
+            var x = 1469598103934665603 as UInt64
+            for l in d.labels { x = (x ^ UInt64(l)) &* 1099511628211 }
+            for f in d.features { x = (x ^ UInt64(f.bitPattern)) &* 1099511628211 }
+            return Int(truncatingIfNeeded: x)
+        }
+        return [a.count, b.count, h(a), h(b)]
     }
 
     static func trainSerial(_ train: Dataset, test: Dataset, configuration c: TrainingConfiguration,
-                            progress: ((Int) -> Void)?) throws -> TrainingRecord {
+                            checkpoint: String?, progress: ((Int) -> Void)?) throws -> TrainingRecord {
         guard c.epochs >= 1, c.batch >= 1, c.hidden >= 1, c.learningRate > 0, c.learningRate.isFinite else {
             throw DynamicsError.invalid("epochs, batch, hidden and the learning rate must be positive")
         }
@@ -150,7 +175,28 @@ public enum Trainer {
         var record = TrainingRecord(configuration: c, trainLoss: [], testLoss: [], trainAccuracy: [], testAccuracy: [],
                                     weightNorm: [], stepDistance: [])
         var previous = params
-        for epoch in 0..<c.epochs {
+        var first = 0, lastSave = Date()
+        let print_ = fingerprint(train, test)
+        if let path = checkpoint, let data = FileManager.default.contents(atPath: path) {
+            guard let ck = try? JSONDecoder().decode(Checkpoint.self, from: data) else {
+                throw DynamicsError.invalid("\(path): not a dynamics checkpoint (delete it to start over)")
+            }
+            var mine = c, theirs = ck.configuration
+            mine.epochs = 0; theirs.epochs = 0
+            guard mine == theirs, ck.fingerprint == print_ else {
+                throw DynamicsError.invalid("\(path): the checkpoint belongs to another configuration or data set (only --epochs may change)")
+            }
+            params = ck.parameters; sgd = ck.sgd; adam = ck.adam; rng.state = ck.rng; record = ck.record
+            record.configuration = c
+            net.setParameters(params)
+            if net.bn1 != nil, ck.running.count == 4 {
+                net.bn1!.runningMean = ck.running[0]; net.bn1!.runningVariance = ck.running[1]
+                net.bn2!.runningMean = ck.running[2]; net.bn2!.runningVariance = ck.running[3]
+            }
+            first = ck.epoch
+            previous = params
+        }
+        for epoch in first..<max(first, c.epochs) {
             var order = Array(0..<n)
             order.shuffle(using: &rng)
             var start = 0
@@ -175,6 +221,13 @@ public enum Trainer {
             record.weightNorm.append(params.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot())
             record.stepDistance.append(epoch == 0 ? 0 : zip(params, previous).reduce(0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot())
             previous = params
+            if let path = checkpoint, epoch + 1 == c.epochs || Date().timeIntervalSince(lastSave) > 10 {
+                lastSave = Date()
+                let running = net.bn1 == nil ? [] : [net.bn1!.runningMean, net.bn1!.runningVariance, net.bn2!.runningMean, net.bn2!.runningVariance]
+                let ck = Checkpoint(configuration: c, fingerprint: print_, epoch: epoch + 1, parameters: params, sgd: sgd, adam: adam,
+                                    running: running, rng: rng.state, record: record)
+                try AtomicFile.write(try JSONEncoder().encode(ck), to: path)
+            }
             progress?(epoch + 1)
         }
         return record

@@ -105,9 +105,12 @@ struct DynamicsCommand: ParsableCommand {
             let split = try data.split()
             let point = SweepPoint(labelNoise: labelNoise, training: data.configuration, perturbations: 0)
             let (train, _) = point.trainingSet(split, run: 0)
-            let r: TrainingRecord
-            do { r = try Trainer.train(train, test: split.test, configuration: data.configuration) } catch { throw CommandError("\(error)") }
             try makeOutputFolder(out)
+            let r: TrainingRecord
+            // out/checkpoint.json after every epoch: an interrupted run continues where it stopped.
+            do { r = try Trainer.train(train, test: split.test, configuration: data.configuration, checkpoint: out + "/checkpoint.json") } catch {
+                throw CommandError("\(error)")
+            }
             let enc = JSONEncoder()
             try AtomicFile.write(try enc.encode(r), to: out + "/record.json")
             try Plot.lines([r.meanTrainLoss, r.meanTestLoss]).writePNG(path: out + "/loss.png")

@@ -116,5 +116,12 @@ import Testing
         c.batchNorm = true; c.optimizer = .adam; c.learningRate = 0.01
         let bn = try Trainer.train(s, test: split.test, configuration: c)
         #expect(bn.testAccuracy.last! > 0.5)
+        // Interrupted after 4 of 8 epochs and resumed from the checkpoint: the same record.
+        var half = c
+        half.epochs = 4
+        _ = try Trainer.train(s, test: split.test, configuration: half, checkpoint: dir + "/ck.json")
+        let resumed = try Trainer.train(s, test: split.test, configuration: c, checkpoint: dir + "/ck.json")
+        #expect(resumed.trainLoss == bn.trainLoss && resumed.stepDistance == bn.stepDistance)
+        #expect(throws: DynamicsError.self) { _ = try Trainer.train(s1, test: split.test, configuration: c, checkpoint: dir + "/ck.json") }
     }
 }
