@@ -76,7 +76,7 @@ public enum GraphTraining {
     }
 
     /// The CSL experiment for one encoding and seed: per class, 10 graphs train and 5 test.
-    public static func csl(encoding: PositionalEncoding, seed: UInt64, epochs: Int = 60, k: Int = 8) -> GraphRunResult {
+    public static func csl(encoding: PositionalEncoding, seed: UInt64, epochs: Int = 60, k: Int = 8, learningRate: Double = 1e-3) -> GraphRunResult {
         let graphs = GraphFamilies.csl(seed: 1000 &+ seed).map { PreparedGraph($0) }
         var train = [PreparedGraph](), test = [PreparedGraph]()
         for c in 0..<10 {
@@ -86,7 +86,7 @@ public enum GraphTraining {
         var cfg = GraphModelConfiguration()
         cfg.encoding = encoding; cfg.k = k; cfg.outputs = 10; cfg.seed = seed
         var model = GraphModel(configuration: cfg, featureCount: 1)
-        let spe = trainClassifier(&model, train: train, epochs: epochs, seed: seed)
+        let spe = trainClassifier(&model, train: train, epochs: epochs, learningRate: learningRate, seed: seed)
         return GraphRunResult(encoding: encoding, seed: seed, trainAccuracy: accuracy(&model, train), testAccuracy: accuracy(&model, test),
                               parameters: model.usedParameterCount, secondsPerEpoch: spe)
     }

@@ -19,6 +19,7 @@ struct GraphsCommand: ParsableCommand {
         @Option(help: "Seeds.") var seeds = 3
         @Option(help: "Epochs.") var epochs = 60
         @Option(help: "Eigenvectors (eigenspace slots for BasisNet).") var k = 8
+        @Option(help: "Adam's learning rate.") var lr = 1e-3
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/csl"
 
         func run() throws {
@@ -26,12 +27,12 @@ struct GraphsCommand: ParsableCommand {
                 guard let e = PositionalEncoding(rawValue: String(s)) else { throw ValidationError("unknown encoding '\(s)'") }
                 return e
             }
-            guard seeds >= 1, epochs >= 1, k >= 1 else { throw ValidationError("--seeds, --epochs and -k must be positive") }
+            guard seeds >= 1, epochs >= 1, k >= 1, lr > 0 else { throw ValidationError("--seeds, --epochs and -k must be positive") }
             try makeOutputFolder(out)
             var results = [GraphRunResult]()
             for e in list {
                 for s in 0..<seeds {
-                    let r = GraphTraining.csl(encoding: e, seed: UInt64(s), epochs: epochs, k: k)
+                    let r = GraphTraining.csl(encoding: e, seed: UInt64(s), epochs: epochs, k: k, learningRate: lr)
                     Terminal.error(String(format: "%@ seed %d: test accuracy %.3f (train %.3f), %.2f s/epoch", e.rawValue, s, r.testAccuracy, r.trainAccuracy, r.secondsPerEpoch))
                     results.append(r)
                 }
