@@ -71,7 +71,6 @@ public enum Objective: String, Sendable, CaseIterable, Codable {
         case .quadratic: return [1]
         case .doubleWell: return [3 * x[0] * x[0] - 1]
         case .factorization:
-            let r = x[0] * x[1] - 1
             return [x[1] * x[1], 2 * x[0] * x[1] - 1, 2 * x[0] * x[1] - 1, x[0] * x[0]]
         case .tinyNet:
             var h = [0.0, 0.0, 0.0, 0.0]

@@ -89,8 +89,8 @@ public struct SweepPoint: Codable, Sendable, Equatable {
     public var training: TrainingConfiguration
     public var perturbations: Int
     public var name: String {
-        String(format: "noise%02d-lr%g%@", Int((labelNoise * 100).rounded()), training.learningRate,
-               training.optimizer == .adam ? "-adam" : "")
+        String(format: "noise%02d-lr%g%@%@", Int((labelNoise * 100).rounded()), training.learningRate,
+               training.optimizer == .adam ? "-adam" : "", training.seed == 0 ? "" : "-seed\(training.seed)")
     }
     public init(labelNoise: Double, training: TrainingConfiguration, perturbations: Int) {
         self.labelNoise = labelNoise; self.training = training; self.perturbations = perturbations

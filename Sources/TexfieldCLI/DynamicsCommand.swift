@@ -133,6 +133,7 @@ struct DynamicsCommand: ParsableCommand {
         @Option(help: "Label-noise fractions, comma-separated.") var noise = "0,0.1,0.25,0.5"
         @Option(help: "Step sizes, comma-separated.") var lrs = "0.1"
         @Option(help: "Runs on S^(i) per point (one training sample replaced).") var perturbations = 4
+        @Option(help: "Seeds per point (initial weights, batch order, which samples are replaced).") var seeds = 1
         @Option(help: "Run i of N (0-based).") var shard: String?
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/dynamics-sweep"
 
@@ -149,11 +150,12 @@ struct DynamicsCommand: ParsableCommand {
             let sh = try ExperimentCommand.Shard.parse(shard)
             let split = try data.split()
             var jobs = [(SweepPoint, Int)]()
-            for l in ls { for n in ns {
-                var c = data.configuration; c.learningRate = l
+            guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
+            for seed in 0..<seeds { for l in ls { for n in ns {
+                var c = data.configuration; c.learningRate = l; c.seed = data.seed &+ UInt64(seed)
                 let p = SweepPoint(labelNoise: n, training: c, perturbations: perturbations)
                 for r in 0...perturbations { jobs.append((p, r)) }
-            } }
+            } } }
             let mine = jobs.enumerated().filter { $0.offset % sh.count == sh.index }.map(\.element)
             // Runs are independent: as many at a time as there are cores, each single-threaded.
             let todo = mine.filter { !FileManager.default.fileExists(atPath: "\(out)/runs/\($0.0.name)/run\($0.1).json") }
@@ -204,12 +206,12 @@ struct DynamicsCommand: ParsableCommand {
                 rows.append((p, StabilityEstimate.estimate(base: base, perturbed: pert), base))
             }
             guard !rows.isEmpty else { throw CommandError("\(dir)/runs: no finished points to merge") }
-            rows.sort { ($0.0.training.learningRate, $0.0.labelNoise) < ($1.0.training.learningRate, $1.0.labelNoise) }
-            var md = "| label noise | step | train acc | test acc | R̂ (time-avg) | R (time-avg) | gap | β̂ mean | β̂ sup | bound | mixing (epochs) | pairs |\n"
-            md += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+            rows.sort { ($0.0.training.seed, $0.0.training.learningRate, $0.0.labelNoise) < ($1.0.training.seed, $1.0.training.learningRate, $1.0.labelNoise) }
+            var md = "| label noise | step | seed | train acc | test acc | R̂ (time-avg) | R (time-avg) | gap | β̂ mean | β̂ sup | bound | mixing (epochs) | pairs |\n"
+            md += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n"
             for (p, e, b) in rows {
-                md += String(format: "| %.0f%% | %g | %.3f | %.3f | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f | %@ | %d |\n",
-                             p.labelNoise * 100, p.training.learningRate, b.trainAccuracy, b.testAccuracy, e.empiricalRisk, e.testRisk, e.gap,
+                md += String(format: "| %.0f%% | %g | %d | %.3f | %.3f | %.4f | %.4f | %.4f | %.4f | %.4f | %.2f | %@ | %d |\n",
+                             p.labelNoise * 100, p.training.learningRate, Int(p.training.seed), b.trainAccuracy, b.testAccuracy, e.empiricalRisk, e.testRisk, e.gap,
                              e.betaMean, e.betaSup, e.bound, e.mixingTime.map { String(format: "%.1f", $0) } ?? "> 40", e.pairs)
             }
             try AtomicFile.write(Data(md.utf8), to: dir + "/table.md")

@@ -145,7 +145,7 @@ public final class FieldModel: @unchecked Sendable {
                 surface.phi.withUnsafeBufferPointer { phib in
                     surface.positions.withUnsafeBufferPointer { posb in
                         nonisolated(unsafe) let (v, w, phi, pos) = (vb.baseAddress!, wb.baseAddress!, phib.baseAddress!, posb.baseAddress!)
-                        nonisolated(unsafe) let ord = order
+                        let ord = order
                         let sg = signs
                         let chunks = max(1, min(rows / 64, 32))
                         DispatchQueue.concurrentPerform(iterations: chunks) { ch in
