@@ -14,8 +14,8 @@ public enum PositionalEncoding: String, Sendable, Codable, CaseIterable {
     case signflip
     /// SignNet: φ = GIN on each eigenvector, φ(v) + φ(−v), ρ = MLP over the k outputs.
     case signnet
-    /// BasisNet: per eigenspace the projector V Vᵀ through an invariant graph network (2→1,
-    /// the 5 basis maps), one φ per multiplicity, then ρ.
+    /// BasisNet: per eigenspace the projector V Vᵀ through an invariant graph network (IGN
+    /// 2→2 with the 15 basis maps, ReLU, 2→1 with the 5), one φ per multiplicity, then ρ.
     case basisnet
 }
 
@@ -29,6 +29,9 @@ public struct GraphModelConfiguration: Codable, Sendable, Equatable {
     /// Classes, or 1 for regression.
     public var outputs: Int = 10
     public var laplacian: LaplacianKind = .normalized
+    /// BasisNet's φ: false — one IGN 2→1 layer (the reference code's cheap form); true — IGN 2→2
+    /// (all 15 basis maps, 4 channels), ReLU, then 2→1. The full form is ~10× slower per epoch.
+    public var basisNetFull = false
     public var seed: UInt64 = 0
     public init() {}
 }
@@ -54,9 +57,12 @@ public struct PreparedGraph: Sendable {
 public struct GraphModel: Sendable {
     public let configuration: GraphModelConfiguration
     public let featureCount: Int
+    /// Channels between BasisNet's 2→2 and 2→1 layers.
+    static let basisChannels = 4
     // positional encoders
     var phi1: GINLayer<Float>, phi2: GINLayer<Float>, phiAct = Activation<Float>(.relu)
-    var ign: [IGNLayer<Float>]            // BasisNet φ per multiplicity 1…4 (larger use the last)
+    var ign2: [IGNLayer<Float>]           // BasisNet φ per multiplicity 1…4 (larger use the last): IGN 2→2,
+    var ign: [IGNLayer<Float>]            // ReLU, then IGN 2→1
     var ignAct = Activation<Float>(.relu)
     var rho: Linear<Float>, rhoAct = Activation<Float>(.relu)
     // base network
@@ -73,7 +79,8 @@ public struct GraphModel: Sendable {
         let q = c.phiHidden
         phi1 = GINLayer(inputs: 1, hidden: q, outputs: q, using: &rng)
         phi2 = GINLayer(inputs: q, hidden: q, outputs: q, using: &rng)
-        ign = (0..<4).map { _ in IGNLayer(.twoToOne, inChannels: 1, outChannels: q, using: &rng) }
+        ign2 = (0..<4).map { _ in IGNLayer(.twoToTwo, inChannels: 1, outChannels: GraphModel.basisChannels, using: &rng) }
+        ign = (0..<4).map { _ in IGNLayer(.twoToOne, inChannels: c.basisNetFull ? GraphModel.basisChannels : 1, outChannels: q, using: &rng) }
         let rhoIn: Int
         switch c.encoding {
         case .none: rhoIn = 1
@@ -125,7 +132,8 @@ public struct GraphModel: Sendable {
             for s in 0..<min(k, spaces.count) {
                 let m = spaces[s].count, layer = min(m, 4) - 1
                 let p = g.spectrum.projector(s).map(Float.init)
-                let y = ign[layer].forward([p], n: n)  // q channels of length n
+                let first = configuration.basisNetFull ? ign2[layer].forward([p], n: n).map { $0.map { max(0, $0) } } : [p]
+                let y = ign[layer].forward(first, n: n)  // q channels of length n
                 outs.append(y)
                 usedSpaces.append((s, layer))
                 // IGN layers keep only their last input: backward runs them again per slot (see backward)
@@ -178,10 +186,16 @@ public struct GraphModel: Sendable {
             let da = ignAct.backward(dr)
             for (slot, (s, layer)) in usedSpaces.enumerated() {
                 let proj = g.spectrum.projector(s).map(Float.init)
-                _ = ign[layer].forward([proj], n: n)  // restore this slot's input
+                let full = configuration.basisNetFull
+                let hidden = full ? ign2[layer].forward([proj], n: n) : [proj]  // restore this slot's inputs
+                _ = ign[layer].forward(full ? hidden.map { $0.map { max(0, $0) } } : hidden, n: n)
                 var dy = [[Float]](repeating: [Float](repeating: 0, count: n), count: q)
                 for cc in 0..<q { for i in 0..<n { dy[cc][i] = da.values[i * k * q + slot * q + cc] } }
-                _ = ign[layer].backward(dy)
+                var dh = ign[layer].backward(dy)
+                if full {
+                    for ch in dh.indices { for i in dh[ch].indices where !(hidden[ch][i] > 0) { dh[ch][i] = 0 } }
+                    _ = ign2[layer].backward(dh)
+                }
             }
         }
     }
@@ -190,7 +204,7 @@ public struct GraphModel: Sendable {
     /// encoders' weights, which get no gradient).
     public var usedParameterCount: Int {
         let phi = [phi1.first, phi1.second, phi2.first, phi2.second].reduce(0) { $0 + $1.parameterCount }
-        let ignCount = ign.reduce(0) { $0 + $1.weights.count + $1.bias.count }
+        let ignCount = (configuration.basisNetFull ? ign + ign2 : ign).reduce(0) { $0 + $1.weights.count + $1.bias.count }
         let base = [rho, gin1.first, gin1.second, gin2.first, gin2.second, head].reduce(0) { $0 + $1.parameterCount }
         switch configuration.encoding {
         case .none: return base - rho.parameterCount
@@ -209,6 +223,7 @@ public struct GraphModel: Sendable {
     public var parameters: [Float] {
         var p = [Float]()
         for l in linears { p += self[keyPath: l].weight.values + self[keyPath: l].bias! }
+        for g in ign2 { p += g.weights + g.bias }
         for g in ign { p += g.weights + g.bias }
         return p
     }
@@ -216,6 +231,7 @@ public struct GraphModel: Sendable {
     public var gradients: [Float] {
         var p = [Float]()
         for l in linears { p += self[keyPath: l].weightGradient.values + self[keyPath: l].biasGradient! }
+        for g in ign2 { p += g.weightGradient + g.biasGradient }
         for g in ign { p += g.weightGradient + g.biasGradient }
         return p
     }
@@ -227,6 +243,11 @@ public struct GraphModel: Sendable {
             self[keyPath: l].weight.values = Array(p[o..<(o + w)]); o += w
             self[keyPath: l].bias = Array(p[o..<(o + b)]); o += b
         }
+        for i in ign2.indices {
+            let w = ign2[i].weights.count, b = ign2[i].bias.count
+            ign2[i].weights = Array(p[o..<(o + w)]); o += w
+            ign2[i].bias = Array(p[o..<(o + b)]); o += b
+        }
         for i in ign.indices {
             let w = ign[i].weights.count, b = ign[i].bias.count
             ign[i].weights = Array(p[o..<(o + w)]); o += w
@@ -237,5 +258,6 @@ public struct GraphModel: Sendable {
     public mutating func zeroGradients() {
         for l in linears { self[keyPath: l].zeroGradients() }
         for i in ign.indices { for j in ign[i].weightGradient.indices { ign[i].weightGradient[j] = 0 }; for j in ign[i].biasGradient.indices { ign[i].biasGradient[j] = 0 } }
+        for i in ign2.indices { for j in ign2[i].weightGradient.indices { ign2[i].weightGradient[j] = 0 }; for j in ign2[i].biasGradient.indices { ign2[i].biasGradient[j] = 0 } }
     }
 }

@@ -74,9 +74,9 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
         return g
     }
 
-    func output(_ e: PositionalEncoding, _ g: PreparedGraph, k: Int = 6) -> [Float] {
+    func output(_ e: PositionalEncoding, _ g: PreparedGraph, k: Int = 6, full: Bool = false) -> [Float] {
         var c = GraphModelConfiguration()
-        c.encoding = e; c.k = k; c.outputs = 3; c.seed = 1
+        c.encoding = e; c.k = k; c.outputs = 3; c.seed = 1; c.basisNetFull = full
         var m = GraphModel(configuration: c, featureCount: g.graph.featureCount)
         var rng = SplitMix64(seed: 0)
         return m.forward(g, training: false, using: &rng)
@@ -117,6 +117,7 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
         }
         let p = PreparedGraph(g, spectrum: s), q = PreparedGraph(g, spectrum: GraphSpectrum(n: s.n, values: s.values, vectors: rotated, eigenspaces: s.eigenspaces))
         #expect(close(output(.basisnet, p, k: 6), output(.basisnet, q, k: 6)))
+        #expect(close(output(.basisnet, p, k: 6, full: true), output(.basisnet, q, k: 6, full: true)))
         #expect(!close(output(.signnet, p, k: 6), output(.signnet, q, k: 6)))
     }
 
@@ -135,12 +136,12 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
     }
 
     /// The model's gradient against central differences of the loss, for SignNet and BasisNet.
-    @Test(arguments: [PositionalEncoding.signnet, .basisnet, .eigen])
-    func gradientMatchesFiniteDifferences(_ e: PositionalEncoding) {
+    @Test(arguments: [(PositionalEncoding.signnet, false), (.basisnet, false), (.basisnet, true), (.eigen, false)])
+    func gradientMatchesFiniteDifferences(_ e: PositionalEncoding, _ full: Bool) {
         var g = sample(); g.label = 1
         let pg = PreparedGraph(g)
         var c = GraphModelConfiguration()
-        c.encoding = e; c.k = 4; c.outputs = 3; c.seed = 2; c.phiHidden = 4; c.hidden = 8; c.positionalDimension = 3
+        c.encoding = e; c.k = 4; c.outputs = 3; c.seed = 2; c.phiHidden = 4; c.hidden = 8; c.positionalDimension = 3; c.basisNetFull = full
         var m = GraphModel(configuration: c, featureCount: 2)
         var rng = SplitMix64(seed: 0)
         func loss(_ m: inout GraphModel) -> Double {
