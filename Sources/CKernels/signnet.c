@@ -24,12 +24,13 @@ static void forward_portable(const float *v, int64_t k, int64_t row0, int64_t ro
     }
 }
 
-static void backward_portable(const float *v, const float *g, int64_t k, int64_t row0, int64_t row1, int32_t H,
+/* Columns [j0, k) of rows [row0, row1). */
+static void backward_portable(const float *v, const float *g, int64_t k, int64_t j0, int64_t row0, int64_t row1, int32_t H,
                               const float *w1, const float *c, const float *w2,
                               float *dw1, float *dc, float *dw2, float *db2) {
     double sb = 0;
     for (int64_t r = row0; r < row1; r++) {
-        for (int64_t j = 0; j < k; j++) {
+        for (int64_t j = j0; j < k; j++) {
             float x = v[r * k + j], gg = g[r * k + j];
             sb += 2.0 * gg;
             for (int32_t h = 0; h < H; h++) {
@@ -109,23 +110,7 @@ static void backward_avx2(const float *v, const float *g, int64_t k, int64_t row
     _mm256_storeu_ps(t, ab);
     float sb = 0; for (int i = 0; i < 8; i++) sb += t[i];
     *db2 += 2.0f * sb;
-    if (kv < k) {
-        /* the last columns, one at a time */
-        for (int64_t r = row0; r < row1; r++) {
-            for (int64_t j = kv; j < k; j++) {
-                float x = v[r * k + j], gg = g[r * k + j];
-                *db2 += 2.0f * gg;
-                for (int32_t h = 0; h < H; h++) {
-                    float a = w1[h] * x, cb = c[(int64_t)h * k + j];
-                    float p = a + cb, m = cb - a;
-                    float gp = p > 0.0f ? gg * w2[h] : 0.0f, gm = m > 0.0f ? gg * w2[h] : 0.0f;
-                    dw2[h] += gg * (relu(p) + relu(m));
-                    dw1[h] += (gp - gm) * x;
-                    dc[(int64_t)h * k + j] += gp + gm;
-                }
-            }
-        }
-    }
+    if (kv < k) backward_portable(v, g, k, kv, row0, row1, H, w1, c, w2, dw1, dc, dw2, db2);  /* the last columns */
 }
 #endif
 
@@ -143,5 +128,5 @@ void tfk_signnet_backward(const float *v, const float *gout, int64_t k, int64_t 
 #ifdef TFK_X86
     if (tfk_uses_avx2() && hidden <= 64) { backward_avx2(v, gout, k, row0, row1, hidden, w1, c, w2, dw1, dc, dw2, db2); return; }
 #endif
-    backward_portable(v, gout, k, row0, row1, hidden, w1, c, w2, dw1, dc, dw2, db2);
+    backward_portable(v, gout, k, 0, row0, row1, hidden, w1, c, w2, dw1, dc, dw2, db2);
 }

@@ -3,26 +3,20 @@ extension Mesh {
     /// between neighbours, so the result stays connected); texture coordinates are split the
     /// same way per corner, so UV seams survive. Normals and vertex colours are dropped.
     public func subdivided() -> Mesh {
-        var pos = positions
-        var edgeMid = [UInt64: Int32]()
-        func mid(_ a: Int32, _ b: Int32) -> Int32 {
+        /// The midpoint of (a, b) in a flat array of `width`-wide rows, appended once per edge.
+        func midpoint(_ a: Int32, _ b: Int32, _ values: inout [Double], _ source: [Double], width: Int,
+                      _ cache: inout [UInt64: Int32]) -> Int32 {
             let key = UInt64(UInt32(min(a, b))) << 32 | UInt64(UInt32(max(a, b)))
-            if let m = edgeMid[key] { return m }
-            let m = Int32(pos.count / 3)
-            for c in 0..<3 { pos.append(0.5 * (positions[3 * Int(a) + c] + positions[3 * Int(b) + c])) }
-            edgeMid[key] = m
+            if let m = cache[key] { return m }
+            let m = Int32(values.count / width)
+            for c in 0..<width { values.append(0.5 * (source[width * Int(a) + c] + source[width * Int(b) + c])) }
+            cache[key] = m
             return m
         }
-        var tex = texcoords
-        var texMid = [UInt64: Int32]()
-        func tmid(_ a: Int32, _ b: Int32) -> Int32 {
-            let key = UInt64(UInt32(min(a, b))) << 32 | UInt64(UInt32(max(a, b)))
-            if let m = texMid[key] { return m }
-            let m = Int32(tex.count / 2)
-            for c in 0..<2 { tex.append(0.5 * (texcoords[2 * Int(a) + c] + texcoords[2 * Int(b) + c])) }
-            texMid[key] = m
-            return m
-        }
+        var pos = positions, tex = texcoords
+        var edgeMid = [UInt64: Int32](), texMid = [UInt64: Int32]()
+        func mid(_ a: Int32, _ b: Int32) -> Int32 { midpoint(a, b, &pos, positions, width: 3, &edgeMid) }
+        func tmid(_ a: Int32, _ b: Int32) -> Int32 { midpoint(a, b, &tex, texcoords, width: 2, &texMid) }
         let uv = hasTexcoords
         var tris = [Int32](), corners = [Int32](), lines = [Int32]()
         tris.reserveCapacity(4 * triangles.count)

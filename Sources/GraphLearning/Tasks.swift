@@ -37,11 +37,11 @@ public struct GraphRunResult: Codable, Sendable {
 }
 
 public enum GraphTraining {
-    /// Adam on cross-entropy (classification) over minibatches of graphs.
-    public static func trainClassifier(_ model: inout GraphModel, train: [PreparedGraph], epochs: Int, learningRate: Double = 1e-3,
-                                       batch: Int = 16, seed: UInt64) -> Double {
+    /// Adam over shuffled minibatches of graphs; `lossGradient(output, graph)` gives d loss / d output
+    /// for one graph. Returns seconds per epoch.
+    static func trainLoop(_ model: inout GraphModel, train: [PreparedGraph], epochs: Int, learningRate: Double, batch: Int,
+                          rng: inout SplitMix64, lossGradient: ([Float], Graph) -> [Float]) -> Double {
         var adam = Adam(parameterCount: model.parameters.count, learningRate: learningRate)
-        var rng = SplitMix64(seed: seed &+ 0xC5)
         var params = model.parameters
         let t0 = Date()
         for _ in 0..<epochs {
@@ -53,9 +53,8 @@ public enum GraphTraining {
                 let idx = order[start..<min(order.count, start + batch)]
                 for i in idx {
                     let g = train[i]
-                    let logits = model.forward(g, training: true, using: &rng)
-                    let (_, d, _) = CrossEntropy.evaluate(Matrix<Float>(rows: 1, columns: logits.count, values: logits), labels: [g.graph.label])
-                    model.backward(d.values.map { $0 / Float(idx.count) }, g)
+                    let out = model.forward(g, training: true, using: &rng)
+                    model.backward(lossGradient(out, g.graph).map { $0 / Float(idx.count) }, g)
                 }
                 adam.update(&params, gradients: model.gradients)
                 model.setParameters(params)
@@ -63,6 +62,15 @@ public enum GraphTraining {
             }
         }
         return Date().timeIntervalSince(t0) / Double(max(1, epochs))
+    }
+
+    /// Adam on cross-entropy (classification) over minibatches of graphs.
+    public static func trainClassifier(_ model: inout GraphModel, train: [PreparedGraph], epochs: Int, learningRate: Double = 1e-3,
+                                       batch: Int = 16, seed: UInt64) -> Double {
+        var rng = SplitMix64(seed: seed &+ 0xC5)
+        return trainLoop(&model, train: train, epochs: epochs, learningRate: learningRate, batch: batch, rng: &rng) { logits, g in
+            CrossEntropy.evaluate(Matrix<Float>(rows: 1, columns: logits.count, values: logits), labels: [g.label]).1.values
+        }
     }
 
     public static func accuracy(_ model: inout GraphModel, _ graphs: [PreparedGraph]) -> Double {
@@ -108,29 +116,11 @@ extension GraphTraining {
     /// Adam on the L1 loss of a scalar target (standardised by the training mean and spread).
     public static func trainRegressor(_ model: inout GraphModel, train: [PreparedGraph], epochs: Int, learningRate: Double = 1e-3,
                                       batch: Int = 32, seed: UInt64, mean: Double, scale: Double) -> Double {
-        var adam = Adam(parameterCount: model.parameters.count, learningRate: learningRate)
         var rng = SplitMix64(seed: seed &+ 0xA5)
-        var params = model.parameters
-        let t0 = Date()
-        for _ in 0..<epochs {
-            var order = Array(train.indices)
-            order.shuffle(using: &rng)
-            var start = 0
-            while start < order.count {
-                model.zeroGradients()
-                let idx = order[start..<min(order.count, start + batch)]
-                for i in idx {
-                    let g = train[i]
-                    let o = model.forward(g, training: true, using: &rng)[0]
-                    let y = Float((g.graph.target - mean) / scale)
-                    model.backward([(o > y ? 1 : (o < y ? -1 : 0)) / Float(idx.count)], g)
-                }
-                adam.update(&params, gradients: model.gradients)
-                model.setParameters(params)
-                start += batch
-            }
+        return trainLoop(&model, train: train, epochs: epochs, learningRate: learningRate, batch: batch, rng: &rng) { out, g in
+            let o = out[0], y = Float((g.target - mean) / scale)
+            return [o > y ? 1 : (o < y ? -1 : 0)]
         }
-        return Date().timeIntervalSince(t0) / Double(max(1, epochs))
     }
 
     public static func meanAbsoluteError(_ model: inout GraphModel, _ graphs: [PreparedGraph], mean: Double, scale: Double) -> Double {

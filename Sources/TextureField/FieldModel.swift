@@ -111,6 +111,7 @@ public final class FieldModel: @unchecked Sendable {
     let raw: UnsafeMutablePointer<Float>     // batch × k: interpolated eigenfunctions (SignNet input)
     let input: UnsafeMutablePointer<Float>   // batch × inputs: what the MLP reads
     let points: UnsafeMutablePointer<Float>  // batch × 3: unit-cube positions (xyz-rff)
+    let target: UnsafeMutablePointer<Float>  // batch × 3: the true colours of a training batch
 
     public init(configuration c: FieldConfiguration, surface: SurfaceData) {
         configuration = c
@@ -128,9 +129,10 @@ public final class FieldModel: @unchecked Sendable {
         raw = .allocate(capacity: c.batch * max(surface.k, 1))
         input = .allocate(capacity: c.batch * c.inputs)
         points = .allocate(capacity: c.batch * 3)
+        target = .allocate(capacity: c.batch * 3)
     }
 
-    deinit { raw.deallocate(); input.deallocate(); points.deallocate() }
+    deinit { raw.deallocate(); input.deallocate(); points.deallocate(); target.deallocate() }
 
     public var parameterCount: Int { mlp.parameterCount + (phi?.parameterCount ?? 0) }
 
@@ -179,8 +181,6 @@ public final class FieldModel: @unchecked Sendable {
     public func trainStep(_ pts: SurfacePoints, colors: [Float], order: [Int32], start: Int, rows: Int,
                           signs: [Float]?) -> (l1: Double, mse: Double) {
         prepare(pts, order: order, start: start, rows: rows, signs: signs)
-        let target = UnsafeMutablePointer<Float>.allocate(capacity: rows * 3)
-        defer { target.deallocate() }
         for r in 0..<rows {
             let i = Int(order[start + r])
             for c in 0..<3 { target[3 * r + c] = colors[3 * i + c] }
