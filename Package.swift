@@ -40,10 +40,10 @@ let package = Package(
             linkerSettings: [.linkedLibrary("pthread")]),
 
         // Small C kernels that need FMA/AVX2 (chosen at run time), behind a pure C header.
-        .target(name: "CKernels"),
+        .target(name: "CKernels", dependencies: ["COpenBLAS"], linkerSettings: [.linkedLibrary("pthread")]),
 
         .target(name: "Geometry"),
-        .target(name: "Spectral", dependencies: ["Geometry", "CTexfieldShim"]),
+        .target(name: "Spectral", dependencies: ["Geometry", "CTexfieldShim", "CKernels"]),
         .target(name: "Imaging", dependencies: ["CLibPNG"]),
         .target(name: "Neural", dependencies: ["COpenBLAS", "CKernels"]),
         .target(name: "Render", dependencies: ["Geometry", "Imaging", "CKernels"]),

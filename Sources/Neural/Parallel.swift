@@ -1,3 +1,4 @@
+import CKernels
 import COpenBLAS
 import Dispatch
 import Foundation
@@ -28,11 +29,8 @@ public enum BLASThreads {
 }
 
 extension BLASThreads {
-    // OpenBLAS's thread count is global: the first of overlapping callers (several trainings in
-    // one process) lowers it, the last restores it, so no caller changes it under another's feet.
-    nonisolated(unsafe) static var active = 0
-    nonisolated(unsafe) static var saved: Int32 = 1
-    static let lock = NSLock()
+    // OpenBLAS's thread count is global: overlapping single-threaded sections (several trainings in
+    // one process) share one lowering of it, and the eigensolver waits for them (CKernels/blas_mode.c).
 
     /// Runs `body` with OpenBLAS limited to one thread (for work that is parallel at a coarser
     /// grain, or too small for threads to pay: the dynamics experiments' small networks).
@@ -42,17 +40,8 @@ extension BLASThreads {
         return try body()
     }
 
-    static func enterSingleThreaded() {
-        lock.lock(); defer { lock.unlock() }
-        if active == 0 { saved = openblas_get_num_threads(); openblas_set_num_threads(1) }
-        active += 1
-    }
-
-    static func leaveSingleThreaded() {
-        lock.lock(); defer { lock.unlock() }
-        active -= 1
-        if active == 0 { openblas_set_num_threads(saved) }
-    }
+    static func enterSingleThreaded() { tfk_blas_single_begin() }
+    static func leaveSingleThreaded() { tfk_blas_single_end() }
 }
 
 /// The elementwise passes of a network step, vectorised eight floats at a time. Each has the

@@ -1,3 +1,4 @@
+import CKernels
 import CTexfieldShim
 import Geometry
 
@@ -135,6 +136,11 @@ public struct Eigenbasis: Sendable, Equatable {
             return box.callback?(fraction) == false ? 1 : 0
         }
         o.progress_context = context.toOpaque()
+        // OpenBLAS's reductions depend on its thread count: the solve runs alone at the configured
+        // count (it waits for the network kernels' single-threaded sections), so that the same
+        // input gives the same bits whatever else the process is doing.
+        tfk_blas_exclusive_begin()
+        defer { tfk_blas_exclusive_end() }
         try shimCall { err, len in
             values.withUnsafeMutableBufferPointer { v in
                 vectors.withUnsafeMutableBufferPointer { x in
@@ -163,6 +169,8 @@ public struct Eigenbasis: Sendable, Equatable {
         }
         var res = [Double](repeating: 0, count: count)
         var ortho = 0.0
+        tfk_blas_exclusive_begin()
+        defer { tfk_blas_exclusive_end() }
         try shimCall { err, len in
             values.withUnsafeBufferPointer { v in
                 vectors.withUnsafeBufferPointer { x in

@@ -50,6 +50,15 @@ void tfk_signnet_backward(const float *v, const float *gout, int64_t k, int64_t 
  * at a time under AVX2; the same arithmetic one at a time otherwise. */
 void tfk_sincos(const float *x, int64_t n, float *out_sin, float *out_cos);
 
+/* OpenBLAS's thread count is global. Sections that run BLAS on one thread per caller (several
+ * at once) bracket themselves with single_begin/end: the count is 1 while any runs. Sections
+ * whose results must not depend on the count (the eigensolver) bracket themselves with
+ * exclusive_begin/end: they wait for the others and run alone at the configured count. */
+void tfk_blas_single_begin(void);
+void tfk_blas_single_end(void);
+void tfk_blas_exclusive_begin(void);
+void tfk_blas_exclusive_end(void);
+
 /* 1 when the AVX2+FMA versions are in use. */
 int tfk_uses_avx2(void);
 
