@@ -50,14 +50,7 @@ struct ExperimentCommand: ParsableCommand {
         @Flag(help: "No progress output.") var quiet = false
 
         func run() throws {
-            let list: [Encoding] = try encodings.map { s in
-                try s.split(separator: ",").map {
-                    guard let e = Encoding(rawValue: String($0)) else {
-                        throw ValidationError("unknown encoding '\($0)'; use \(Encoding.allCases.map(\.rawValue).joined(separator: ", "))")
-                    }
-                    return e
-                }
-            } ?? Encoding.allCases
+            let list: [Encoding] = try encodings.map { try parseList($0, option: "--encodings") } ?? Encoding.allCases
             guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
             let sh = try Shard.parse(shard)
             var jobs = [(Encoding, Int)]()
@@ -117,11 +110,7 @@ struct ExperimentCommand: ParsableCommand {
                 } catch { throw CommandError("\(dir)/runs/\(r)/metrics.json: \(error)") }
             }
             guard !byEncoding.isEmpty else { throw CommandError("\(dir)/runs: no finished runs to merge") }
-            func stats(_ x: [Double]) -> (Double, Double) {
-                let m = x.reduce(0, +) / Double(x.count)
-                let v = x.count > 1 ? x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count - 1) : 0
-                return (m, v.squareRoot())
-            }
+            let stats = meanAndDeviation
             var rows = [Row]()
             for e in Encoding.allCases.map(\.rawValue) {
                 guard let ms = byEncoding[e] else { continue }

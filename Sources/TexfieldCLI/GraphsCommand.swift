@@ -23,10 +23,7 @@ struct GraphsCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/csl"
 
         func run() throws {
-            let list = try encodings.split(separator: ",").map { s -> PositionalEncoding in
-                guard let e = PositionalEncoding(rawValue: String(s)) else { throw ValidationError("unknown encoding '\(s)'") }
-                return e
-            }
+            let list: [PositionalEncoding] = try parseList(encodings, option: "--encodings")
             guard seeds >= 1, epochs >= 1, k >= 1, lr > 0 else { throw ValidationError("--seeds, --epochs and -k must be positive") }
             try makeOutputFolder(out)
             var results = [GraphRunResult]()
@@ -42,11 +39,10 @@ struct GraphsCommand: ParsableCommand {
             var md = "| encoding | test accuracy | train accuracy | parameters | s / epoch |\n|---|---:|---:|---:|---:|\n"
             for e in list {
                 let rs = results.filter { $0.encoding == e }
-                let acc = rs.map(\.testAccuracy), m = acc.reduce(0, +) / Double(acc.count)
-                let sd = acc.count > 1 ? (acc.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(acc.count - 1)).squareRoot() : 0
+                let (m, sd) = meanAndDeviation(rs.map(\.testAccuracy))
                 md += String(format: "| %@ | %.1f ± %.1f %% | %.1f %% | %d | %.2f |\n", e.rawValue, 100 * m, 100 * sd,
-                             100 * rs.map(\.trainAccuracy).reduce(0, +) / Double(rs.count), rs[0].parameters,
-                             rs.map(\.secondsPerEpoch).reduce(0, +) / Double(rs.count))
+                             100 * meanAndDeviation(rs.map(\.trainAccuracy)).mean, rs[0].parameters,
+                             meanAndDeviation(rs.map(\.secondsPerEpoch)).mean)
             }
             try AtomicFile.write(Data(md.utf8), to: out + "/table.md")
             print(md, terminator: "")
@@ -67,10 +63,7 @@ struct GraphsCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/zinc"
 
         func run() throws {
-            let list = try encodings.split(separator: ",").map { s -> PositionalEncoding in
-                guard let e = PositionalEncoding(rawValue: String(s)) else { throw ValidationError("unknown encoding '\(s)'") }
-                return e
-            }
+            let list: [PositionalEncoding] = try parseList(encodings, option: "--encodings")
             guard seeds >= 1, epochs >= 1, k >= 1, lr > 0 else { throw ValidationError("--seeds, --epochs, -k and --lr must be positive") }
             let graphs: [Graph]
             do { graphs = try SMILES.readCSV(path: data) } catch { throw CommandError("\(error)") }
@@ -89,11 +82,10 @@ struct GraphsCommand: ParsableCommand {
             var md = "| encoding | test MAE | train MAE | median predictor | parameters | s / epoch |\n|---|---:|---:|---:|---:|---:|\n"
             for e in list {
                 let rs = results.filter { $0.encoding == e }
-                let v = rs.map(\.testMAE), m = v.reduce(0, +) / Double(v.count)
-                let sd = v.count > 1 ? (v.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(v.count - 1)).squareRoot() : 0
+                let (m, sd) = meanAndDeviation(rs.map(\.testMAE))
                 md += String(format: "| %@ | %.3f ± %.3f | %.3f | %.3f | %d | %.2f |\n", e.rawValue, m, sd,
-                             rs.map(\.trainMAE).reduce(0, +) / Double(rs.count), rs[0].baselineMAE, rs[0].parameters,
-                             rs.map(\.secondsPerEpoch).reduce(0, +) / Double(rs.count))
+                             meanAndDeviation(rs.map(\.trainMAE)).mean, rs[0].baselineMAE, rs[0].parameters,
+                             meanAndDeviation(rs.map(\.secondsPerEpoch)).mean)
             }
             try AtomicFile.write(Data(md.utf8), to: out + "/table.md")
             print(md, terminator: "")

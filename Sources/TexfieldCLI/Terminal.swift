@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 
 #if canImport(Glibc)
@@ -63,5 +64,22 @@ struct CommandError: Error, CustomStringConvertible {
 func makeOutputFolder(_ path: String) throws {
     do { try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true) } catch {
         throw CommandError("cannot create output folder \(path): \((error as NSError).localizedFailureReason ?? error.localizedDescription)")
+    }
+}
+
+/// Mean and sample standard deviation (0 for a single value): the ± of the experiment tables.
+func meanAndDeviation(_ x: [Double]) -> (mean: Double, deviation: Double) {
+    let m = x.reduce(0, +) / Double(x.count)
+    let v = x.count > 1 ? x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count - 1) : 0
+    return (m, v.squareRoot())
+}
+
+/// A comma-separated list of enum values, with an error naming the bad one and the choices.
+func parseList<E: RawRepresentable & CaseIterable>(_ s: String, option: String) throws -> [E] where E.RawValue == String {
+    try s.split(separator: ",").map {
+        guard let e = E(rawValue: String($0)) else {
+            throw ValidationError("\(option): unknown value '\($0)'; use \(E.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return e
     }
 }
