@@ -6,7 +6,8 @@ public enum GraphError: Error, CustomStringConvertible, Equatable {
 }
 
 /// An undirected graph with node features (n × featureCount, row-major), edges listed once
-/// with an optional type each (e.g. bond order), and a graph-level label or target.
+/// with an optional type each (e.g. bond order), and a graph-level label or targets (one or more
+/// regression values; `target` is the first).
 public struct Graph: Sendable, Equatable {
     public var nodeCount: Int
     public var featureCount: Int
@@ -14,22 +15,26 @@ public struct Graph: Sendable, Equatable {
     public var edges: [(Int, Int)]
     public var edgeTypes: [Int]
     public var label: Int
-    public var target: Double
+    public var targets: [Double]
+    public var target: Double {
+        get { targets.first ?? 0 }
+        set { if targets.isEmpty { targets = [newValue] } else { targets[0] = newValue } }
+    }
 
     public init(nodeCount: Int, edges: [(Int, Int)], features: [Float]? = nil, featureCount: Int = 1,
-                edgeTypes: [Int]? = nil, label: Int = 0, target: Double = 0) {
+                edgeTypes: [Int]? = nil, label: Int = 0, target: Double = 0, targets: [Double]? = nil) {
         self.nodeCount = nodeCount
         self.featureCount = features == nil ? 1 : featureCount
         self.features = features ?? [Float](repeating: 1, count: nodeCount)
         self.edges = edges
         self.edgeTypes = edgeTypes ?? [Int](repeating: 0, count: edges.count)
         self.label = label
-        self.target = target
+        self.targets = targets ?? [target]
     }
 
     public static func == (a: Graph, b: Graph) -> Bool {
         a.nodeCount == b.nodeCount && a.features == b.features && a.edges.map { [$0.0, $0.1] } == b.edges.map { [$0.0, $0.1] }
-            && a.edgeTypes == b.edgeTypes && a.label == b.label && a.target == b.target
+            && a.edgeTypes == b.edgeTypes && a.label == b.label && a.targets == b.targets
     }
 
     /// Node degrees.
@@ -44,11 +49,12 @@ public struct Graph: Sendable, Equatable {
         var f = [Float](repeating: 0, count: features.count)
         for i in 0..<nodeCount { for c in 0..<featureCount { f[p[i] * featureCount + c] = features[i * featureCount + c] } }
         return Graph(nodeCount: nodeCount, edges: edges.map { (p[$0.0], p[$0.1]) }, features: f, featureCount: featureCount,
-                     edgeTypes: edgeTypes, label: label, target: target)
+                     edgeTypes: edgeTypes, label: label, targets: targets)
     }
 
     /// Reads JSON lines: one graph per line, {"nodes": n, "edges": [[a, b], …], optional
-    /// "features": [[…], …] (n rows), "edge_types": […], "label": int, "target": number}.
+    /// "features": [[…], …] (n rows), "edge_types": […], "label": int, "target": number or
+    /// "targets": [numbers]}.
     /// Errors name the file and line.
     public static func readJSONLines(path: String) throws -> [Graph] {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -70,8 +76,14 @@ public struct Graph: Sendable, Equatable {
                 guard f.count == n, let w = f.first?.count, f.allSatisfy({ $0.count == w }) else { throw GraphError.bad("\(where_): \"features\" must have \(n) rows of equal length") }
                 feats = f.flatMap { $0.map(Float.init) }; fc = w
             }
-            out.append(Graph(nodeCount: n, edges: edges, features: feats, featureCount: fc, edgeTypes: obj["edge_types"] as? [Int],
-                             label: obj["label"] as? Int ?? 0, target: obj["target"] as? Double ?? 0))
+            let types = obj["edge_types"] as? [Int]
+            if let t = types, t.count != edges.count || t.contains(where: { $0 < 0 }) {
+                throw GraphError.bad("\(where_): \"edge_types\" must hold one type ≥ 0 per edge (\(edges.count))")
+            }
+            let targets = obj["targets"] as? [Double] ?? [obj["target"] as? Double ?? 0]
+            if let bad = targets.first(where: { !$0.isFinite }) { throw GraphError.bad("\(where_): target \(bad) is not finite") }
+            out.append(Graph(nodeCount: n, edges: edges, features: feats, featureCount: fc, edgeTypes: types,
+                             label: obj["label"] as? Int ?? 0, targets: targets))
         }
         return out
     }

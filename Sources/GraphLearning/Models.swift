@@ -19,6 +19,9 @@ public enum PositionalEncoding: String, Sendable, Codable, CaseIterable {
     case basisnet
 }
 
+/// How node states become one vector per graph.
+public enum GraphReadout: String, Sendable, Codable, CaseIterable { case sum, mean }
+
 public struct GraphModelConfiguration: Codable, Sendable, Equatable {
     public var encoding: PositionalEncoding = .signnet
     /// Eigenvectors (or eigenspace slots for BasisNet) used.
@@ -26,59 +29,173 @@ public struct GraphModelConfiguration: Codable, Sendable, Equatable {
     public var positionalDimension: Int = 8
     public var phiHidden: Int = 16
     public var hidden: Int = 32
-    /// Classes, or 1 for regression.
+    /// Message-passing layers of the base network (GIN, or GINE with `edgeTypes` > 0).
+    public var layers: Int = 2
+    /// 0: GIN, edge types ignored. n > 0: GINE (Hu et al. 2020) — each message is
+    /// ReLU(h_u + e_t), e_t a learned vector per edge type t ∈ 0..<n.
+    public var edgeTypes: Int = 0
+    public var readout: GraphReadout = .sum
+    /// Classes, or the number of regression targets.
     public var outputs: Int = 10
     public var laplacian: LaplacianKind = .normalized
     /// BasisNet's φ: false — one IGN 2→1 layer (the reference code's cheap form); true — IGN 2→2
-    /// (all 15 basis maps, 4 channels), ReLU, then 2→1. The full form is ~10× slower per epoch.
+    /// (all 15 basis maps, 4 channels), ReLU, then 2→1.
     public var basisNetFull = false
     public var seed: UInt64 = 0
     public init() {}
 }
 
-/// One graph made ready for the network: features, adjacency, spectrum.
+/// One graph made ready for the network: adjacency (with edge types) and spectrum.
 public struct PreparedGraph: Sendable {
     public let graph: Graph
     public let adjacency: Adjacency
     public let spectrum: GraphSpectrum
     public init(_ g: Graph, laplacian: LaplacianKind = .normalized) {
-        graph = g
-        adjacency = Adjacency(nodes: g.nodeCount, edges: g.edges)
-        spectrum = GraphSpectrum(g, kind: laplacian)
+        self.init(g, spectrum: GraphSpectrum(g, kind: laplacian))
     }
     public init(_ g: Graph, spectrum: GraphSpectrum) {
         graph = g
-        adjacency = Adjacency(nodes: g.nodeCount, edges: g.edges)
+        // edge types missing at the end (edges appended without types) count as type 0
+        let types = g.edgeTypes.count >= g.edges.count ? Array(g.edgeTypes.prefix(g.edges.count))
+            : g.edgeTypes + [Int](repeating: 0, count: g.edges.count - g.edgeTypes.count)
+        adjacency = Adjacency(nodes: g.nodeCount, edges: g.edges, labels: types)
         self.spectrum = spectrum
     }
 }
 
-/// GIN (two layers, sum readout, linear head) on [node features ‖ positional encoding].
+/// Many graphs as one: the disjoint union of their adjacencies, node rows stacked, so that every
+/// layer runs as one product over the whole minibatch.
+public struct GraphBatch: Sendable {
+    public let graphs: [PreparedGraph]
+    /// Node offset of each graph (count + 1 entries).
+    public let offsets: [Int]
+    public let adjacency: Adjacency
+    public var nodeCount: Int { offsets.last! }
+    public var count: Int { graphs.count }
+
+    public init(_ graphs: [PreparedGraph]) {
+        self.graphs = graphs
+        var o = [0]
+        for g in graphs { o.append(o.last! + g.graph.nodeCount) }
+        offsets = o
+        adjacency = Adjacency.union(graphs.map(\.adjacency))
+    }
+}
+
+/// GIN layer h'_v = MLP((1 + ε) h_v + Σ_u m_uv) with ε = 0 and MLP = Linear–ReLU–Linear; the message
+/// m_uv is h_u (GIN) or ReLU(h_u + e_type(uv)) (GINE, when the layer has an edge embedding).
+struct MessageLayer: Sendable {
+    var first: Linear<Float>, second: Linear<Float>, relu = Activation<Float>(.relu)
+    /// inputs × types; column t is the embedding of edge type t.
+    var edge: Linear<Float>?
+    /// For GINE: which message entries were positive (neighbour entries × inputs).
+    var open: [Bool] = []
+
+    init<G: RandomNumberGenerator>(inputs: Int, hidden: Int, outputs: Int, edgeTypes: Int, using rng: inout G) {
+        first = Linear(inputs: inputs, outputs: hidden, using: &rng)
+        second = Linear(inputs: hidden, outputs: outputs, using: &rng)
+        edge = edgeTypes > 0 ? Linear(inputs: edgeTypes, outputs: inputs, bias: false, using: &rng) : nil
+    }
+
+    mutating func aggregate(_ x: Matrix<Float>, _ a: Adjacency) -> Matrix<Float> {
+        let c = x.columns
+        var y = x
+        if let e = edge {
+            let types = e.inputs
+            open = [Bool](repeating: false, count: a.neighbours.count * c)
+            for v in 0..<a.nodes {
+                for p in a.offsets[v]..<a.offsets[v + 1] {
+                    let u = Int(a.neighbours[p]), t = Int(a.labels[p])
+                    precondition(t < types, "edge type \(t) but the model has \(types)")
+                    for j in 0..<c {
+                        let m = x.values[u * c + j] + e.weight.values[j * types + t]
+                        if m > 0 { y.values[v * c + j] += m; open[p * c + j] = true }
+                    }
+                }
+            }
+        } else {
+            x.values.withUnsafeBufferPointer { xs in
+                y.values.withUnsafeMutableBufferPointer { ys in
+                    for v in 0..<a.nodes {
+                        for p in a.offsets[v]..<a.offsets[v + 1] {
+                            let u = Int(a.neighbours[p])
+                            for j in 0..<c { ys[v * c + j] += xs[u * c + j] }
+                        }
+                    }
+                }
+            }
+        }
+        return y
+    }
+
+    /// The adjoint of `aggregate` (with the stored ReLU masks); accumulates the edge embeddings' gradient.
+    mutating func aggregateBackward(_ g: Matrix<Float>, _ a: Adjacency) -> Matrix<Float> {
+        let c = g.columns
+        var dx = g
+        if edge != nil {
+            let types = edge!.inputs
+            for v in 0..<a.nodes {
+                for p in a.offsets[v]..<a.offsets[v + 1] {
+                    let u = Int(a.neighbours[p]), t = Int(a.labels[p])
+                    for j in 0..<c where open[p * c + j] {
+                        dx.values[u * c + j] += g.values[v * c + j]
+                        edge!.weightGradient.values[j * types + t] += g.values[v * c + j]
+                    }
+                }
+            }
+        } else {
+            g.values.withUnsafeBufferPointer { gs in
+                dx.values.withUnsafeMutableBufferPointer { ds in
+                    for v in 0..<a.nodes {
+                        for p in a.offsets[v]..<a.offsets[v + 1] {
+                            let u = Int(a.neighbours[p])
+                            for j in 0..<c { ds[u * c + j] += gs[v * c + j] }
+                        }
+                    }
+                }
+            }
+        }
+        return dx
+    }
+
+    mutating func forward(_ x: Matrix<Float>, _ a: Adjacency) -> Matrix<Float> {
+        second.forward(relu.forward(first.forward(aggregate(x, a))))
+    }
+
+    mutating func backward(_ dy: Matrix<Float>, _ a: Adjacency) -> Matrix<Float> {
+        aggregateBackward(first.backward(relu.backward(second.backward(dy))), a)
+    }
+}
+
+/// A graph network: positional encoding from the Laplacian eigenvectors (none, raw, |v|, sign
+/// flips, SignNet or BasisNet), concatenated to the node features, then GIN/GINE layers, a
+/// sum or mean readout and a two-layer head. Works on minibatches of graphs (`GraphBatch`).
 public struct GraphModel: Sendable {
     public let configuration: GraphModelConfiguration
     public let featureCount: Int
     /// Channels between BasisNet's 2→2 and 2→1 layers.
     static let basisChannels = 4
     // positional encoders
-    var phi1: GINLayer<Float>, phi2: GINLayer<Float>, phiAct = Activation<Float>(.relu)
+    var phi: [MessageLayer], phiAct = Activation<Float>(.relu)
     var ign2: [IGNLayer<Float>]           // BasisNet φ per multiplicity 1…4 (larger use the last): IGN 2→2,
     var ign: [IGNLayer<Float>]            // ReLU, then IGN 2→1
     var ignAct = Activation<Float>(.relu)
     var rho: Linear<Float>, rhoAct = Activation<Float>(.relu)
     // base network
-    var gin1: GINLayer<Float>, gin2: GINLayer<Float>, act = Activation<Float>(.relu)
-    var head: Linear<Float>
+    var base: [MessageLayer], baseAct: [Activation<Float>]
+    var head1: Linear<Float>, headAct = Activation<Float>(.relu), head2: Linear<Float>
     // stored for backward
-    var n = 0, copies: Adjacency?, usedSpaces: [(space: Int, layer: Int)] = [], ignInputs = 0
-    var flips: [Float] = []
+    var copies: Adjacency?, usedSpaces: [(graph: Int, space: Int, layer: Int)] = []
+    var slotFeatures: [[Float]] = []
 
     public init(configuration c: GraphModelConfiguration, featureCount: Int) {
+        precondition(c.k >= 1 && c.layers >= 1 && c.outputs >= 1, "k, layers and outputs must be positive")
         configuration = c
         self.featureCount = featureCount
         var rng = SplitMix64(seed: c.seed &+ 0x6A09E667)
         let q = c.phiHidden
-        phi1 = GINLayer(inputs: 1, hidden: q, outputs: q, using: &rng)
-        phi2 = GINLayer(inputs: q, hidden: q, outputs: q, using: &rng)
+        phi = [MessageLayer(inputs: 1, hidden: q, outputs: q, edgeTypes: 0, using: &rng),
+               MessageLayer(inputs: q, hidden: q, outputs: q, edgeTypes: 0, using: &rng)]
         ign2 = (0..<4).map { _ in IGNLayer(.twoToTwo, inChannels: 1, outChannels: GraphModel.basisChannels, using: &rng) }
         ign = (0..<4).map { _ in IGNLayer(.twoToOne, inChannels: c.basisNetFull ? GraphModel.basisChannels : 1, outChannels: q, using: &rng) }
         let rhoIn: Int
@@ -89,148 +206,247 @@ public struct GraphModel: Sendable {
         }
         rho = Linear(inputs: rhoIn, outputs: c.positionalDimension, using: &rng)
         let p = c.encoding == .none ? 0 : c.positionalDimension
-        gin1 = GINLayer(inputs: featureCount + p, hidden: c.hidden, outputs: c.hidden, using: &rng)
-        gin2 = GINLayer(inputs: c.hidden, hidden: c.hidden, outputs: c.hidden, using: &rng)
-        head = Linear(inputs: c.hidden, outputs: c.outputs, using: &rng)
+        base = (0..<c.layers).map { l in
+            MessageLayer(inputs: l == 0 ? featureCount + p : c.hidden, hidden: c.hidden, outputs: c.hidden, edgeTypes: c.edgeTypes, using: &rng)
+        }
+        baseAct = [Activation<Float>](repeating: Activation(.relu), count: c.layers)
+        head1 = Linear(inputs: c.hidden, outputs: c.hidden, using: &rng)
+        head2 = Linear(inputs: c.hidden, outputs: c.outputs, using: &rng)
     }
 
-    /// The positional encoding (n × p) of a graph.
-    mutating func encode<G: RandomNumberGenerator>(_ g: PreparedGraph, training: Bool, using rng: inout G) -> Matrix<Float> {
-        let c = configuration, k = c.k, q = c.phiHidden
-        n = g.graph.nodeCount
-        let (V, mask) = g.spectrum.padded(k)
+    /// The batch's eigenvectors as N × k rows (each graph's first k, zero beyond its size) and the
+    /// mask of real entries.
+    func eigenvectors(_ b: GraphBatch) -> (Matrix<Float>, [Bool]) {
+        let k = configuration.k
+        var x = Matrix<Float>(rows: b.nodeCount, columns: k)
+        var mask = [Bool](repeating: false, count: b.nodeCount * k)
+        for (gi, g) in b.graphs.enumerated() {
+            let (v, m) = g.spectrum.padded(k)
+            let o = b.offsets[gi] * k
+            for i in 0..<v.count { x.values[o + i] = v[i]; mask[o + i] = m[i % k] }
+        }
+        return (x, mask)
+    }
+
+    /// The positional encoding (N × p) of a batch.
+    mutating func encode<G: RandomNumberGenerator>(_ b: GraphBatch, training: Bool, using rng: inout G) -> Matrix<Float> {
+        let c = configuration, k = c.k, q = c.phiHidden, N = b.nodeCount
         switch c.encoding {
-        case .none: return Matrix(rows: n, columns: 0)
+        case .none: return Matrix(rows: N, columns: 0)
         case .eigen, .abs, .signflip:
-            var x = Matrix(rows: n, columns: k, values: V)
+            var (x, _) = eigenvectors(b)
             if c.encoding == .abs { x.values = x.values.map { Swift.abs($0) } }
-            if c.encoding == .signflip {
-                flips = (0..<k).map { _ in training && Bool.random(using: &rng) ? -1 : 1 }
-                for i in 0..<n { for j in 0..<k { x.values[i * k + j] *= flips[j] } }
+            if c.encoding == .signflip && training {
+                for gi in 0..<b.count {
+                    let flips: [Float] = (0..<k).map { _ in Bool.random(using: &rng) ? -1 : 1 }
+                    for i in b.offsets[gi]..<b.offsets[gi + 1] { for j in 0..<k { x.values[i * k + j] *= flips[j] } }
+                }
             }
             return rhoAct.forward(rho.forward(x))
         case .signnet:
-            // 2k copies of the graph: eigenvector j on copy j, its negation on copy k + j.
-            var edges = [(Int, Int)]()
-            for copy in 0..<(2 * k) { for (a, b) in g.graph.edges { edges.append((copy * n + a, copy * n + b)) } }
-            let adj = Adjacency(nodes: 2 * k * n, edges: edges)
+            // 2k copies of the batch: eigenvector j on copy j, its negation on copy k + j, one GIN over all.
+            let (x, mask) = eigenvectors(b)
+            let adj = b.adjacency.replicated(2 * k)
             copies = adj
-            var u = Matrix<Float>(rows: 2 * k * n, columns: 1)
-            for j in 0..<k where mask[j] { for i in 0..<n { u.values[j * n + i] = V[i * k + j]; u.values[(k + j) * n + i] = -V[i * k + j] } }
-            let h = phi2.forward(phiAct.forward(phi1.forward(u, graph: adj)), graph: adj)
-            var r = Matrix<Float>(rows: n, columns: k * q)
-            for j in 0..<k where mask[j] { for i in 0..<n { for cc in 0..<q {
-                r.values[i * k * q + j * q + cc] = h.values[(j * n + i) * q + cc] + h.values[((k + j) * n + i) * q + cc]
+            var u = Matrix<Float>(rows: 2 * k * N, columns: 1)
+            for i in 0..<N { for j in 0..<k where mask[i * k + j] {
+                u.values[j * N + i] = x.values[i * k + j]; u.values[(k + j) * N + i] = -x.values[i * k + j]
+            } }
+            let h = phi[1].forward(phiAct.forward(phi[0].forward(u, adj)), adj)
+            var r = Matrix<Float>(rows: N, columns: k * q)
+            for i in 0..<N { for j in 0..<k where mask[i * k + j] { for cc in 0..<q {
+                r.values[i * k * q + j * q + cc] = h.values[(j * N + i) * q + cc] + h.values[((k + j) * N + i) * q + cc]
             } } }
             return rhoAct.forward(rho.forward(r))
         case .basisnet:
-            var r = Matrix<Float>(rows: n, columns: k * q)
+            var r = Matrix<Float>(rows: N, columns: k * q)
             usedSpaces = []
-            let spaces = g.spectrum.eigenspaces
-            // one IGN forward over all slots of each multiplicity class would need batching; slots are few: run per slot
-            var outs = [[[Float]]]()
-            for s in 0..<min(k, spaces.count) {
-                let m = spaces[s].count, layer = min(m, 4) - 1
-                let p = g.spectrum.projector(s).map(Float.init)
-                let first = configuration.basisNetFull ? ign2[layer].forward([p], n: n).map { $0.map { max(0, $0) } } : [p]
-                let y = ign[layer].forward(first, n: n)  // q channels of length n
-                outs.append(y)
-                usedSpaces.append((s, layer))
-                // IGN layers keep only their last input: backward runs them again per slot (see backward)
+            slotFeatures = []
+            for (gi, g) in b.graphs.enumerated() {
+                let n = g.graph.nodeCount, o = b.offsets[gi], spaces = g.spectrum.eigenspaces
+                for s in 0..<min(k, spaces.count) {
+                    let layer = min(spaces[s].count, 4) - 1
+                    usedSpaces.append((gi, s, layer))
+                    if !c.basisNetFull {
+                        // IGN 2→1 on one channel, P = V Vᵀ: its five basis maps from V in O(n·m)
+                        let f = GraphModel.projectorSummaries(g.spectrum, space: s)
+                        slotFeatures.append(f)
+                        let w = ign[layer].weights, bias = ign[layer].bias
+                        for i in 0..<n { for cc in 0..<q {
+                            var y = bias[cc]
+                            for t in 0..<5 { y += w[cc * 5 + t] * f[i * 5 + t] }
+                            r.values[(o + i) * k * q + s * q + cc] = y
+                        } }
+                        continue
+                    }
+                    let p = g.spectrum.projector(s).map(Float.init)
+                    let first = ign2[layer].forward([p], n: n).map { $0.map { max(0, $0) } }
+                    let y = ign[layer].forward(first, n: n)  // q channels of length n
+                    for cc in 0..<q { for i in 0..<n { r.values[(o + i) * k * q + s * q + cc] = y[cc][i] } }
+                }
             }
-            ignInputs = outs.count
-            for (slot, y) in outs.enumerated() { for cc in 0..<q { for i in 0..<n { r.values[i * k * q + slot * q + cc] = y[cc][i] } } }
-            let a = ignAct.forward(r)
-            return rhoAct.forward(rho.forward(a))
+            return rhoAct.forward(rho.forward(ignAct.forward(r)))
         }
     }
 
-    /// Output (classes' logits or the regression value) for one graph.
-    public mutating func forward<G: RandomNumberGenerator>(_ g: PreparedGraph, training: Bool, using rng: inout G) -> [Float] {
-        let pe = encode(g, training: training, using: &rng)
-        let f = featureCount, p = pe.columns
-        var z = Matrix<Float>(rows: n, columns: f + p)
+    /// The IGN 2→1 basis maps (normalised, `IGNBasis.apply2to1`) of the projector P = V_s V_sᵀ
+    /// of eigenspace s, per node: [P_ii, (P1)_i / n, (1ᵀP)_i / n, tr P / n, 1ᵀP1 / n²] — n × 5,
+    /// computed from the m eigenvectors without forming P.
+    public static func projectorSummaries(_ sp: GraphSpectrum, space s: Int) -> [Float] {
+        let n = sp.n, cols = sp.eigenspaces[s]
+        var colSum = [Double](repeating: 0, count: cols.count)
+        for (jj, j) in cols.enumerated() { for a in 0..<n { colSum[jj] += sp.vectors[a * n + j] } }
+        var diag = [Double](repeating: 0, count: n), row = diag
+        var trace = 0.0
         for i in 0..<n {
-            for c in 0..<f { z.values[i * (f + p) + c] = g.graph.features[i * f + c] }
-            for c in 0..<p { z.values[i * (f + p) + f + c] = pe.values[i * p + c] }
+            for (jj, j) in cols.enumerated() {
+                let v = sp.vectors[i * n + j]
+                diag[i] += v * v; row[i] += v * colSum[jj]
+            }
+            trace += diag[i]
         }
-        let h = gin2.forward(act.forward(gin1.forward(z, graph: g.adjacency)), graph: g.adjacency)
-        var pooled = Matrix<Float>(rows: 1, columns: h.columns)
-        for i in 0..<n { for c in 0..<h.columns { pooled.values[c] += h.values[i * h.columns + c] } }
-        return head.forward(pooled).values
+        let total = colSum.reduce(0) { $0 + $1 * $1 }, dn = Double(n)
+        var f = [Float](repeating: 0, count: n * 5)
+        for i in 0..<n {
+            f[i * 5] = Float(diag[i]); f[i * 5 + 1] = Float(row[i] / dn); f[i * 5 + 2] = Float(row[i] / dn)
+            f[i * 5 + 3] = Float(trace / dn); f[i * 5 + 4] = Float(total / (dn * dn))
+        }
+        return f
     }
 
-    /// Accumulates the gradients of the loss whose derivative with respect to the output is `d`.
-    public mutating func backward(_ d: [Float], _ g: PreparedGraph) {
-        let c = configuration, k = c.k, q = c.phiHidden
-        let dp = head.backward(Matrix(rows: 1, columns: c.outputs, values: d))
-        var dh = Matrix<Float>(rows: n, columns: dp.columns)
-        for i in 0..<n { for cc in 0..<dp.columns { dh.values[i * dp.columns + cc] = dp.values[cc] } }
-        let dz = gin1.backward(act.backward(gin2.backward(dh, graph: g.adjacency)), graph: g.adjacency)
+    /// Outputs (B × outputs: class logits or regression values) for a batch of graphs.
+    public mutating func forward<G: RandomNumberGenerator>(_ b: GraphBatch, training: Bool, using rng: inout G) -> Matrix<Float> {
+        let pe = encode(b, training: training, using: &rng)
+        let f = featureCount, p = pe.columns, N = b.nodeCount
+        var h = Matrix<Float>(rows: N, columns: f + p)
+        for (gi, g) in b.graphs.enumerated() {
+            precondition(g.graph.featureCount == f, "graph \(gi) has \(g.graph.featureCount) node features, the model \(f)")
+            for i in 0..<g.graph.nodeCount {
+                let row = b.offsets[gi] + i
+                for cc in 0..<f { h.values[row * (f + p) + cc] = g.graph.features[i * f + cc] }
+            }
+        }
+        for i in 0..<N { for cc in 0..<p { h.values[i * (f + p) + f + cc] = pe.values[i * p + cc] } }
+        for l in base.indices {
+            h = base[l].forward(h, b.adjacency)
+            if l < base.count - 1 { h = baseAct[l].forward(h) }
+        }
+        let w = h.columns
+        var pooled = Matrix<Float>(rows: b.count, columns: w)
+        for gi in 0..<b.count {
+            let lo = b.offsets[gi], hi = b.offsets[gi + 1]
+            let scale: Float = configuration.readout == .mean ? 1 / Float(max(1, hi - lo)) : 1
+            for i in lo..<hi { for cc in 0..<w { pooled.values[gi * w + cc] += scale * h.values[i * w + cc] } }
+        }
+        return head2.forward(headAct.forward(head1.forward(pooled)))
+    }
+
+    /// Accumulates the gradients of a loss whose derivative with respect to the outputs is `d` (B × outputs).
+    public mutating func backward(_ d: Matrix<Float>, _ b: GraphBatch) {
+        let c = configuration, k = c.k, q = c.phiHidden, N = b.nodeCount
+        let dp = head1.backward(headAct.backward(head2.backward(d)))
+        let w = dp.columns
+        var dh = Matrix<Float>(rows: N, columns: w)
+        for gi in 0..<b.count {
+            let lo = b.offsets[gi], hi = b.offsets[gi + 1]
+            let scale: Float = c.readout == .mean ? 1 / Float(max(1, hi - lo)) : 1
+            for i in lo..<hi { for cc in 0..<w { dh.values[i * w + cc] = scale * dp.values[gi * w + cc] } }
+        }
+        for l in base.indices.reversed() {
+            if l < base.count - 1 { dh = baseAct[l].backward(dh) }
+            dh = base[l].backward(dh, b.adjacency)
+        }
         guard c.encoding != .none else { return }
         let f = featureCount, p = c.positionalDimension
-        var dpe = Matrix<Float>(rows: n, columns: p)
-        for i in 0..<n { for cc in 0..<p { dpe.values[i * p + cc] = dz.values[i * (f + p) + f + cc] } }
+        var dpe = Matrix<Float>(rows: N, columns: p)
+        for i in 0..<N { for cc in 0..<p { dpe.values[i * p + cc] = dh.values[i * (f + p) + f + cc] } }
         let dr = rho.backward(rhoAct.backward(dpe))
         switch c.encoding {
         case .none, .eigen, .abs, .signflip: return  // the eigenvectors are data
         case .signnet:
             guard let adj = copies else { return }
-            var dhh = Matrix<Float>(rows: 2 * k * n, columns: q)
-            for j in 0..<min(k, n) { for i in 0..<n { for cc in 0..<q {
+            let (_, mask) = eigenvectors(b)
+            var dhh = Matrix<Float>(rows: 2 * k * N, columns: q)
+            for i in 0..<N { for j in 0..<k where mask[i * k + j] { for cc in 0..<q {
                 let v = dr.values[i * k * q + j * q + cc]
-                dhh.values[(j * n + i) * q + cc] = v; dhh.values[((k + j) * n + i) * q + cc] = v
+                dhh.values[(j * N + i) * q + cc] = v; dhh.values[((k + j) * N + i) * q + cc] = v
             } } }
-            _ = phi1.backward(phiAct.backward(phi2.backward(dhh, graph: adj)), graph: adj)
+            _ = phi[0].backward(phiAct.backward(phi[1].backward(dhh, adj)), adj)
         case .basisnet:
             let da = ignAct.backward(dr)
-            for (slot, (s, layer)) in usedSpaces.enumerated() {
-                let proj = g.spectrum.projector(s).map(Float.init)
-                let full = configuration.basisNetFull
-                let hidden = full ? ign2[layer].forward([proj], n: n) : [proj]  // restore this slot's inputs
-                _ = ign[layer].forward(full ? hidden.map { $0.map { max(0, $0) } } : hidden, n: n)
-                var dy = [[Float]](repeating: [Float](repeating: 0, count: n), count: q)
-                for cc in 0..<q { for i in 0..<n { dy[cc][i] = da.values[i * k * q + slot * q + cc] } }
-                var dh = ign[layer].backward(dy)
-                if full {
-                    for ch in dh.indices { for i in dh[ch].indices where !(hidden[ch][i] > 0) { dh[ch][i] = 0 } }
-                    _ = ign2[layer].backward(dh)
+            for (slot, (gi, s, layer)) in usedSpaces.enumerated() {
+                let g = b.graphs[gi], n = g.graph.nodeCount, o = b.offsets[gi]
+                if !c.basisNetFull {
+                    // the projector is data: only the layer's weights get gradients
+                    let f = slotFeatures[slot]
+                    for i in 0..<n { for cc in 0..<q {
+                        let d = da.values[(o + i) * k * q + s * q + cc]
+                        if d == 0 { continue }
+                        ign[layer].biasGradient[cc] += d
+                        for t in 0..<5 { ign[layer].weightGradient[cc * 5 + t] += d * f[i * 5 + t] }
+                    } }
+                    continue
                 }
+                let proj = g.spectrum.projector(s).map(Float.init)
+                let hidden = ign2[layer].forward([proj], n: n)  // restore this slot's inputs
+                _ = ign[layer].forward(hidden.map { $0.map { max(0, $0) } }, n: n)
+                var dy = [[Float]](repeating: [Float](repeating: 0, count: n), count: q)
+                for cc in 0..<q { for i in 0..<n { dy[cc][i] = da.values[(o + i) * k * q + s * q + cc] } }
+                var dhid = ign[layer].backward(dy)
+                for ch in dhid.indices { for i in dhid[ch].indices where !(hidden[ch][i] > 0) { dhid[ch][i] = 0 } }
+                _ = ign2[layer].backward(dhid)
             }
         }
+    }
+
+    /// One graph: its outputs.
+    public mutating func forward<G: RandomNumberGenerator>(_ g: PreparedGraph, training: Bool, using rng: inout G) -> [Float] {
+        forward(GraphBatch([g]), training: training, using: &rng).values
+    }
+
+    /// One graph: accumulates the gradients for d loss / d outputs = `d`.
+    public mutating func backward(_ d: [Float], _ g: PreparedGraph) {
+        backward(Matrix(rows: 1, columns: d.count, values: d), GraphBatch([g]))
     }
 
     /// Parameters the configured encoding uses (the vector below also holds the unused
     /// encoders' weights, which get no gradient).
     public var usedParameterCount: Int {
-        let phi = [phi1.first, phi1.second, phi2.first, phi2.second].reduce(0) { $0 + $1.parameterCount }
+        func count(_ l: MessageLayer) -> Int { l.first.parameterCount + l.second.parameterCount + (l.edge?.parameterCount ?? 0) }
+        let phiCount = phi.reduce(0) { $0 + count($1) }
         let ignCount = (configuration.basisNetFull ? ign + ign2 : ign).reduce(0) { $0 + $1.weights.count + $1.bias.count }
-        let base = [rho, gin1.first, gin1.second, gin2.first, gin2.second, head].reduce(0) { $0 + $1.parameterCount }
+        let core = base.reduce(0) { $0 + count($1) } + head1.parameterCount + head2.parameterCount
         switch configuration.encoding {
-        case .none: return base - rho.parameterCount
-        case .eigen, .abs, .signflip: return base
-        case .signnet: return base + phi
-        case .basisnet: return base + ignCount
+        case .none: return core
+        case .eigen, .abs, .signflip: return core + rho.parameterCount
+        case .signnet: return core + rho.parameterCount + phiCount
+        case .basisnet: return core + rho.parameterCount + ignCount
         }
     }
 
     // MARK: parameters as one vector (for the optimiser)
 
-    var linears: [WritableKeyPath<GraphModel, Linear<Float>>] {
-        [\.phi1.first, \.phi1.second, \.phi2.first, \.phi2.second, \.rho, \.gin1.first, \.gin1.second, \.gin2.first, \.gin2.second, \.head]
+    mutating func forEachLinear(_ body: (inout Linear<Float>) -> Void) {
+        for i in phi.indices { body(&phi[i].first); body(&phi[i].second) }
+        body(&rho)
+        for i in base.indices {
+            body(&base[i].first); body(&base[i].second)
+            if base[i].edge != nil { body(&base[i].edge!) }
+        }
+        body(&head1); body(&head2)
     }
 
     public var parameters: [Float] {
-        var p = [Float]()
-        for l in linears { p += self[keyPath: l].weight.values + self[keyPath: l].bias! }
+        var m = self, p = [Float]()
+        m.forEachLinear { p += $0.weight.values + ($0.bias ?? []) }
         for g in ign2 { p += g.weights + g.bias }
         for g in ign { p += g.weights + g.bias }
         return p
     }
 
     public var gradients: [Float] {
-        var p = [Float]()
-        for l in linears { p += self[keyPath: l].weightGradient.values + self[keyPath: l].biasGradient! }
+        var m = self, p = [Float]()
+        m.forEachLinear { p += $0.weightGradient.values + ($0.biasGradient ?? []) }
         for g in ign2 { p += g.weightGradient + g.biasGradient }
         for g in ign { p += g.weightGradient + g.biasGradient }
         return p
@@ -238,10 +454,11 @@ public struct GraphModel: Sendable {
 
     public mutating func setParameters(_ p: [Float]) {
         var o = 0
-        for l in linears {
-            let w = self[keyPath: l].weight.values.count, b = self[keyPath: l].bias!.count
-            self[keyPath: l].weight.values = Array(p[o..<(o + w)]); o += w
-            self[keyPath: l].bias = Array(p[o..<(o + b)]); o += b
+        forEachLinear { l in
+            let w = l.weight.values.count
+            l.weight.values.withUnsafeMutableBufferPointer { dst in for i in 0..<w { dst[i] = p[o + i] } }
+            o += w
+            if let b = l.bias?.count { l.bias = Array(p[o..<(o + b)]); o += b }
         }
         for i in ign2.indices {
             let w = ign2[i].weights.count, b = ign2[i].bias.count
@@ -253,10 +470,11 @@ public struct GraphModel: Sendable {
             ign[i].weights = Array(p[o..<(o + w)]); o += w
             ign[i].bias = Array(p[o..<(o + b)]); o += b
         }
+        precondition(o == p.count, "parameter vector has \(p.count) values, the model \(o)")
     }
 
     public mutating func zeroGradients() {
-        for l in linears { self[keyPath: l].zeroGradients() }
+        forEachLinear { $0.zeroGradients() }
         for i in ign.indices { for j in ign[i].weightGradient.indices { ign[i].weightGradient[j] = 0 }; for j in ign[i].biasGradient.indices { ign[i].biasGradient[j] = 0 } }
         for i in ign2.indices { for j in ign2[i].weightGradient.indices { ign2[i].weightGradient[j] = 0 }; for j in ign2[i].biasGradient.indices { ign2[i].biasGradient[j] = 0 } }
     }

@@ -2,31 +2,7 @@ import Foundation
 import Geometry
 import Neural
 
-/// Graph families used by the experiments.
-public enum GraphFamilies {
-    /// The Circular Skip Link graphs (Murphy et al. 2019): the 41-cycle with every node i also
-    /// joined to i + R (mod 41), R ∈ {2, 3, 4, 5, 6, 9, 11, 12, 13, 16} — ten classes of 4-regular
-    /// graphs that 1-WL cannot tell apart — each graph a random relabelling of its class's graph.
-    public static let skips = [2, 3, 4, 5, 6, 9, 11, 12, 13, 16]
-
-    public static func csl(perClass: Int = 15, seed: UInt64 = 0) -> [Graph] {
-        var rng = SplitMix64(seed: seed)
-        var out = [Graph]()
-        for (label, r) in skips.enumerated() {
-            var edges = [(Int, Int)]()
-            for i in 0..<41 { edges.append((i, (i + 1) % 41)); edges.append((i, (i + r) % 41)) }
-            let base = Graph(nodeCount: 41, edges: edges, label: label)
-            for _ in 0..<perClass {
-                var p = Array(0..<41)
-                p.shuffle(using: &rng)
-                out.append(base.permuted(p))
-            }
-        }
-        return out
-    }
-}
-
-/// Results of training one model.
+/// Results of training one classifier.
 public struct GraphRunResult: Codable, Sendable {
     public var encoding: PositionalEncoding
     public var seed: UInt64
@@ -36,55 +12,125 @@ public struct GraphRunResult: Codable, Sendable {
     public var secondsPerEpoch: Double
 }
 
+/// Results of one regression run (one or more targets).
+public struct GraphRegressionResult: Codable, Sendable {
+    public var encoding: PositionalEncoding
+    /// "GIN" or "GINE".
+    public var network: String
+    public var seed: UInt64
+    public var targets: [String]
+    /// Per target, in the target's units.
+    public var trainMAE: [Double]
+    public var testMAE: [Double]
+    /// Test MAE divided by the target's standard deviation over the training set.
+    public var testNormalizedMAE: [Double]
+    /// Test mean squared error divided by the target's variance over the training set (1 − R²).
+    public var testNormalizedMSE: [Double]
+    /// Test MAE of predicting the training median, per target (the trivial baseline).
+    public var baselineMAE: [Double]
+    public var parameters: Int
+    public var secondsPerEpoch: Double
+}
+
+/// Training options shared by the experiments.
+public struct GraphTrainingOptions: Sendable {
+    public var epochs: Int
+    public var learningRate: Double = 1e-3
+    public var batch: Int = 32
+    /// Cosine decay of the learning rate to 0 over the epochs (else constant).
+    public var cosine = true
+    public init(epochs: Int, learningRate: Double = 1e-3, batch: Int = 32, cosine: Bool = true) {
+        self.epochs = epochs; self.learningRate = learningRate; self.batch = batch; self.cosine = cosine
+    }
+}
+
+/// Per-core model copies of one training step (each core writes only its own slot, through a
+/// pointer taken once, so no two cores touch one Swift property).
+final class ShardBox: @unchecked Sendable {
+    let slots: UnsafeMutablePointer<GraphModel>
+    let count: Int
+    let seeds: [UInt64]
+    init(model: GraphModel, shards: Int, seeds: [UInt64]) {
+        count = shards
+        slots = .allocate(capacity: shards)
+        slots.initialize(repeating: model, count: shards)
+        self.seeds = seeds
+    }
+    deinit { slots.deinitialize(count: count); slots.deallocate() }
+}
+
 public enum GraphTraining {
-    /// Adam over shuffled minibatches of graphs; `lossGradient(output, graph)` gives d loss / d output
-    /// for one graph. Returns seconds per epoch.
-    static func trainLoop(_ model: inout GraphModel, train: [PreparedGraph], epochs: Int, learningRate: Double, batch: Int,
-                          rng: inout SplitMix64, lossGradient: ([Float], Graph) -> [Float]) -> Double {
-        var adam = Adam(parameterCount: model.parameters.count, learningRate: learningRate)
+    /// Adam over shuffled minibatches. Each minibatch is cut into one block of graphs per core;
+    /// each block is one `GraphBatch` (one product per layer) through its own copy of the model,
+    /// with single-threaded BLAS, and the blocks' gradients are summed. `lossGradient(outputs,
+    /// graphs, total)` gives d (loss summed over the block / total) / d outputs. Returns seconds per epoch.
+    static func trainLoop(_ model: inout GraphModel, train: [PreparedGraph], options o: GraphTrainingOptions, rng: inout SplitMix64,
+                          lossGradient: @escaping @Sendable (Matrix<Float>, [PreparedGraph], Int) -> Matrix<Float>) -> Double {
+        var adam = Adam(parameterCount: model.parameters.count, learningRate: o.learningRate)
         var params = model.parameters
+        let stepsPerEpoch = (train.count + o.batch - 1) / o.batch, total = max(1, o.epochs * stepsPerEpoch)
+        var step = 0
         let t0 = Date()
-        for _ in 0..<epochs {
+        for _ in 0..<o.epochs {
             var order = Array(train.indices)
             order.shuffle(using: &rng)
             var start = 0
             while start < order.count {
-                model.zeroGradients()
-                let idx = order[start..<min(order.count, start + batch)]
-                for i in idx {
-                    let g = train[i]
-                    let out = model.forward(g, training: true, using: &rng)
-                    model.backward(lossGradient(out, g.graph).map { $0 / Float(idx.count) }, g)
+                let graphs = order[start..<min(order.count, start + o.batch)].map { train[$0] }
+                let shards = min(BLASThreads.maximumShards, max(1, graphs.count / 4))
+                let box = ShardBox(model: model, shards: shards, seeds: (0..<shards).map { _ in rng.next() })
+                BLASThreads.shards(rows: shards) { s, _, _ in
+                    let r0 = s * graphs.count / shards, r1 = (s + 1) * graphs.count / shards
+                    var m = box.slots[s]
+                    m.zeroGradients()
+                    var local = SplitMix64(seed: box.seeds[s])
+                    let part = Array(graphs[r0..<r1]), batch = GraphBatch(part)
+                    let out = m.forward(batch, training: true, using: &local)
+                    m.backward(lossGradient(out, part, graphs.count), batch)
+                    box.slots[s] = m
                 }
-                adam.update(&params, gradients: model.gradients)
+                var grad = box.slots[0].gradients
+                for s in 1..<shards { for (i, g) in box.slots[s].gradients.enumerated() { grad[i] += g } }
+                if o.cosine { adam.learningRate = o.learningRate * 0.5 * (1 + cos(Double.pi * Double(step) / Double(total))) }
+                adam.update(&params, gradients: grad)
                 model.setParameters(params)
-                start += batch
+                start += o.batch; step += 1
             }
         }
-        return Date().timeIntervalSince(t0) / Double(max(1, epochs))
+        return Date().timeIntervalSince(t0) / Double(max(1, o.epochs))
     }
 
-    /// Adam on cross-entropy (classification) over minibatches of graphs.
-    public static func trainClassifier(_ model: inout GraphModel, train: [PreparedGraph], epochs: Int, learningRate: Double = 1e-3,
-                                       batch: Int = 16, seed: UInt64) -> Double {
+    /// Outputs for many graphs, evaluated in batches of 64.
+    public static func predict(_ model: inout GraphModel, _ graphs: [PreparedGraph]) -> [[Float]] {
+        var rng = SplitMix64(seed: 0), out = [[Float]]()
+        for start in stride(from: 0, to: graphs.count, by: 64) {
+            let y = model.forward(GraphBatch(Array(graphs[start..<min(graphs.count, start + 64)])), training: false, using: &rng)
+            for r in 0..<y.rows { out.append(Array(y.values[(r * y.columns)..<((r + 1) * y.columns)])) }
+        }
+        return out
+    }
+
+    /// Adam on cross-entropy (classification).
+    public static func trainClassifier(_ model: inout GraphModel, train: [PreparedGraph], options: GraphTrainingOptions, seed: UInt64) -> Double {
         var rng = SplitMix64(seed: seed &+ 0xC5)
-        return trainLoop(&model, train: train, epochs: epochs, learningRate: learningRate, batch: batch, rng: &rng) { logits, g in
-            CrossEntropy.evaluate(Matrix<Float>(rows: 1, columns: logits.count, values: logits), labels: [g.label]).1.values
+        return trainLoop(&model, train: train, options: options, rng: &rng) { logits, graphs, total in
+            var d = CrossEntropy.evaluate(logits, labels: graphs.map(\.graph.label)).1  // mean over the block
+            let w = Float(graphs.count) / Float(total)
+            for i in d.values.indices { d.values[i] *= w }
+            return d
         }
     }
 
     public static func accuracy(_ model: inout GraphModel, _ graphs: [PreparedGraph]) -> Double {
-        var rng = SplitMix64(seed: 0)
-        var correct = 0
-        for g in graphs {
-            let o = model.forward(g, training: false, using: &rng)
-            if o.indices.max(by: { o[$0] < o[$1] }) == g.graph.label { correct += 1 }
-        }
+        let outs = predict(&model, graphs)
+        let correct = zip(outs, graphs).filter { o, g in o.indices.max(by: { o[$0] < o[$1] }) == g.graph.label }.count
         return Double(correct) / Double(max(1, graphs.count))
     }
 
-    /// The CSL experiment for one encoding and seed: per class, 10 graphs train and 5 test.
-    public static func csl(encoding: PositionalEncoding, seed: UInt64, epochs: Int = 60, k: Int = 8, learningRate: Double = 1e-3) -> GraphRunResult {
+    /// The CSL experiment for one encoding and seed: 15 relabelled graphs per class, 10 to train
+    /// and 5 to test.
+    public static func csl(encoding: PositionalEncoding, seed: UInt64, options: GraphTrainingOptions, k: Int = 8,
+                           configure: (inout GraphModelConfiguration) -> Void = { _ in }) -> GraphRunResult {
         let graphs = GraphFamilies.csl(seed: 1000 &+ seed).map { PreparedGraph($0) }
         var train = [PreparedGraph](), test = [PreparedGraph]()
         for c in 0..<10 {
@@ -93,62 +139,81 @@ public enum GraphTraining {
         }
         var cfg = GraphModelConfiguration()
         cfg.encoding = encoding; cfg.k = k; cfg.outputs = 10; cfg.seed = seed
+        configure(&cfg)
         var model = GraphModel(configuration: cfg, featureCount: 1)
-        let spe = trainClassifier(&model, train: train, epochs: epochs, learningRate: learningRate, seed: seed)
+        let spe = trainClassifier(&model, train: train, options: options, seed: seed)
         return GraphRunResult(encoding: encoding, seed: seed, trainAccuracy: accuracy(&model, train), testAccuracy: accuracy(&model, test),
                               parameters: model.usedParameterCount, secondsPerEpoch: spe)
     }
 }
 
-/// Results of one regression run.
-public struct GraphRegressionResult: Codable, Sendable {
-    public var encoding: PositionalEncoding
-    public var seed: UInt64
-    public var trainMAE: Double
-    public var testMAE: Double
-    /// MAE of predicting the training mean (the trivial baseline).
-    public var baselineMAE: Double
-    public var parameters: Int
-    public var secondsPerEpoch: Double
-}
-
 extension GraphTraining {
-    /// Adam on the L1 loss of a scalar target (standardised by the training mean and spread).
-    public static func trainRegressor(_ model: inout GraphModel, train: [PreparedGraph], epochs: Int, learningRate: Double = 1e-3,
-                                      batch: Int = 32, seed: UInt64, mean: Double, scale: Double) -> Double {
-        var rng = SplitMix64(seed: seed &+ 0xA5)
-        return trainLoop(&model, train: train, epochs: epochs, learningRate: learningRate, batch: batch, rng: &rng) { out, g in
-            let o = out[0], y = Float((g.target - mean) / scale)
-            return [o > y ? 1 : (o < y ? -1 : 0)]
+    /// Trains on the L1 loss of the targets standardised by the training mean and deviation, and
+    /// scores every target on the test set.
+    public static func regression(train trainGraphs: [Graph], test testGraphs: [Graph], names: [String], encoding: PositionalEncoding,
+                                  seed: UInt64, options: GraphTrainingOptions, k: Int = 8, laplacian: LaplacianKind = .normalized,
+                                  configure: (inout GraphModelConfiguration) -> Void = { _ in }) -> GraphRegressionResult {
+        let t = names.count
+        precondition(!trainGraphs.isEmpty && !testGraphs.isEmpty && (trainGraphs + testGraphs).allSatisfy { $0.targets.count == t })
+        let train = trainGraphs.map { PreparedGraph($0, laplacian: laplacian) }, test = testGraphs.map { PreparedGraph($0, laplacian: laplacian) }
+        var mean = [Double](repeating: 0, count: t), scale = [Double](repeating: 0, count: t)
+        for j in 0..<t {
+            let ys = trainGraphs.map { $0.targets[j] }
+            mean[j] = ys.reduce(0, +) / Double(ys.count)
+            scale[j] = max(1e-9, (ys.map { ($0 - mean[j]) * ($0 - mean[j]) }.reduce(0, +) / Double(ys.count)).squareRoot())
         }
-    }
-
-    public static func meanAbsoluteError(_ model: inout GraphModel, _ graphs: [PreparedGraph], mean: Double, scale: Double) -> Double {
-        var rng = SplitMix64(seed: 0)
-        var s = 0.0
-        for g in graphs { s += Swift.abs(Double(model.forward(g, training: false, using: &rng)[0]) * scale + mean - g.graph.target) }
-        return s / Double(max(1, graphs.count))
-    }
-
-    /// Molecular regression on micro-ZINC: a fixed split (molecules in file order, every 5th
-    /// to the test set: 800 / 202 of 1002), GIN with the given encoding, L1 on the standardised target.
-    public static func zinc(_ graphs: [Graph], encoding: PositionalEncoding, seed: UInt64, epochs: Int, k: Int = 8,
-                            learningRate: Double = 1e-3) -> GraphRegressionResult {
-        let prepared = graphs.map { PreparedGraph($0) }
-        let train = prepared.enumerated().filter { $0.offset % 5 != 4 }.map(\.element)
-        let test = prepared.enumerated().filter { $0.offset % 5 == 4 }.map(\.element)
-        let ys = train.map(\.graph.target)
-        let mean = ys.reduce(0, +) / Double(ys.count)
-        let scale = max(1e-9, (ys.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(ys.count)).squareRoot())
+        let (mu, sigma) = (mean, scale)
         var cfg = GraphModelConfiguration()
-        cfg.encoding = encoding; cfg.k = k; cfg.outputs = 1; cfg.seed = seed
-        var model = GraphModel(configuration: cfg, featureCount: graphs[0].featureCount)
-        let spe = trainRegressor(&model, train: train, epochs: epochs, learningRate: learningRate, seed: seed, mean: mean, scale: scale)
-        var ts = ys; ts.sort()
-        let median = ts[ts.count / 2]
-        let baseline = test.reduce(0.0) { $0 + Swift.abs(median - $1.graph.target) } / Double(test.count)
-        return GraphRegressionResult(encoding: encoding, seed: seed, trainMAE: meanAbsoluteError(&model, train, mean: mean, scale: scale),
-                                     testMAE: meanAbsoluteError(&model, test, mean: mean, scale: scale), baselineMAE: baseline,
+        cfg.encoding = encoding; cfg.k = k; cfg.outputs = t; cfg.seed = seed; cfg.laplacian = laplacian
+        configure(&cfg)
+        var model = GraphModel(configuration: cfg, featureCount: trainGraphs[0].featureCount)
+        var rng = SplitMix64(seed: seed &+ 0xA5)
+        let spe = trainLoop(&model, train: train, options: options, rng: &rng) { out, graphs, total in
+            var d = Matrix<Float>(rows: out.rows, columns: t)
+            let w = 1 / Float(total * t)
+            for (r, g) in graphs.enumerated() {
+                for j in 0..<t {
+                    let o = out.values[r * t + j], y = Float((g.graph.targets[j] - mu[j]) / sigma[j])
+                    d.values[r * t + j] = o > y ? w : (o < y ? -w : 0)
+                }
+            }
+            return d
+        }
+        func errors(_ gs: [PreparedGraph]) -> (mae: [Double], mse: [Double]) {
+            let outs = predict(&model, gs)
+            var mae = [Double](repeating: 0, count: t), mse = mae
+            for (o, g) in zip(outs, gs) {
+                for j in 0..<t {
+                    let e = Double(o[j]) * scale[j] + mean[j] - g.graph.targets[j]
+                    mae[j] += Swift.abs(e) / Double(gs.count); mse[j] += e * e / Double(gs.count)
+                }
+            }
+            return (mae, mse)
+        }
+        let tr = errors(train), te = errors(test)
+        let baseline = (0..<t).map { j -> Double in
+            let ys = trainGraphs.map { $0.targets[j] }.sorted()
+            let median = ys[ys.count / 2]
+            return testGraphs.reduce(0.0) { $0 + Swift.abs(median - $1.targets[j]) } / Double(testGraphs.count)
+        }
+        return GraphRegressionResult(encoding: encoding, network: cfg.edgeTypes > 0 ? "GINE" : "GIN", seed: seed, targets: names,
+                                     trainMAE: tr.mae, testMAE: te.mae, testNormalizedMAE: (0..<t).map { te.mae[$0] / scale[$0] },
+                                     testNormalizedMSE: (0..<t).map { te.mse[$0] / (scale[$0] * scale[$0]) }, baselineMAE: baseline,
                                      parameters: model.usedParameterCount, secondsPerEpoch: spe)
+    }
+
+    /// The fixed micro-ZINC split: molecules in file order, every 5th to the test set (800 / 202 of 1002).
+    public static func zincSplit(_ graphs: [Graph]) -> (train: [Graph], test: [Graph]) {
+        (graphs.enumerated().filter { $0.offset % 5 != 4 }.map(\.element), graphs.enumerated().filter { $0.offset % 5 == 4 }.map(\.element))
+    }
+
+    /// Molecular regression on micro-ZINC (score = logp − SA): GIN, or GINE with the 5 bond types
+    /// (0 none, 1 single, 2 double, 3 triple, 4 aromatic) when `edgeFeatures`.
+    public static func zinc(_ graphs: [Graph], encoding: PositionalEncoding, seed: UInt64, options: GraphTrainingOptions, k: Int = 8,
+                            edgeFeatures: Bool = true, layers: Int = 4) -> GraphRegressionResult {
+        let (train, test) = zincSplit(graphs)
+        return regression(train: train, test: test, names: ["score"], encoding: encoding, seed: seed, options: options, k: k) {
+            $0.edgeTypes = edgeFeatures ? 5 : 0; $0.layers = layers; $0.hidden = 64
+        }
     }
 }

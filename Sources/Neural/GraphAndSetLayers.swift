@@ -4,22 +4,55 @@ public struct Adjacency: Sendable, Equatable {
     public let nodes: Int
     public let offsets: [Int]
     public let neighbours: [Int32]
+    /// A label per entry of `neighbours` (an edge type, e.g. a bond order; 0 when none was given).
+    public let labels: [Int32]
 
-    /// From undirected edges (each listed once, in either direction; self-loops ignored).
-    public init(nodes: Int, edges: [(Int, Int)]) {
+    /// From undirected edges (each listed once, in either direction; self-loops ignored), with an
+    /// optional label per edge that both directions carry.
+    public init(nodes: Int, edges: [(Int, Int)], labels edgeLabels: [Int]? = nil) {
+        precondition(edgeLabels == nil || edgeLabels!.count == edges.count, "one label per edge")
         var degree = [Int](repeating: 0, count: nodes)
         for (a, b) in edges where a != b { degree[a] += 1; degree[b] += 1 }
         var offsets = [0]
+        offsets.reserveCapacity(nodes + 1)
         for d in degree { offsets.append(offsets.last! + d) }
         var fill = offsets
         var nb = [Int32](repeating: 0, count: offsets.last!)
-        for (a, b) in edges where a != b {
-            nb[fill[a]] = Int32(b); fill[a] += 1
-            nb[fill[b]] = Int32(a); fill[b] += 1
+        var lb = [Int32](repeating: 0, count: offsets.last!)
+        for (e, (a, b)) in edges.enumerated() where a != b {
+            let t = Int32(edgeLabels?[e] ?? 0)
+            nb[fill[a]] = Int32(b); lb[fill[a]] = t; fill[a] += 1
+            nb[fill[b]] = Int32(a); lb[fill[b]] = t; fill[b] += 1
         }
         self.nodes = nodes
         self.offsets = offsets
         neighbours = nb
+        labels = lb
+    }
+
+    init(nodes: Int, offsets: [Int], neighbours: [Int32], labels: [Int32]) {
+        self.nodes = nodes; self.offsets = offsets; self.neighbours = neighbours; self.labels = labels
+    }
+
+    /// The disjoint union of these graphs: graph g's node i becomes node (offset of g) + i.
+    public static func union(_ parts: [Adjacency]) -> Adjacency {
+        var offsets = [0], nb = [Int32](), lb = [Int32]()
+        offsets.reserveCapacity(parts.reduce(1) { $0 + $1.nodes })
+        nb.reserveCapacity(parts.reduce(0) { $0 + $1.neighbours.count }); lb.reserveCapacity(nb.capacity)
+        var base = 0
+        for p in parts {
+            let shift = offsets.last!
+            for v in 0..<p.nodes { offsets.append(shift + p.offsets[v + 1]) }
+            for u in p.neighbours { nb.append(u + Int32(base)) }
+            lb += p.labels
+            base += p.nodes
+        }
+        return Adjacency(nodes: base, offsets: offsets, neighbours: nb, labels: lb)
+    }
+
+    /// `count` disjoint copies of this graph (copy c's node i is c · nodes + i).
+    public func replicated(_ count: Int) -> Adjacency {
+        Adjacency.union([Adjacency](repeating: self, count: count))
     }
 
     /// y_v = (1 + eps) x_v + Σ_{u ∈ N(v)} x_u for every node (rows of x).
