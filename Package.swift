@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "Render", dependencies: ["Geometry", "Imaging", "CKernels"]),
         .target(name: "TextureField", dependencies: ["Geometry", "Spectral", "Render", "Neural", "Imaging", "CKernels"]),
         .target(name: "Dynamics", dependencies: ["Neural", "Imaging", "Geometry"]),
-        .target(name: "GraphLearning", dependencies: ["Neural", "Geometry"]),
+        .target(name: "GraphLearning", dependencies: ["Neural", "Geometry", "CKernels"]),
         .target(
             name: "TexfieldCLI",
             dependencies: [

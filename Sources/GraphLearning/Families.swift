@@ -242,6 +242,6 @@ public struct GraphProperties: Sendable {
         diameter = diam
         var a = [Double](repeating: 0, count: n * n)
         for (x, y) in g.edges where x != y { a[x * n + y] = 1; a[y * n + x] = 1 }
-        spectralRadius = n == 0 ? 0 : (GraphSpectrum.jacobi(a, n: n).0.map { Swift.abs($0) }.max() ?? 0)
+        spectralRadius = n == 0 ? 0 : (GraphSpectrum.symmetricEigen(a, n: n).0.map { Swift.abs($0) }.max() ?? 0)
     }
 }

@@ -39,7 +39,7 @@ public struct GraphModelConfiguration: Codable, Sendable, Equatable {
     public var outputs: Int = 10
     public var laplacian: LaplacianKind = .normalized
     /// BasisNet's φ: false — one IGN 2→1 layer (the reference code's cheap form); true — IGN 2→2
-    /// (all 15 basis maps, 4 channels), ReLU, then 2→1.
+    /// (all 15 basis maps, 4 channels), ReLU, then 2→1 (fused: `FullBasisPhi`).
     public var basisNetFull = false
     public var seed: UInt64 = 0
     public init() {}
@@ -280,9 +280,8 @@ public struct GraphModel: Sendable {
                         continue
                     }
                     let p = g.spectrum.projector(s).map(Float.init)
-                    let first = ign2[layer].forward([p], n: n).map { $0.map { max(0, $0) } }
-                    let y = ign[layer].forward(first, n: n)  // q channels of length n
-                    for cc in 0..<q { for i in 0..<n { r.values[(o + i) * k * q + s * q + cc] = y[cc][i] } }
+                    let y = FullBasisPhi.forward(p, n: n, first: ign2[layer], second: ign[layer])  // q channels of length n
+                    for cc in 0..<q { for i in 0..<n { r.values[(o + i) * k * q + s * q + cc] = y[cc * n + i] } }
                 }
             }
             return rhoAct.forward(rho.forward(ignAct.forward(r)))
@@ -388,13 +387,9 @@ public struct GraphModel: Sendable {
                     continue
                 }
                 let proj = g.spectrum.projector(s).map(Float.init)
-                let hidden = ign2[layer].forward([proj], n: n)  // restore this slot's inputs
-                _ = ign[layer].forward(hidden.map { $0.map { max(0, $0) } }, n: n)
-                var dy = [[Float]](repeating: [Float](repeating: 0, count: n), count: q)
-                for cc in 0..<q { for i in 0..<n { dy[cc][i] = da.values[(o + i) * k * q + s * q + cc] } }
-                var dhid = ign[layer].backward(dy)
-                for ch in dhid.indices { for i in dhid[ch].indices where !(hidden[ch][i] > 0) { dhid[ch][i] = 0 } }
-                _ = ign2[layer].backward(dhid)
+                var dy = [Float](repeating: 0, count: q * n)
+                for cc in 0..<q { for i in 0..<n { dy[cc * n + i] = da.values[(o + i) * k * q + s * q + cc] } }
+                FullBasisPhi.backward(proj, n: n, dy: dy, first: &ign2[layer], second: &ign[layer])
             }
         }
     }

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 public enum LaplacianKind: String, Sendable, Codable, CaseIterable {
@@ -38,7 +39,7 @@ public struct GraphSpectrum: Sendable {
                 }
             }
         }
-        let (vals, vecs) = GraphSpectrum.jacobi(L, n: n)
+        let (vals, vecs) = GraphSpectrum.symmetricEigen(L, n: n)
         values = vals; vectors = vecs
         var spaces = [Range<Int>](), start = 0
         for j in 1...max(1, n) where j == n || abs(vals[j] - vals[j - 1]) > tolerance * max(1, abs(vals[j])) {
@@ -47,7 +48,28 @@ public struct GraphSpectrum: Sendable {
         eigenspaces = n == 0 ? [] : spaces
     }
 
-    /// Cyclic Jacobi for a symmetric matrix: eigenvalues ascending, eigenvectors as columns;
+    /// All eigenpairs of a symmetric matrix by LAPACK (dsyevd, from OpenBLAS): eigenvalues
+    /// ascending, eigenvectors as columns (row-major n × n), signs fixed as in `jacobi`. Falls back
+    /// to `jacobi` if LAPACK reports a failure.
+    public static func symmetricEigen(_ matrix: [Double], n: Int) -> ([Double], [Double]) {
+        guard n > 0 else { return ([], []) }
+        var a = matrix  // symmetric: row-major = column-major
+        var w = [Double](repeating: 0, count: n)
+        let status = a.withUnsafeMutableBufferPointer { ap in w.withUnsafeMutableBufferPointer { tfk_symmetric_eigen(Int32(n), ap.baseAddress, $0.baseAddress) } }
+        guard status == Int32(TFK_OK) else { return jacobi(matrix, n: n) }
+        // a is column-major: a[j * n + i] = component i of eigenvector j
+        var vecs = [Double](repeating: 0, count: n * n)
+        for j in 0..<n {
+            var big = 0.0
+            for i in 0..<n { big = max(big, abs(a[j * n + i])) }
+            var sign = 1.0
+            for i in 0..<n where abs(a[j * n + i]) >= big - 1e-9 { sign = a[j * n + i] < 0 ? -1 : 1; break }
+            for i in 0..<n { vecs[i * n + j] = sign * a[j * n + i] }
+        }
+        return (w, vecs)
+    }
+
+    /// Cyclic Jacobi for a symmetric matrix (the simple reference for `symmetricEigen`): eigenvalues ascending, eigenvectors as columns;
     /// signs fixed so that each vector's largest-magnitude entry (first among ties within 1e-9) is positive.
     public static func jacobi(_ matrix: [Double], n: Int) -> ([Double], [Double]) {
         var a = matrix

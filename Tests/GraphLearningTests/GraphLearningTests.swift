@@ -34,6 +34,31 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
     }
 }
 
+@Suite struct SolverTests {
+    /// LAPACK (dsyevd through OpenBLAS) against the Jacobi reference: eigenvalues to 1e-12, each
+    /// eigenspace's projector to 1e-10 (bases inside repeated eigenvalues may differ), and the
+    /// same sign convention on simple eigenvalues.
+    @Test func lapackMatchesJacobi() {
+        var rng = SplitMix64(seed: 9)
+        for g in [cycle(12), GraphFamilies.csl(perClass: 1, seed: 0)[4], GraphFamilies.erdosRenyi(25, p: 0.2, using: &rng), GraphFamilies.star(7)] {
+            let n = g.nodeCount
+            var a = [Double](repeating: 0, count: n * n)
+            for (x, y) in g.edges { a[x * n + y] = 1; a[y * n + x] = 1 }
+            let (wl, vl) = GraphSpectrum.symmetricEigen(a, n: n), (wj, vj) = GraphSpectrum.jacobi(a, n: n)
+            #expect(zip(wl, wj).allSatisfy { Swift.abs($0 - $1) < 1e-12 })
+            var groups = [Range<Int>](), start = 0
+            for j in 1...n where j == n || wj[j] - wj[j - 1] > 1e-8 { groups.append(start..<j); start = j }
+            let sj = GraphSpectrum(n: n, values: wj, vectors: vj, eigenspaces: groups)
+            let sl2 = GraphSpectrum(n: n, values: wl, vectors: vl, eigenspaces: groups)
+            for s in groups.indices {
+                #expect(zip(sl2.projector(s), sj.projector(s)).allSatisfy { Swift.abs($0 - $1) < 1e-10 })
+                if groups[s].count == 1 { let j = groups[s].lowerBound; #expect((0..<n).allSatisfy { Swift.abs(vl[$0 * n + j] - vj[$0 * n + j]) < 1e-9 }) }
+            }
+        }
+        #expect(GraphSpectrum.symmetricEigen([], n: 0).0.isEmpty)
+    }
+}
+
 @Suite struct SMILESTests {
     @Test func parsesMolecules() throws {
         let (a, b) = try SMILES.parse("c1ccccc1")
@@ -249,6 +274,38 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
                     let y = IGNBasis.apply2to1(k, p, n: s.n, normalized: true)
                     for i in 0..<s.n { #expect(Swift.abs(y[i] - f[i * 5 + k]) < 1e-6, "space \(space), map \(k), node \(i)") }
                 }
+            }
+        }
+    }
+}
+
+@Suite struct FullBasisPhiTests {
+    /// The fused full φ equals IGN 2→2 → ReLU → IGN 2→1 built from the generic `IGNLayer`s:
+    /// outputs and both layers' weight and bias gradients, on a projector and on a non-symmetric matrix.
+    @Test func fusedEqualsGenericLayers() {
+        var rng = SplitMix64(seed: 17)
+        let n = 9, q = 5
+        let s = GraphSpectrum(cycle(n))
+        for input in [s.projector(1).map(Float.init), (0..<(n * n)).map { _ in Float.random(in: -1...1, using: &rng) }] {
+            var a = IGNLayer<Float>(.twoToTwo, inChannels: 1, outChannels: 4, using: &rng)
+            var b = IGNLayer<Float>(.twoToOne, inChannels: 4, outChannels: q, using: &rng)
+            for i in a.bias.indices { a.bias[i] = Float.random(in: -0.2...0.2, using: &rng) }
+            let fused = FullBasisPhi.forward(input, n: n, first: a, second: b)
+            let hidden = a.forward([input], n: n)
+            let y = b.forward(hidden.map { $0.map { max(0, $0) } }, n: n)
+            let scale = max(1, y.flatMap { $0 }.map { Swift.abs($0) }.max()!)
+            for cc in 0..<q { for i in 0..<n { #expect(Swift.abs(y[cc][i] - fused[cc * n + i]) <= 1e-5 * scale) } }
+            let dy = (0..<q).map { _ in (0..<n).map { _ in Float.random(in: -1...1, using: &rng) } }
+            var dh = b.backward(dy)
+            for ch in dh.indices { for i in dh[ch].indices where !(hidden[ch][i] > 0) { dh[ch][i] = 0 } }
+            _ = a.backward(dh)
+            var fa = a, fb = b
+            for i in fa.weightGradient.indices { fa.weightGradient[i] = 0 }; for i in fa.biasGradient.indices { fa.biasGradient[i] = 0 }
+            for i in fb.weightGradient.indices { fb.weightGradient[i] = 0 }; for i in fb.biasGradient.indices { fb.biasGradient[i] = 0 }
+            FullBasisPhi.backward(input, n: n, dy: dy.flatMap { $0 }, first: &fa, second: &fb)
+            for (x, z) in [(a.weightGradient, fa.weightGradient), (a.biasGradient, fa.biasGradient), (b.weightGradient, fb.weightGradient), (b.biasGradient, fb.biasGradient)] {
+                let m = max(1, x.map { Swift.abs($0) }.max()!)
+                #expect(zip(x, z).allSatisfy { Swift.abs($0 - $1) <= 1e-4 * m }, "\(x.prefix(6)) vs \(z.prefix(6))")
             }
         }
     }

@@ -54,6 +54,14 @@ void tfk_sincos(const float *x, int64_t n, float *out_sin, float *out_cos);
  * at once) bracket themselves with single_begin/end: the count is 1 while any runs. Sections
  * whose results must not depend on the count (the eigensolver) bracket themselves with
  * exclusive_begin/end: they wait for the others and run alone at the configured count. */
+/* Status codes of the functions below that can fail. */
+enum { TFK_OK = 0, TFK_BAD_ARGUMENT = 1, TFK_FAILED = 2, TFK_OUT_OF_MEMORY = 3 };
+
+/* All eigenpairs of a symmetric n × n matrix (LAPACK dsyevd from OpenBLAS). `a` holds the matrix
+ * (column-major; only the lower triangle is read) and receives the orthonormal eigenvectors as
+ * columns; `w` receives the eigenvalues in ascending order. Returns a TFK_ status. */
+int tfk_symmetric_eigen(int n, double *a, double *w);
+
 void tfk_blas_single_begin(void);
 void tfk_blas_single_end(void);
 void tfk_blas_exclusive_begin(void);
