@@ -59,6 +59,14 @@ final class ShardBox: @unchecked Sendable {
     deinit { slots.deinitialize(count: count); slots.deallocate() }
 }
 
+/// Per-core outputs of `predict`.
+final class OutputBox: @unchecked Sendable {
+    let slots: UnsafeMutablePointer<[[Float]]>
+    let count: Int
+    init(count: Int) { self.count = count; slots = .allocate(capacity: count); slots.initialize(repeating: [], count: count) }
+    deinit { slots.deinitialize(count: count); slots.deallocate() }
+}
+
 public enum GraphTraining {
     /// Adam over shuffled minibatches. Each minibatch is cut into one block of graphs per core;
     /// each block is one `GraphBatch` (one product per layer) through its own copy of the model,
@@ -100,14 +108,22 @@ public enum GraphTraining {
         return Date().timeIntervalSince(t0) / Double(max(1, o.epochs))
     }
 
-    /// Outputs for many graphs, evaluated in batches of 64.
+    /// Outputs for many graphs: one block of graphs per core, each evaluated in batches of 64
+    /// with single-threaded BLAS.
     public static func predict(_ model: inout GraphModel, _ graphs: [PreparedGraph]) -> [[Float]] {
-        var rng = SplitMix64(seed: 0), out = [[Float]]()
-        for start in stride(from: 0, to: graphs.count, by: 64) {
-            let y = model.forward(GraphBatch(Array(graphs[start..<min(graphs.count, start + 64)])), training: false, using: &rng)
-            for r in 0..<y.rows { out.append(Array(y.values[(r * y.columns)..<((r + 1) * y.columns)])) }
+        let shards = min(BLASThreads.maximumShards, max(1, graphs.count / 16))
+        let box = OutputBox(count: shards)
+        let m0 = model
+        BLASThreads.shards(rows: shards) { s, _, _ in
+            var m = m0, rng = SplitMix64(seed: 0), out = [[Float]]()
+            let r0 = s * graphs.count / shards, r1 = (s + 1) * graphs.count / shards
+            for start in stride(from: r0, to: r1, by: 64) {
+                let y = m.forward(GraphBatch(Array(graphs[start..<min(r1, start + 64)])), training: false, using: &rng)
+                for r in 0..<y.rows { out.append(Array(y.values[(r * y.columns)..<((r + 1) * y.columns)])) }
+            }
+            box.slots[s] = out
         }
-        return out
+        return (0..<shards).flatMap { box.slots[$0] }
     }
 
     /// Adam on cross-entropy (classification).

@@ -23,6 +23,7 @@ public struct Linear<T: GEMMScalar>: Sendable {
     }
 
     /// x: batch × in → batch × out.
+    @_specialize(where T == Float)
     public mutating func forward(_ x: Matrix<T>) -> Matrix<T> {
         precondition(x.columns == inputs, "Linear expects \(inputs) inputs, got \(x.columns)")
         input = x
@@ -33,6 +34,7 @@ public struct Linear<T: GEMMScalar>: Sendable {
     }
 
     /// dy: batch × out → dx: batch × in; accumulates dW += dyᵀ x and db += Σ_rows dy.
+    @_specialize(where T == Float)
     public mutating func backward(_ dy: Matrix<T>) -> Matrix<T> {
         guard let x = input else { preconditionFailure("backward before forward") }
         Matrix.multiply(dy, x, transposeA: true, into: &weightGradient, beta: 1)
@@ -44,6 +46,7 @@ public struct Linear<T: GEMMScalar>: Sendable {
         return dx
     }
 
+    @_specialize(where T == Float)
     public mutating func zeroGradients() {
         for i in weightGradient.values.indices { weightGradient.values[i] = 0 }
         if biasGradient != nil { for i in biasGradient!.indices { biasGradient![i] = 0 } }
@@ -92,6 +95,7 @@ public struct Activation<T: GEMMScalar>: Sendable {
 
     public init(_ kind: Kind) { self.kind = kind }
 
+    @_specialize(where T == Float)
     public mutating func forward(_ x: Matrix<T>) -> Matrix<T> {
         var y = x
         switch kind {
@@ -114,6 +118,7 @@ public struct Activation<T: GEMMScalar>: Sendable {
         return y
     }
 
+    @_specialize(where T == Float)
     public func backward(_ dy: Matrix<T>) -> Matrix<T> {
         guard let s = stored else { preconditionFailure("backward before forward") }
         var dx = dy

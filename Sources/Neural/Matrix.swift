@@ -22,6 +22,7 @@ public struct Matrix<T: GEMMScalar>: Sendable, Equatable {
     }
 
     /// C = alpha · op(A) op(B) + beta · C through BLAS; shapes are checked.
+    @_specialize(where T == Float)
     public static func multiply(_ a: Matrix, _ b: Matrix, transposeA ta: Bool = false, transposeB tb: Bool = false,
                                 into c: inout Matrix, alpha: T = 1, beta: T = 0) {
         let m = ta ? a.columns : a.rows, k = ta ? a.rows : a.columns
