@@ -74,6 +74,7 @@ public struct Graph: Sendable, Equatable {
             var feats: [Float]? = nil, fc = 1
             if let f = obj["features"] as? [[Double]] {
                 guard f.count == n, let w = f.first?.count, f.allSatisfy({ $0.count == w }) else { throw GraphError.bad("\(where_): \"features\" must have \(n) rows of equal length") }
+                if let bad = f.joined().first(where: { !$0.isFinite }) { throw GraphError.bad("\(where_): feature \(bad) is not finite") }
                 feats = f.flatMap { $0.map(Float.init) }; fc = w
             }
             let types = obj["edge_types"] as? [Int]

@@ -148,6 +148,23 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
         #expect(!close(output(.signnet, p, k: 6), output(.signnet, q, k: 6)))
     }
 
+    /// Every CSL graph is circulant on 41 (prime) nodes. A 2-dimensional eigenspace is spanned by
+    /// one frequency pair, and its projector is a relabelling (i → m·i mod 41) of the same matrix,
+    /// which is vertex-transitive: any function of one projector gives every node of every such
+    /// class the same value. BasisNet — cheap or full — therefore hands the base GIN identical
+    /// constant features, and 1-WL cannot separate the classes: its output is the same for R = 2
+    /// and R = 12. (R = 9 differs: 9² ≡ −1 mod 41 merges frequencies into 4-dimensional eigenspaces.)
+    /// SignNet's φ is a GIN on the graph itself and is not bound by this.
+    @Test func basisNetCannotSeparateCSL() {
+        let graphs = GraphFamilies.csl(perClass: 1, seed: 4)
+        let a = PreparedGraph(graphs[0]), b = PreparedGraph(graphs[7])
+        #expect(close(output(.basisnet, a, k: 8), output(.basisnet, b, k: 8)))
+        #expect(close(output(.basisnet, a, k: 8, full: true), output(.basisnet, b, k: 8, full: true)))
+        #expect(!close(output(.signnet, a, k: 8), output(.signnet, b, k: 8)))
+        #expect(GraphSpectrum(graphs[5]).eigenspaces.contains { $0.count == 4 })  // R = 9
+        #expect(GraphSpectrum(graphs[0]).eigenspaces.allSatisfy { $0.count <= 2 })
+    }
+
     /// Relabelling the nodes leaves the graph-level output unchanged, for every encoding that is
     /// invariant by construction (eigenvectors are recomputed, so their signs may change).
     @Test(arguments: [PositionalEncoding.none, .signnet, .basisnet, .abs])
