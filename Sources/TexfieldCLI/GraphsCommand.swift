@@ -14,20 +14,20 @@ struct GraphsCommand: ParsableCommand {
     /// Options every experiment has.
     struct Common: ParsableArguments {
         @Option(help: "Seeds.") var seeds = 3
-        @Option(help: "Eigenvectors (eigenspace slots for BasisNet).") var k = 8
-        @Option(help: "Adam's learning rate (cosine decay to 0 unless --constant-lr).") var lr = 1e-3
+        @Option(name: .shortAndLong, help: "Eigenvectors (eigenspace slots for BasisNet).") var k = 8
+        @Option(help: "Adam's learning rate (cosine decay to 0 unless --constant-lr); default 5e-4 for csl, 1e-3 otherwise.") var lr: Double?
         @Flag(help: "Keep the learning rate constant.") var constantLr = false
         @Option(help: "Minibatch size (graphs).") var batch = 32
         @Flag(help: "BasisNet with the full IGN 2→2 layer before 2→1.") var basisFull = false
         @Flag(help: "Keep the runs already in OUT/results.json and do only the missing ones.") var resume = false
 
         func validate(epochs: Int) throws {
-            guard seeds >= 1, epochs >= 1, k >= 1, lr > 0, lr.isFinite, batch >= 1 else {
+            guard seeds >= 1, epochs >= 1, k >= 1, (lr ?? 1) > 0, (lr ?? 1).isFinite, batch >= 1 else {
                 throw ValidationError("--seeds, --epochs, -k, --lr and --batch must be positive")
             }
         }
-        func options(epochs: Int) -> GraphTrainingOptions {
-            GraphTrainingOptions(epochs: epochs, learningRate: lr, batch: batch, cosine: !constantLr)
+        func options(epochs: Int, defaultLR: Double = 1e-3) -> GraphTrainingOptions {
+            GraphTrainingOptions(epochs: epochs, learningRate: lr ?? defaultLR, batch: batch, cosine: !constantLr)
         }
     }
 
@@ -62,7 +62,7 @@ struct GraphsCommand: ParsableCommand {
             commandName: "csl",
             abstract: "Circular Skip Link classification (10 classes of 4-regular graphs 1-WL cannot separate): GIN with each positional encoding.")
         @Option(help: "Encodings, comma-separated.") var encodings = "none,eigen,abs,signflip,signnet,basisnet"
-        @Option(help: "Epochs.") var epochs = 200
+        @Option(help: "Epochs.") var epochs = 500
         @OptionGroup var common: Common
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/csl"
 
@@ -71,7 +71,7 @@ struct GraphsCommand: ParsableCommand {
             try common.validate(epochs: epochs)
             let c = common
             let results: [GraphRunResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
-                let r = GraphTraining.csl(encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) { $0.basisNetFull = c.basisFull }
+                let r = GraphTraining.csl(encoding: e, seed: s, options: c.options(epochs: epochs, defaultLR: 5e-4), k: c.k) { $0.basisNetFull = c.basisFull }
                 Terminal.error(String(format: "%@ seed %d: test accuracy %.3f (train %.3f), %.3f s/epoch", e.rawValue, Int(s), r.testAccuracy, r.trainAccuracy, r.secondsPerEpoch))
                 return r
             }
@@ -120,7 +120,7 @@ struct GraphsCommand: ParsableCommand {
         @Option(help: "Graphs generated (the last --test of them are the test set).") var graphs = 2000
         @Option(help: "Test graphs.") var test = 500
         @Option(help: "Seed of the data set.") var dataSeed: UInt64 = 7
-        @Option(help: "Epochs.") var epochs = 100
+        @Option(help: "Epochs.") var epochs = 200
         @Option(help: "Message-passing layers.") var layers = 4
         @OptionGroup var common: Common
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/count"
@@ -152,7 +152,7 @@ struct GraphsCommand: ParsableCommand {
         @Option(help: "Graphs generated (the last --test of them are the test set).") var graphs = 2000
         @Option(help: "Test graphs.") var test = 500
         @Option(help: "Seed of the data set.") var dataSeed: UInt64 = 11
-        @Option(help: "Epochs.") var epochs = 100
+        @Option(help: "Epochs.") var epochs = 200
         @Option(help: "Message-passing layers.") var layers = 4
         @OptionGroup var common: Common
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/properties"
@@ -182,7 +182,7 @@ struct GraphsCommand: ParsableCommand {
             abstract: "Molecular regression (score = logp − SA) on micro-ZINC: GINE (bond types) or GIN with each positional encoding, test MAE.")
         @Option(help: "CSV with SMILES and score columns.") var data = "../shared/data/zinc_micro/micro_ZINC.csv"
         @Option(help: "Encodings, comma-separated.") var encodings = "none,eigen,signnet,basisnet"
-        @Option(help: "Epochs.") var epochs = 100
+        @Option(help: "Epochs.") var epochs = 200
         @Option(help: "Message-passing layers.") var layers = 4
         @Flag(help: "Plain GIN: ignore bond types.") var noEdgeFeatures = false
         @OptionGroup var common: Common

@@ -81,3 +81,25 @@ private func run(_ args: [String]) throws {
         #expect(throws: (any Error).self) { try run(["metrics", f + "/pair_a.png", f + "/pair_b.png", "--ssim", "bogus"]) }
     }
 }
+
+@Suite struct GraphsCLITests {
+    /// Each graph experiment writes results.json and table.md; --resume keeps finished runs.
+    @Test func experimentsWriteResultsAndResume() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["graphs", "csl", "--encodings", "none,signnet", "--seeds", "1", "--epochs", "2", "-k", "4", "-o", dir + "/csl"])
+        try run(["graphs", "count", "--encodings", "none,basisnet", "--seeds", "1", "--epochs", "1", "--graphs", "60", "--test", "20", "-o", dir + "/count"])
+        try run(["graphs", "properties", "--encodings", "eigen", "--seeds", "2", "--epochs", "1", "--graphs", "50", "--test", "10", "-o", dir + "/props"])
+        for sub in ["csl", "count", "props"] {
+            #expect(FileManager.default.fileExists(atPath: "\(dir)/\(sub)/results.json") && FileManager.default.fileExists(atPath: "\(dir)/\(sub)/table.md"))
+        }
+        let table = try String(contentsOfFile: dir + "/count/table.md", encoding: .utf8)
+        #expect(table.contains("triangles (MAE/σ)") && table.contains("| basisnet |"))
+        let before = try Data(contentsOf: URL(fileURLWithPath: dir + "/props/results.json"))
+        try run(["graphs", "properties", "--encodings", "eigen", "--seeds", "2", "--epochs", "1", "--graphs", "50", "--test", "10", "--resume", "-o", dir + "/props"])
+        #expect(try Data(contentsOf: URL(fileURLWithPath: dir + "/props/results.json")) == before, "resume must not redo finished runs")
+        #expect { try run(["graphs", "zinc", "--data", dir + "/missing.csv", "-o", dir + "/z"]) } throws: { "\($0)".contains("missing.csv") }
+        #expect(throws: (any Error).self) { try run(["graphs", "csl", "--encodings", "bogus", "-o", dir + "/x"]) }
+        #expect(throws: (any Error).self) { try run(["graphs", "count", "--graphs", "10", "--test", "10", "-o", dir + "/x"]) }
+    }
+}
