@@ -35,6 +35,9 @@ public struct GraphModelConfiguration: Codable, Sendable, Equatable {
     /// ReLU(h_u + e_t), e_t a learned vector per edge type t ∈ 0..<n.
     public var edgeTypes: Int = 0
     public var readout: GraphReadout = .sum
+    /// SignNet/BasisNet's ρ: false — an MLP on the concatenation of the k eigenvectors' φ outputs;
+    /// true — DeepSets: their sum, then the MLP (invariant to the order of the eigenvectors too).
+    public var deepSets = false
     /// Classes, or the number of regression targets.
     public var outputs: Int = 10
     public var laplacian: LaplacianKind = .normalized
@@ -202,7 +205,7 @@ public struct GraphModel: Sendable {
         switch c.encoding {
         case .none: rhoIn = 1
         case .eigen, .abs, .signflip: rhoIn = c.k
-        case .signnet, .basisnet: rhoIn = c.k * q
+        case .signnet, .basisnet: rhoIn = c.deepSets ? q : c.k * q
         }
         rho = Linear(inputs: rhoIn, outputs: c.positionalDimension, using: &rng)
         let p = c.encoding == .none ? 0 : c.positionalDimension
@@ -257,7 +260,7 @@ public struct GraphModel: Sendable {
             for i in 0..<N { for j in 0..<k where mask[i * k + j] { for cc in 0..<q {
                 r.values[i * k * q + j * q + cc] = h.values[(j * N + i) * q + cc] + h.values[((k + j) * N + i) * q + cc]
             } } }
-            return rhoAct.forward(rho.forward(r))
+            return rhoAct.forward(rho.forward(pool(r)))
         case .basisnet:
             var r = Matrix<Float>(rows: N, columns: k * q)
             usedSpaces = []
@@ -284,8 +287,22 @@ public struct GraphModel: Sendable {
                     for cc in 0..<q { for i in 0..<n { r.values[(o + i) * k * q + s * q + cc] = y[cc * n + i] } }
                 }
             }
-            return rhoAct.forward(rho.forward(ignAct.forward(r)))
+            return rhoAct.forward(rho.forward(pool(ignAct.forward(r))))
         }
+    }
+
+    /// ρ's input: the N × (k·q) per-eigenvector features as they are, or summed over the k (DeepSets).
+    func pool(_ r: Matrix<Float>) -> Matrix<Float> {
+        configuration.deepSets ? SetSum.forward(r, elements: configuration.k) : r
+    }
+
+    /// The adjoint of `pool`.
+    func poolBackward(_ d: Matrix<Float>) -> Matrix<Float> {
+        guard configuration.deepSets else { return d }
+        let k = configuration.k, q = d.columns
+        var out = Matrix<Float>(rows: d.rows, columns: k * q)
+        for i in 0..<d.rows { for j in 0..<k { for cc in 0..<q { out.values[i * k * q + j * q + cc] = d.values[i * q + cc] } } }
+        return out
     }
 
     /// The IGN 2→1 basis maps (normalised, `IGNBasis.apply2to1`) of the projector P = V_s V_sᵀ
@@ -359,7 +376,8 @@ public struct GraphModel: Sendable {
         let f = featureCount, p = c.positionalDimension
         var dpe = Matrix<Float>(rows: N, columns: p)
         for i in 0..<N { for cc in 0..<p { dpe.values[i * p + cc] = dh.values[i * (f + p) + f + cc] } }
-        let dr = rho.backward(rhoAct.backward(dpe))
+        let drho = rho.backward(rhoAct.backward(dpe))
+        let dr = c.encoding == .signnet || c.encoding == .basisnet ? poolBackward(drho) : drho
         switch c.encoding {
         case .none, .eigen, .abs, .signflip: return  // the eigenvectors are data
         case .signnet:

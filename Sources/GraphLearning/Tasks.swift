@@ -226,10 +226,12 @@ extension GraphTraining {
     /// Molecular regression on micro-ZINC (score = logp − SA): GIN, or GINE with the 5 bond types
     /// (0 none, 1 single, 2 double, 3 triple, 4 aromatic) when `edgeFeatures`.
     public static func zinc(_ graphs: [Graph], encoding: PositionalEncoding, seed: UInt64, options: GraphTrainingOptions, k: Int = 8,
-                            edgeFeatures: Bool = true, layers: Int = 4) -> GraphRegressionResult {
+                            edgeFeatures: Bool = true, layers: Int = 4,
+                            configure: (inout GraphModelConfiguration) -> Void = { _ in }) -> GraphRegressionResult {
         let (train, test) = zincSplit(graphs)
         return regression(train: train, test: test, names: ["score"], encoding: encoding, seed: seed, options: options, k: k) {
             $0.edgeTypes = edgeFeatures ? 5 : 0; $0.layers = layers; $0.hidden = 64
+            configure(&$0)
         }
     }
 }

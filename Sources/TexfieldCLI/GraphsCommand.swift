@@ -19,6 +19,10 @@ struct GraphsCommand: ParsableCommand {
         @Flag(help: "Keep the learning rate constant.") var constantLr = false
         @Option(help: "Minibatch size (graphs).") var batch = 32
         @Flag(help: "BasisNet with the full IGN 2→2 layer before 2→1.") var basisFull = false
+        @Flag(help: "SignNet/BasisNet's ρ as DeepSets (sum over eigenvectors, then the MLP) instead of an MLP on their concatenation.") var deepSets = false
+
+        /// The model options these flags set.
+        func configure(_ c: inout GraphModelConfiguration) { c.basisNetFull = basisFull; c.deepSets = deepSets }
         @Flag(help: "Keep the runs already in OUT/results.json and do only the missing ones.") var resume = false
 
         func validate(epochs: Int) throws {
@@ -71,7 +75,7 @@ struct GraphsCommand: ParsableCommand {
             try common.validate(epochs: epochs)
             let c = common
             let results: [GraphRunResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
-                let r = GraphTraining.csl(encoding: e, seed: s, options: c.options(epochs: epochs, defaultLR: 5e-4), k: c.k) { $0.basisNetFull = c.basisFull }
+                let r = GraphTraining.csl(encoding: e, seed: s, options: c.options(epochs: epochs, defaultLR: 5e-4), k: c.k) { c.configure(&$0) }
                 Terminal.error(String(format: "%@ seed %d: test accuracy %.3f (train %.3f), %.3f s/epoch", e.rawValue, Int(s), r.testAccuracy, r.trainAccuracy, r.secondsPerEpoch))
                 return r
             }
@@ -134,7 +138,7 @@ struct GraphsCommand: ParsableCommand {
             let names = GraphFamilies.substructureNames, c = common, layers = layers
             let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
                 let r = GraphTraining.regression(train: train, test: testSet, names: names, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) {
-                    $0.layers = layers; $0.hidden = 64; $0.basisNetFull = c.basisFull
+                    $0.layers = layers; $0.hidden = 64; c.configure(&$0)
                 }
                 Terminal.error(String(format: "%@ seed %d: test MAE/σ %@, %.2f s/epoch", e.rawValue, Int(s),
                                       r.testNormalizedMAE.map { String(format: "%.3f", $0) }.joined(separator: " "), r.secondsPerEpoch))
@@ -166,7 +170,7 @@ struct GraphsCommand: ParsableCommand {
             let names = GraphFamilies.propertyNames, c = common, layers = layers
             let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
                 let r = GraphTraining.regression(train: train, test: testSet, names: names, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) {
-                    $0.layers = layers; $0.hidden = 64; $0.basisNetFull = c.basisFull
+                    $0.layers = layers; $0.hidden = 64; c.configure(&$0)
                 }
                 Terminal.error(String(format: "%@ seed %d: test MAE/σ %@, %.2f s/epoch", e.rawValue, Int(s),
                                       r.testNormalizedMAE.map { String(format: "%.3f", $0) }.joined(separator: " "), r.secondsPerEpoch))
@@ -196,7 +200,7 @@ struct GraphsCommand: ParsableCommand {
             guard graphs.count >= 5 else { throw CommandError("\(data): \(graphs.count) molecules; the split needs at least 5") }
             let c = common, edges = !noEdgeFeatures, layers = layers
             let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
-                let r = GraphTraining.zinc(graphs, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k, edgeFeatures: edges, layers: layers)
+                let r = GraphTraining.zinc(graphs, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k, edgeFeatures: edges, layers: layers) { c.configure(&$0) }
                 Terminal.error(String(format: "%@ seed %d: test MAE %.3f (train %.3f, median predictor %.3f), %.2f s/epoch", e.rawValue, Int(s),
                                       r.testMAE[0], r.trainMAE[0], r.baselineMAE[0], r.secondsPerEpoch))
                 return r

@@ -148,6 +148,28 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
         #expect(!close(output(.signnet, p, k: 6), output(.signnet, q, k: 6)))
     }
 
+    /// With DeepSets as ρ, SignNet and BasisNet do not depend on the order of the eigenvectors
+    /// (the same eigenvectors in a different order: swapped columns); with the MLP ρ they do.
+    @Test func deepSetsIgnoresEigenvectorOrder() {
+        let g = sample()
+        let s = GraphSpectrum(g)
+        var swapped = s.vectors, values = s.values
+        for i in 0..<s.n { swapped.swapAt(i * s.n + 1, i * s.n + 3) }
+        values.swapAt(1, 3)
+        let a = PreparedGraph(g, spectrum: s), b = PreparedGraph(g, spectrum: GraphSpectrum(n: s.n, values: values, vectors: swapped, eigenspaces: s.eigenspaces))
+        for e in [PositionalEncoding.signnet, .basisnet] {
+            func out(_ p: PreparedGraph, _ deep: Bool) -> [Float] {
+                var c = GraphModelConfiguration()
+                c.encoding = e; c.k = 6; c.outputs = 3; c.seed = 1; c.deepSets = deep
+                var m = GraphModel(configuration: c, featureCount: 2)
+                var rng = SplitMix64(seed: 0)
+                return m.forward(p, training: false, using: &rng)
+            }
+            #expect(close(out(a, true), out(b, true)), "\(e)")
+            #expect(!close(out(a, false), out(b, false)), "\(e)")
+        }
+    }
+
     /// Every CSL graph is circulant on 41 (prime) nodes. A 2-dimensional eigenspace is spanned by
     /// one frequency pair, and its projector is a relabelling (i → m·i mod 41) of the same matrix,
     /// which is vertex-transitive: any function of one projector gives every node of every such
@@ -180,14 +202,15 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
     }
 
     /// The model's gradient against central differences of the loss, for SignNet and BasisNet.
-    @Test(arguments: [(PositionalEncoding.signnet, false, 0), (.basisnet, false, 0), (.basisnet, true, 0), (.eigen, false, 0), (.signnet, false, 3), (.none, false, 3)])
-    func gradientMatchesFiniteDifferences(_ e: PositionalEncoding, _ full: Bool, _ edgeTypes: Int) {
+    @Test(arguments: [(PositionalEncoding.signnet, false, 0, false), (.basisnet, false, 0, false), (.basisnet, true, 0, false), (.eigen, false, 0, false),
+                      (.signnet, false, 3, false), (.none, false, 3, false), (.signnet, false, 0, true), (.basisnet, true, 0, true)])
+    func gradientMatchesFiniteDifferences(_ e: PositionalEncoding, _ full: Bool, _ edgeTypes: Int, _ deepSets: Bool) {
         var g = sample(); g.label = 1
         g.edgeTypes = g.edges.indices.map { $0 % 3 }
         let pg = PreparedGraph(g)
         var c = GraphModelConfiguration()
         c.encoding = e; c.k = 4; c.outputs = 3; c.seed = 2; c.phiHidden = 4; c.hidden = 8; c.positionalDimension = 3; c.basisNetFull = full
-        c.edgeTypes = edgeTypes; c.layers = edgeTypes > 0 ? 3 : 2
+        c.edgeTypes = edgeTypes; c.layers = edgeTypes > 0 ? 3 : 2; c.deepSets = deepSets
         var m = GraphModel(configuration: c, featureCount: 2)
         var rng = SplitMix64(seed: 0)
         func loss(_ m: inout GraphModel) -> Double {
