@@ -56,7 +56,7 @@ let package = Package(
                 "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField", "Dynamics", "GraphLearning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "texfield", dependencies: ["TexfieldCLI"]),
+        .executableTarget(name: "texfield", dependencies: ["TexfieldCLI", "CKernels"]),
 
         .testTarget(name: "GeometryTests", dependencies: ["Geometry"]),
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"], exclude: ["Fixtures"]),

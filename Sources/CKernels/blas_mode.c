@@ -38,3 +38,12 @@ void tfk_blas_exclusive_end(void) {
     pthread_cond_broadcast(&mode_changed);
     pthread_mutex_unlock(&mode_lock);
 }
+
+#include <malloc.h>
+
+void tfk_keep_large_blocks_in_heap(void) {
+#ifdef M_MMAP_THRESHOLD
+    mallopt(M_MMAP_THRESHOLD, 64 << 20);
+    mallopt(M_TRIM_THRESHOLD, 128 << 20);
+#endif
+}

@@ -28,7 +28,12 @@ public struct Linear<T: GEMMScalar>: Sendable {
         precondition(x.columns == inputs, "Linear expects \(inputs) inputs, got \(x.columns)")
         input = x
         var y = Matrix<T>(rows: x.rows, columns: outputs)
-        if let b = bias { for r in 0..<x.rows { for c in 0..<outputs { y.values[r * outputs + c] = b[c] } } }
+        if let b = bias {
+            let o = outputs
+            y.values.withUnsafeMutableBufferPointer { yp in
+                b.withUnsafeBufferPointer { bp in for r in 0..<x.rows { (yp.baseAddress! + r * o).update(from: bp.baseAddress!, count: o) } }
+            }
+        }
         Matrix.multiply(x, weight, transposeB: true, into: &y, beta: bias == nil ? 0 : 1)
         return y
     }
@@ -38,8 +43,15 @@ public struct Linear<T: GEMMScalar>: Sendable {
     public mutating func backward(_ dy: Matrix<T>) -> Matrix<T> {
         guard let x = input else { preconditionFailure("backward before forward") }
         Matrix.multiply(dy, x, transposeA: true, into: &weightGradient, beta: 1)
-        if biasGradient != nil {
-            for r in 0..<dy.rows { for c in 0..<outputs { biasGradient![c] += dy.values[r * outputs + c] } }
+        if var g = biasGradient {
+            biasGradient = nil  // g is the only reference: no copy
+            let o = outputs
+            g.withUnsafeMutableBufferPointer { gp in
+                dy.values.withUnsafeBufferPointer { dp in
+                    for r in 0..<dy.rows { for c in 0..<o { gp[c] += dp[r * o + c] } }
+                }
+            }
+            biasGradient = g
         }
         var dx = Matrix<T>(rows: dy.rows, columns: inputs)
         Matrix.multiply(dy, weight, into: &dx)
@@ -100,7 +112,7 @@ public struct Activation<T: GEMMScalar>: Sendable {
         var y = x
         switch kind {
         case .relu:
-            for i in y.values.indices where y.values[i] < 0 { y.values[i] = 0 }
+            y.values.withUnsafeMutableBufferPointer { yp in for i in yp.indices where yp[i] < 0 { yp[i] = 0 } }
             stored = x
         case .leakyRelu(let slope):
             for i in y.values.indices where y.values[i] < 0 { y.values[i] *= T(slope) }
@@ -123,7 +135,10 @@ public struct Activation<T: GEMMScalar>: Sendable {
         guard let s = stored else { preconditionFailure("backward before forward") }
         var dx = dy
         switch kind {
-        case .relu: for i in dx.values.indices where !(s.values[i] > 0) { dx.values[i] = 0 }
+        case .relu:
+            dx.values.withUnsafeMutableBufferPointer { dp in
+                s.values.withUnsafeBufferPointer { sp in for i in dp.indices where !(sp[i] > 0) { dp[i] = 0 } }
+            }
         case .leakyRelu(let slope): for i in dx.values.indices where !(s.values[i] > 0) { dx.values[i] *= T(slope) }
         case .silu:
             for i in dx.values.indices {

@@ -94,8 +94,10 @@ struct GraphsCommand: ParsableCommand {
 
     /// Runs a regression experiment and writes its table: per target, test MAE / σ (mean ± deviation over seeds).
     static func regressionTable(_ results: [GraphRegressionResult], list: [PositionalEncoding], names: [String], normalized: Bool) -> String {
+        let several = names.count > 1
         var md = "| encoding | " + names.map { normalized ? "\($0) (MAE/σ)" : "\($0) MAE" }.joined(separator: " | ")
-            + " | mean | 1 − R² (mean) | parameters | s / epoch |\n|---|" + String(repeating: "---:|", count: names.count + 4) + "\n"
+            + (several ? " | mean | 1 − R² (mean)" : " | train MAE | 1 − R²") + " | parameters | s / epoch |\n|---|"
+            + String(repeating: "---:|", count: names.count + 4) + "\n"
         for e in list {
             let rs = results.filter { $0.encoding == e }
             guard !rs.isEmpty else { continue }
@@ -106,8 +108,10 @@ struct GraphsCommand: ParsableCommand {
                 md += String(format: " %.3f ± %.3f |", m, sd)
             }
             let avg = meanAndDeviation(rs.map { metric($0).reduce(0, +) / Double(names.count) })
-            md += String(format: " %.3f ± %.3f | %.3f | %d | %.2f |\n", avg.mean, avg.deviation,
-                         meanAndDeviation(rs.map { $0.testNormalizedMSE.reduce(0, +) / Double(names.count) }).mean,
+            if several { md += String(format: " %.3f ± %.3f |", avg.mean, avg.deviation) } else {
+                md += String(format: " %.3f |", meanAndDeviation(rs.map { $0.trainMAE[0] }).mean)  // in the target's units
+            }
+            md += String(format: " %.3f | %d | %.2f |\n", meanAndDeviation(rs.map { $0.testNormalizedMSE.reduce(0, +) / Double(names.count) }).mean,
                          rs[0].parameters, meanAndDeviation(rs.map(\.secondsPerEpoch)).mean)
         }
         if let r = results.first {

@@ -62,6 +62,11 @@ enum { TFK_OK = 0, TFK_BAD_ARGUMENT = 1, TFK_FAILED = 2, TFK_OUT_OF_MEMORY = 3 }
  * columns; `w` receives the eigenvalues in ascending order. Returns a TFK_ status. */
 int tfk_symmetric_eigen(int n, double *a, double *w);
 
+/* glibc serves blocks of 128 KiB or more by mmap and unmaps them on free, so a training loop that
+ * allocates the same few-MB matrices every step pays a page fault per 4 KiB, every step. This
+ * raises the mmap threshold to 64 MiB and the trim threshold to 128 MiB (a no-op elsewhere). */
+void tfk_keep_large_blocks_in_heap(void);
+
 void tfk_blas_single_begin(void);
 void tfk_blas_single_end(void);
 void tfk_blas_exclusive_begin(void);
