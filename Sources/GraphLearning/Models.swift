@@ -190,6 +190,7 @@ public struct GraphModel: Sendable {
     // stored for backward
     var copies: Adjacency?, usedSpaces: [(graph: Int, space: Int, layer: Int)] = []
     var slotFeatures: [[Float]] = []
+    var signMask: [Bool] = []
 
     public init(configuration c: GraphModelConfiguration, featureCount: Int) {
         precondition(c.k >= 1 && c.layers >= 1 && c.outputs >= 1, "k, layers and outputs must be positive")
@@ -251,6 +252,7 @@ public struct GraphModel: Sendable {
             let (x, mask) = eigenvectors(b)
             let adj = b.adjacency.replicated(2 * k)
             copies = adj
+            signMask = mask
             var u = Matrix<Float>(rows: 2 * k * N, columns: 1)
             for i in 0..<N { for j in 0..<k where mask[i * k + j] {
                 u.values[j * N + i] = x.values[i * k + j]; u.values[(k + j) * N + i] = -x.values[i * k + j]
@@ -382,7 +384,7 @@ public struct GraphModel: Sendable {
         case .none, .eigen, .abs, .signflip: return  // the eigenvectors are data
         case .signnet:
             guard let adj = copies else { return }
-            let (_, mask) = eigenvectors(b)
+            let mask = signMask
             var dhh = Matrix<Float>(rows: 2 * k * N, columns: q)
             for i in 0..<N { for j in 0..<k where mask[i * k + j] { for cc in 0..<q {
                 let v = dr.values[i * k * q + j * q + cc]

@@ -58,15 +58,7 @@ public struct GraphSpectrum: Sendable {
         let status = a.withUnsafeMutableBufferPointer { ap in w.withUnsafeMutableBufferPointer { tfk_symmetric_eigen(Int32(n), ap.baseAddress, $0.baseAddress) } }
         guard status == Int32(TFK_OK) else { return jacobi(matrix, n: n) }
         // a is column-major: a[j * n + i] = component i of eigenvector j
-        var vecs = [Double](repeating: 0, count: n * n)
-        for j in 0..<n {
-            var big = 0.0
-            for i in 0..<n { big = max(big, abs(a[j * n + i])) }
-            var sign = 1.0
-            for i in 0..<n where abs(a[j * n + i]) >= big - 1e-9 { sign = a[j * n + i] < 0 ? -1 : 1; break }
-            for i in 0..<n { vecs[i * n + j] = sign * a[j * n + i] }
-        }
-        return (w, vecs)
+        return (w, signFixed(n: n) { i, j in a[j * n + i] })
     }
 
     /// Cyclic Jacobi for a symmetric matrix (the simple reference for `symmetricEigen`): eigenvalues ascending, eigenvectors as columns;
@@ -103,15 +95,21 @@ public struct GraphSpectrum: Sendable {
         }
         let order = (0..<n).sorted { a[$0 * n + $0] < a[$1 * n + $1] }
         let vals = order.map { a[$0 * n + $0] }
+        return (vals, signFixed(n: n) { i, j in v[i * n + order[j]] })
+    }
+
+    /// Row-major n × n eigenvectors (column j = `entry(·, j)`), each signed so that its
+    /// largest-magnitude entry (the first among ties within 1e-9) is positive.
+    static func signFixed(n: Int, _ entry: (Int, Int) -> Double) -> [Double] {
         var vecs = [Double](repeating: 0, count: n * n)
-        for (j, o) in order.enumerated() {
+        for j in 0..<n {
             var big = 0.0
-            for i in 0..<n { big = max(big, abs(v[i * n + o])) }
+            for i in 0..<n { big = max(big, abs(entry(i, j))) }
             var sign = 1.0
-            for i in 0..<n where abs(v[i * n + o]) >= big - 1e-9 { sign = v[i * n + o] < 0 ? -1 : 1; break }
-            for i in 0..<n { vecs[i * n + j] = sign * v[i * n + o] }
+            for i in 0..<n where abs(entry(i, j)) >= big - 1e-9 { sign = entry(i, j) < 0 ? -1 : 1; break }
+            for i in 0..<n { vecs[i * n + j] = sign * entry(i, j) }
         }
-        return (vals, vecs)
+        return vecs
     }
 
     /// The first k eigenvectors as n × k (row-major), zero-padded beyond n, and the mask of

@@ -120,6 +120,26 @@ struct GraphsCommand: ParsableCommand {
         return md
     }
 
+    /// A regression experiment on generated graphs: the last `test` graphs are the test set; one
+    /// model regresses all targets; the table gives test MAE over each target's deviation.
+    static func synthetic(encodings: String, graphs: Int, test: Int, epochs: Int, layers: Int, common c: Common, out: String,
+                          names: [String], generate: () -> [Graph]) throws {
+        let list: [PositionalEncoding] = try parseList(encodings, option: "--encodings")
+        try c.validate(epochs: epochs)
+        guard test >= 1, graphs > test, layers >= 1 else { throw ValidationError("need --graphs > --test ≥ 1 and --layers ≥ 1") }
+        let data = generate()
+        let train = Array(data.prefix(graphs - test)), testSet = Array(data.suffix(test))
+        let results: [GraphRegressionResult] = try runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
+            let r = GraphTraining.regression(train: train, test: testSet, names: names, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) {
+                $0.layers = layers; $0.hidden = 64; c.configure(&$0)
+            }
+            Terminal.error(String(format: "%@ seed %d: test MAE/σ %@, %.2f s/epoch", e.rawValue, Int(s),
+                                  r.testNormalizedMAE.map { String(format: "%.3f", $0) }.joined(separator: " "), r.secondsPerEpoch))
+            return r
+        }
+        try writeTable(regressionTable(results, list: list, names: names, normalized: true), out: out)
+    }
+
     struct CountCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "count",
@@ -134,21 +154,8 @@ struct GraphsCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/count"
 
         func run() throws {
-            let list: [PositionalEncoding] = try parseList(encodings, option: "--encodings")
-            try common.validate(epochs: epochs)
-            guard test >= 1, graphs > test, layers >= 1 else { throw ValidationError("need --graphs > --test ≥ 1 and --layers ≥ 1") }
-            let data = GraphFamilies.substructureDataset(count: graphs, seed: dataSeed)
-            let train = Array(data.prefix(graphs - test)), testSet = Array(data.suffix(test))
-            let names = GraphFamilies.substructureNames, c = common, layers = layers
-            let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
-                let r = GraphTraining.regression(train: train, test: testSet, names: names, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) {
-                    $0.layers = layers; $0.hidden = 64; c.configure(&$0)
-                }
-                Terminal.error(String(format: "%@ seed %d: test MAE/σ %@, %.2f s/epoch", e.rawValue, Int(s),
-                                      r.testNormalizedMAE.map { String(format: "%.3f", $0) }.joined(separator: " "), r.secondsPerEpoch))
-                return r
-            }
-            try GraphsCommand.writeTable(GraphsCommand.regressionTable(results, list: list, names: names, normalized: true), out: out)
+            try GraphsCommand.synthetic(encodings: encodings, graphs: graphs, test: test, epochs: epochs, layers: layers, common: common, out: out,
+                                        names: GraphFamilies.substructureNames) { GraphFamilies.substructureDataset(count: graphs, seed: dataSeed) }
         }
     }
 
@@ -166,21 +173,8 @@ struct GraphsCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/properties"
 
         func run() throws {
-            let list: [PositionalEncoding] = try parseList(encodings, option: "--encodings")
-            try common.validate(epochs: epochs)
-            guard test >= 1, graphs > test, layers >= 1 else { throw ValidationError("need --graphs > --test ≥ 1 and --layers ≥ 1") }
-            let data = GraphFamilies.propertyDataset(count: graphs, seed: dataSeed)
-            let train = Array(data.prefix(graphs - test)), testSet = Array(data.suffix(test))
-            let names = GraphFamilies.propertyNames, c = common, layers = layers
-            let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
-                let r = GraphTraining.regression(train: train, test: testSet, names: names, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) {
-                    $0.layers = layers; $0.hidden = 64; c.configure(&$0)
-                }
-                Terminal.error(String(format: "%@ seed %d: test MAE/σ %@, %.2f s/epoch", e.rawValue, Int(s),
-                                      r.testNormalizedMAE.map { String(format: "%.3f", $0) }.joined(separator: " "), r.secondsPerEpoch))
-                return r
-            }
-            try GraphsCommand.writeTable(GraphsCommand.regressionTable(results, list: list, names: names, normalized: true), out: out)
+            try GraphsCommand.synthetic(encodings: encodings, graphs: graphs, test: test, epochs: epochs, layers: layers, common: common, out: out,
+                                        names: GraphFamilies.propertyNames) { GraphFamilies.propertyDataset(count: graphs, seed: dataSeed) }
         }
     }
 
