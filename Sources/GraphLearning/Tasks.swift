@@ -44,26 +44,20 @@ public struct GraphTrainingOptions: Sendable {
     }
 }
 
-/// Per-core model copies of one training step (each core writes only its own slot, through a
-/// pointer taken once, so no two cores touch one Swift property).
-final class ShardBox: @unchecked Sendable {
-    let slots: UnsafeMutablePointer<GraphModel>
+/// One value per core (model copies of a training step, outputs of `predict`): each core writes
+/// only its own slot, through a pointer taken once, so no two cores touch one Swift property.
+final class Slots<T>: @unchecked Sendable {
+    let slots: UnsafeMutablePointer<T>
     let count: Int
-    let seeds: [UInt64]
-    init(model: GraphModel, shards: Int, seeds: [UInt64]) {
-        count = shards
-        slots = .allocate(capacity: shards)
-        slots.initialize(repeating: model, count: shards)
-        self.seeds = seeds
+    init(repeating value: T, count: Int) {
+        self.count = count
+        slots = .allocate(capacity: count)
+        slots.initialize(repeating: value, count: count)
     }
-    deinit { slots.deinitialize(count: count); slots.deallocate() }
-}
-
-/// Per-core outputs of `predict`.
-final class OutputBox: @unchecked Sendable {
-    let slots: UnsafeMutablePointer<[[Float]]>
-    let count: Int
-    init(count: Int) { self.count = count; slots = .allocate(capacity: count); slots.initialize(repeating: [], count: count) }
+    subscript(i: Int) -> T {
+        get { slots[i] }
+        set { slots[i] = newValue }
+    }
     deinit { slots.deinitialize(count: count); slots.deallocate() }
 }
 
@@ -86,19 +80,19 @@ public enum GraphTraining {
             while start < order.count {
                 let graphs = order[start..<min(order.count, start + o.batch)].map { train[$0] }
                 let shards = min(BLASThreads.maximumShards, max(1, graphs.count / 4))
-                let box = ShardBox(model: model, shards: shards, seeds: (0..<shards).map { _ in rng.next() })
+                let box = Slots(repeating: model, count: shards), seeds = (0..<shards).map { _ in rng.next() }
                 BLASThreads.shards(rows: shards) { s, _, _ in
                     let r0 = s * graphs.count / shards, r1 = (s + 1) * graphs.count / shards
-                    var m = box.slots[s]
+                    var m = box[s]
                     m.zeroGradients()
-                    var local = SplitMix64(seed: box.seeds[s])
+                    var local = SplitMix64(seed: seeds[s])
                     let part = Array(graphs[r0..<r1]), batch = GraphBatch(part)
                     let out = m.forward(batch, training: true, using: &local)
                     m.backward(lossGradient(out, part, graphs.count), batch)
-                    box.slots[s] = m
+                    box[s] = m
                 }
-                var grad = box.slots[0].gradients
-                for s in 1..<shards { for (i, g) in box.slots[s].gradients.enumerated() { grad[i] += g } }
+                var grad = box[0].gradients
+                for s in 1..<shards { for (i, g) in box[s].gradients.enumerated() { grad[i] += g } }
                 if o.cosine { adam.learningRate = o.learningRate * 0.5 * (1 + cos(Double.pi * Double(step) / Double(total))) }
                 adam.update(&params, gradients: grad)
                 model.setParameters(params)
@@ -112,7 +106,7 @@ public enum GraphTraining {
     /// with single-threaded BLAS.
     public static func predict(_ model: inout GraphModel, _ graphs: [PreparedGraph]) -> [[Float]] {
         let shards = min(BLASThreads.maximumShards, max(1, graphs.count / 16))
-        let box = OutputBox(count: shards)
+        let box = Slots<[[Float]]>(repeating: [], count: shards)
         let m0 = model
         BLASThreads.shards(rows: shards) { s, _, _ in
             var m = m0, rng = SplitMix64(seed: 0), out = [[Float]]()
@@ -121,9 +115,9 @@ public enum GraphTraining {
                 let y = m.forward(GraphBatch(Array(graphs[start..<min(r1, start + 64)])), training: false, using: &rng)
                 for r in 0..<y.rows { out.append(Array(y.values[(r * y.columns)..<((r + 1) * y.columns)])) }
             }
-            box.slots[s] = out
+            box[s] = out
         }
-        return (0..<shards).flatMap { box.slots[$0] }
+        return (0..<shards).flatMap { box[$0] }
     }
 
     /// Adam on cross-entropy (classification).
