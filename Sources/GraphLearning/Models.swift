@@ -101,58 +101,38 @@ struct MessageLayer: Sendable {
     }
 
     mutating func aggregate(_ x: Matrix<Float>, _ a: Adjacency) -> Matrix<Float> {
-        let c = x.columns
+        guard let e = edge else { return a.aggregate(x, eps: 0) }
+        let c = x.columns, types = e.inputs
         var y = x
-        if let e = edge {
-            let types = e.inputs
-            open = [Bool](repeating: false, count: a.neighbours.count * c)
-            for v in 0..<a.nodes {
-                for p in a.offsets[v]..<a.offsets[v + 1] {
-                    let u = Int(a.neighbours[p]), t = Int(a.labels[p])
-                    precondition(t < types, "edge type \(t) but the model has \(types)")
-                    for j in 0..<c {
-                        let m = x.values[u * c + j] + e.weight.values[j * types + t]
-                        if m > 0 { y.values[v * c + j] += m; open[p * c + j] = true }
-                    }
-                }
-            }
-        } else {
-            x.values.withUnsafeBufferPointer { xs in
-                y.values.withUnsafeMutableBufferPointer { ys in
-                    for v in 0..<a.nodes {
-                        for p in a.offsets[v]..<a.offsets[v + 1] {
-                            let u = Int(a.neighbours[p])
-                            for j in 0..<c { ys[v * c + j] += xs[u * c + j] }
-                        }
-                    }
+        open = [Bool](repeating: false, count: a.neighbours.count * c)
+        for v in 0..<a.nodes {
+            for p in a.offsets[v]..<a.offsets[v + 1] {
+                let u = Int(a.neighbours[p]), t = Int(a.labels[p])
+                precondition(t < types, "edge type \(t) but the model has \(types)")
+                for j in 0..<c {
+                    let m = x.values[u * c + j] + e.weight.values[j * types + t]
+                    if m > 0 { y.values[v * c + j] += m; open[p * c + j] = true }
                 }
             }
         }
         return y
     }
 
-    /// The adjoint of `aggregate` (with the stored ReLU masks); accumulates the edge embeddings' gradient.
+    /// The adjoint of `aggregate` (with GINE's stored ReLU masks), scattering each entry's gradient
+    /// to the neighbour it came from; accumulates the edge embeddings' gradient. (Plain GIN's sum is
+    /// self-adjoint, so `Adjacency.aggregate` would give the same values, but it adds them in another
+    /// order: the scatter keeps the documented results reproducible to the bit.)
     mutating func aggregateBackward(_ g: Matrix<Float>, _ a: Adjacency) -> Matrix<Float> {
-        let c = g.columns
+        let c = g.columns, types = edge?.inputs ?? 0
         var dx = g
-        if edge != nil {
-            let types = edge!.inputs
-            for v in 0..<a.nodes {
-                for p in a.offsets[v]..<a.offsets[v + 1] {
-                    let u = Int(a.neighbours[p]), t = Int(a.labels[p])
-                    for j in 0..<c where open[p * c + j] {
-                        dx.values[u * c + j] += g.values[v * c + j]
-                        edge!.weightGradient.values[j * types + t] += g.values[v * c + j]
-                    }
-                }
-            }
-        } else {
-            g.values.withUnsafeBufferPointer { gs in
-                dx.values.withUnsafeMutableBufferPointer { ds in
-                    for v in 0..<a.nodes {
-                        for p in a.offsets[v]..<a.offsets[v + 1] {
-                            let u = Int(a.neighbours[p])
-                            for j in 0..<c { ds[u * c + j] += gs[v * c + j] }
+        g.values.withUnsafeBufferPointer { gs in
+            dx.values.withUnsafeMutableBufferPointer { ds in
+                for v in 0..<a.nodes {
+                    for p in a.offsets[v]..<a.offsets[v + 1] {
+                        let u = Int(a.neighbours[p]), t = Int(a.labels[p])
+                        for j in 0..<c where types == 0 || open[p * c + j] {
+                            ds[u * c + j] += gs[v * c + j]
+                            if types > 0 { edge!.weightGradient.values[j * types + t] += gs[v * c + j] }
                         }
                     }
                 }
@@ -189,7 +169,8 @@ public struct GraphModel: Sendable {
     var head1: Linear<Float>, headAct = Activation<Float>(.relu), head2: Linear<Float>
     // stored for backward
     var copies: Adjacency?, usedSpaces: [(graph: Int, space: Int, layer: Int)] = []
-    var slotFeatures: [[Float]] = []
+    /// Per BasisNet slot, what its φ read: the cheap form's n × 5 summaries, or the full form's projector.
+    var slotInputs: [[Float]] = []
     var signMask: [Bool] = []
 
     public init(configuration c: GraphModelConfiguration, featureCount: Int) {
@@ -266,7 +247,7 @@ public struct GraphModel: Sendable {
         case .basisnet:
             var r = Matrix<Float>(rows: N, columns: k * q)
             usedSpaces = []
-            slotFeatures = []
+            slotInputs = []
             for (gi, g) in b.graphs.enumerated() {
                 let n = g.graph.nodeCount, o = b.offsets[gi], spaces = g.spectrum.eigenspaces
                 for s in 0..<min(k, spaces.count) {
@@ -275,7 +256,7 @@ public struct GraphModel: Sendable {
                     if !c.basisNetFull {
                         // IGN 2→1 on one channel, P = V Vᵀ: its five basis maps from V in O(n·m)
                         let f = GraphModel.projectorSummaries(g.spectrum, space: s)
-                        slotFeatures.append(f)
+                        slotInputs.append(f)
                         let w = ign[layer].weights, bias = ign[layer].bias
                         for i in 0..<n { for cc in 0..<q {
                             var y = bias[cc]
@@ -285,6 +266,7 @@ public struct GraphModel: Sendable {
                         continue
                     }
                     let p = g.spectrum.projector(s).map(Float.init)
+                    slotInputs.append(p)
                     let y = FullBasisPhi.forward(p, n: n, first: ign2[layer], second: ign[layer])  // q channels of length n
                     for cc in 0..<q { for i in 0..<n { r.values[(o + i) * k * q + s * q + cc] = y[cc * n + i] } }
                 }
@@ -300,11 +282,7 @@ public struct GraphModel: Sendable {
 
     /// The adjoint of `pool`.
     func poolBackward(_ d: Matrix<Float>) -> Matrix<Float> {
-        guard configuration.deepSets else { return d }
-        let k = configuration.k, q = d.columns
-        var out = Matrix<Float>(rows: d.rows, columns: k * q)
-        for i in 0..<d.rows { for j in 0..<k { for cc in 0..<q { out.values[i * k * q + j * q + cc] = d.values[i * q + cc] } } }
-        return out
+        configuration.deepSets ? SetSum.backward(d, elements: configuration.k) : d
     }
 
     /// The IGN 2→1 basis maps (normalised, `IGNBasis.apply2to1`) of the projector P = V_s V_sᵀ
@@ -397,7 +375,7 @@ public struct GraphModel: Sendable {
                 let g = b.graphs[gi], n = g.graph.nodeCount, o = b.offsets[gi]
                 if !c.basisNetFull {
                     // the projector is data: only the layer's weights get gradients
-                    let f = slotFeatures[slot]
+                    let f = slotInputs[slot]
                     for i in 0..<n { for cc in 0..<q {
                         let d = da.values[(o + i) * k * q + s * q + cc]
                         if d == 0 { continue }
@@ -406,7 +384,7 @@ public struct GraphModel: Sendable {
                     } }
                     continue
                 }
-                let proj = g.spectrum.projector(s).map(Float.init)
+                let proj = slotInputs[slot]
                 var dy = [Float](repeating: 0, count: q * n)
                 for cc in 0..<q { for i in 0..<n { dy[cc * n + i] = da.values[(o + i) * k * q + s * q + cc] } }
                 FullBasisPhi.backward(proj, n: n, dy: dy, first: &ign2[layer], second: &ign[layer])

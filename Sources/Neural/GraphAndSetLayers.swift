@@ -56,14 +56,21 @@ public struct Adjacency: Sendable, Equatable {
     }
 
     /// y_v = (1 + eps) x_v + Σ_{u ∈ N(v)} x_u for every node (rows of x).
+    /// The adjacency is symmetric, so this map is its own adjoint: GIN's backward is the same call.
+    @_specialize(where T == Float)
     public func aggregate<T: GEMMScalar>(_ x: Matrix<T>, eps: T) -> Matrix<T> {
         precondition(x.rows == nodes)
         var y = x
-        for i in y.values.indices { y.values[i] *= 1 + eps }
-        for v in 0..<nodes {
-            for p in offsets[v]..<offsets[v + 1] {
-                let u = Int(neighbours[p])
-                for c in 0..<x.columns { y.values[v * x.columns + c] += x.values[u * x.columns + c] }
+        let c = x.columns
+        if eps != 0 { y.values.withUnsafeMutableBufferPointer { yp in for i in yp.indices { yp[i] *= 1 + eps } } }
+        x.values.withUnsafeBufferPointer { xs in
+            y.values.withUnsafeMutableBufferPointer { ys in
+                for v in 0..<nodes {
+                    for p in offsets[v]..<offsets[v + 1] {
+                        let u = Int(neighbours[p])
+                        for j in 0..<c { ys[v * c + j] += xs[u * c + j] }
+                    }
+                }
             }
         }
         return y

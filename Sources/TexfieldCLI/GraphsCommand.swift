@@ -120,15 +120,24 @@ struct GraphsCommand: ParsableCommand {
         return md
     }
 
+    /// Options of the experiments on generated graphs.
+    struct Generated: ParsableArguments {
+        @Option(help: "Encodings, comma-separated.") var encodings = "none,eigen,signnet,basisnet"
+        @Option(help: "Graphs generated (the last --test of them are the test set).") var graphs = 2000
+        @Option(help: "Test graphs.") var test = 500
+        @Option(help: "Epochs.") var epochs = 200
+        @Option(help: "Message-passing layers.") var layers = 4
+    }
+
     /// A regression experiment on generated graphs: the last `test` graphs are the test set; one
     /// model regresses all targets; the table gives test MAE over each target's deviation.
-    static func synthetic(encodings: String, graphs: Int, test: Int, epochs: Int, layers: Int, common c: Common, out: String,
-                          names: [String], generate: () -> [Graph]) throws {
-        let list: [PositionalEncoding] = try parseList(encodings, option: "--encodings")
+    static func synthetic(_ o: Generated, common c: Common, out: String, names: [String], generate: (Int) -> [Graph]) throws {
+        let list: [PositionalEncoding] = try parseList(o.encodings, option: "--encodings")
+        let (epochs, layers) = (o.epochs, o.layers)
         try c.validate(epochs: epochs)
-        guard test >= 1, graphs > test, layers >= 1 else { throw ValidationError("need --graphs > --test ≥ 1 and --layers ≥ 1") }
-        let data = generate()
-        let train = Array(data.prefix(graphs - test)), testSet = Array(data.suffix(test))
+        guard o.test >= 1, o.graphs > o.test, layers >= 1 else { throw ValidationError("need --graphs > --test ≥ 1 and --layers ≥ 1") }
+        let data = generate(o.graphs)
+        let train = Array(data.prefix(o.graphs - o.test)), testSet = Array(data.suffix(o.test))
         let results: [GraphRegressionResult] = try runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
             let r = GraphTraining.regression(train: train, test: testSet, names: names, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) {
                 $0.layers = layers; $0.hidden = 64; c.configure(&$0)
@@ -144,18 +153,15 @@ struct GraphsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "count",
             abstract: "Substructure counting on random graphs (Erdős–Rényi and random regular): triangles, tailed triangles, 3-stars, 4-cycles; test MAE over the target's standard deviation.")
-        @Option(help: "Encodings, comma-separated.") var encodings = "none,eigen,signnet,basisnet"
-        @Option(help: "Graphs generated (the last --test of them are the test set).") var graphs = 2000
-        @Option(help: "Test graphs.") var test = 500
+        @OptionGroup var generated: Generated
         @Option(help: "Seed of the data set.") var dataSeed: UInt64 = 7
-        @Option(help: "Epochs.") var epochs = 200
-        @Option(help: "Message-passing layers.") var layers = 4
         @OptionGroup var common: Common
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/count"
 
         func run() throws {
-            try GraphsCommand.synthetic(encodings: encodings, graphs: graphs, test: test, epochs: epochs, layers: layers, common: common, out: out,
-                                        names: GraphFamilies.substructureNames) { GraphFamilies.substructureDataset(count: graphs, seed: dataSeed) }
+            try GraphsCommand.synthetic(generated, common: common, out: out, names: GraphFamilies.substructureNames) {
+                GraphFamilies.substructureDataset(count: $0, seed: dataSeed)
+            }
         }
     }
 
@@ -163,18 +169,15 @@ struct GraphsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "properties",
             abstract: "Graph properties (connected, diameter, spectral radius) on a mixture of ten graph families; test MAE over the target's standard deviation.")
-        @Option(help: "Encodings, comma-separated.") var encodings = "none,eigen,signnet,basisnet"
-        @Option(help: "Graphs generated (the last --test of them are the test set).") var graphs = 2000
-        @Option(help: "Test graphs.") var test = 500
+        @OptionGroup var generated: Generated
         @Option(help: "Seed of the data set.") var dataSeed: UInt64 = 11
-        @Option(help: "Epochs.") var epochs = 200
-        @Option(help: "Message-passing layers.") var layers = 4
         @OptionGroup var common: Common
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/properties"
 
         func run() throws {
-            try GraphsCommand.synthetic(encodings: encodings, graphs: graphs, test: test, epochs: epochs, layers: layers, common: common, out: out,
-                                        names: GraphFamilies.propertyNames) { GraphFamilies.propertyDataset(count: graphs, seed: dataSeed) }
+            try GraphsCommand.synthetic(generated, common: common, out: out, names: GraphFamilies.propertyNames) {
+                GraphFamilies.propertyDataset(count: $0, seed: dataSeed)
+            }
         }
     }
 
