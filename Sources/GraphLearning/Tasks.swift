@@ -159,7 +159,8 @@ public enum GraphTraining {
 
 extension GraphTraining {
     /// Trains on the L1 loss of the targets standardised by the training mean and deviation, and
-    /// scores every target on the test set.
+    /// scores every target on the test set. With GINE (`edgeTypes` > 0) the embedding table grows
+    /// to cover every edge type in the data.
     public static func regression(train trainGraphs: [Graph], test testGraphs: [Graph], names: [String], encoding: PositionalEncoding,
                                   seed: UInt64, options: GraphTrainingOptions, k: Int = 8, laplacian: LaplacianKind = .normalized,
                                   configure: (inout GraphModelConfiguration) -> Void = { _ in }) -> GraphRegressionResult {
@@ -176,6 +177,10 @@ extension GraphTraining {
         var cfg = GraphModelConfiguration()
         cfg.encoding = encoding; cfg.k = k; cfg.outputs = t; cfg.seed = seed; cfg.laplacian = laplacian
         configure(&cfg)
+        if cfg.edgeTypes > 0 {  // GINE: one embedding for every edge type the data holds
+            let most = (trainGraphs + testGraphs).flatMap(\.edgeTypes).max() ?? 0
+            cfg.edgeTypes = max(cfg.edgeTypes, most + 1)
+        }
         var model = GraphModel(configuration: cfg, featureCount: trainGraphs[0].featureCount)
         var rng = SplitMix64(seed: seed &+ 0xA5)
         let spe = trainLoop(&model, train: train, options: options, rng: &rng) { out, graphs, total in

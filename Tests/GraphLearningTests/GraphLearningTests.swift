@@ -271,6 +271,15 @@ func cycle(_ n: Int) -> Graph { Graph(nodeCount: n, edges: (0..<n).map { ($0, ($
         #expect(r.testMAE[0].isFinite && r.trainMAE[0].isFinite && r.testMAE[0] < 3 * max(r.baselineMAE[0], 0.5))
     }
 
+    /// GINE asked for fewer edge types than the data holds gets a table for all of them (no trap).
+    @Test func gineCoversTheDataEdgeTypes() {
+        var graphs = GraphFamilies.substructureDataset(count: 12, seed: 2)
+        for i in graphs.indices { graphs[i].edgeTypes = graphs[i].edges.indices.map { $0 % 7 } }
+        let r = GraphTraining.regression(train: Array(graphs.prefix(8)), test: Array(graphs.suffix(4)), names: GraphFamilies.substructureNames,
+                                         encoding: .none, seed: 0, options: GraphTrainingOptions(epochs: 1, batch: 4)) { $0.edgeTypes = 2 }
+        #expect(r.network == "GINE" && r.testMAE.allSatisfy(\.isFinite))
+    }
+
     /// Training lowers a regression loss on a learnable target (triangle counts of small ER graphs).
     @Test func regressionLearns() {
         let data = GraphFamilies.substructureDataset(count: 240, seed: 3).map { g -> Graph in var h = g; h.targets = [h.targets[0]]; return h }
