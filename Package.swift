@@ -7,6 +7,7 @@ import PackageDescription
 let package = Package(
     name: "texfield",
     products: [
+        .library(name: "Support", targets: ["Support"]),
         .library(name: "Geometry", targets: ["Geometry"]),
         .library(name: "Spectral", targets: ["Spectral"]),
         .library(name: "Imaging", targets: ["Imaging"]),
@@ -39,24 +40,31 @@ let package = Package(
             cxxSettings: [.define("EIGEN_USE_BLAS"), .define("EIGEN_NO_DEBUG")],
             linkerSettings: [.linkedLibrary("pthread")]),
 
-        // Small C kernels that need FMA/AVX2 (chosen at run time), behind a pure C header.
-        .target(name: "CKernels", dependencies: ["COpenBLAS"], linkerSettings: [.linkedLibrary("pthread")]),
+        // Small C kernels behind pure C headers, one target per consumer:
+        // OpenBLAS's thread count, LAPACK's dsyevd and glibc's heap policy (Spectral, Neural, GraphLearning);
+        .target(name: "CBLASControl", dependencies: ["COpenBLAS"], linkerSettings: [.linkedLibrary("pthread")]),
+        // loops that need FMA/AVX2, chosen at run time (Neural's Adam, TextureField's SignNet φ and Fourier features);
+        .target(name: "CNetworkKernels"),
+        // the BVH and first-hit ray casting (Render).
+        .target(name: "CRayKernels"),
 
-        .target(name: "Geometry"),
-        .target(name: "Spectral", dependencies: ["Geometry", "CTexfieldShim", "CKernels"]),
-        .target(name: "Imaging", dependencies: ["CLibPNG"]),
-        .target(name: "Neural", dependencies: ["COpenBLAS", "CKernels"]),
-        .target(name: "Render", dependencies: ["Geometry", "Imaging", "CKernels"]),
-        .target(name: "TextureField", dependencies: ["Geometry", "Spectral", "Render", "Neural", "Imaging", "CKernels"]),
-        .target(name: "Dynamics", dependencies: ["Neural", "Imaging", "Geometry"]),
-        .target(name: "GraphLearning", dependencies: ["Neural", "Geometry", "CKernels"]),
+        // Seeded randomness, atomic files and JSON conventions shared by every module.
+        .target(name: "Support"),
+        .target(name: "Geometry", dependencies: ["Support"]),
+        .target(name: "Spectral", dependencies: ["Geometry", "Support", "CTexfieldShim", "CBLASControl"]),
+        .target(name: "Imaging", dependencies: ["Support", "CLibPNG"]),
+        .target(name: "Neural", dependencies: ["Support", "COpenBLAS", "CBLASControl", "CNetworkKernels"]),
+        .target(name: "Render", dependencies: ["Geometry", "Imaging", "Support", "CRayKernels"]),
+        .target(name: "TextureField", dependencies: ["Geometry", "Spectral", "Render", "Neural", "Imaging", "Support", "CNetworkKernels"]),
+        .target(name: "Dynamics", dependencies: ["Neural", "Imaging", "Support"]),
+        .target(name: "GraphLearning", dependencies: ["Neural", "Support", "CBLASControl"]),
         .target(
             name: "TexfieldCLI",
             dependencies: [
                 "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField", "Dynamics", "GraphLearning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
-        .executableTarget(name: "texfield", dependencies: ["TexfieldCLI", "CKernels"]),
+        .executableTarget(name: "texfield", dependencies: ["TexfieldCLI", "CBLASControl"]),
 
         .testTarget(name: "GeometryTests", dependencies: ["Geometry"]),
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"], exclude: ["Fixtures"]),

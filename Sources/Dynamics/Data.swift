@@ -1,5 +1,5 @@
 import Foundation
-import Geometry
+import Support
 
 public enum DynamicsError: Error, CustomStringConvertible, Equatable {
     case badData(String)
@@ -62,13 +62,9 @@ public struct Dataset: Sendable {
     /// at distance 2.5 from the origin (overlapping, so that a network can overfit noise).
     public static func synthetic(count: Int = 1500, dimension: Int = 16, classes: Int = 4, seed: UInt64 = 7) -> Dataset {
         var rng = SplitMix64(seed: seed)
-        func gauss() -> Double {
-            let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &rng), u2 = Double.random(in: 0..<1, using: &rng)
-            return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
-        }
         var centres = [[Double]]()
         for _ in 0..<classes {
-            var c = (0..<dimension).map { _ in gauss() }
+            var c = (0..<dimension).map { _ in rng.nextGaussian() }
             let n = c.reduce(0) { $0 + $1 * $1 }.squareRoot()
             c = c.map { 2.5 * $0 / n }
             centres.append(c)
@@ -76,7 +72,7 @@ public struct Dataset: Sendable {
         var f = [Float](), l = [Int]()
         for i in 0..<count {
             let k = i % classes
-            for j in 0..<dimension { f.append(Float(centres[k][j] + gauss())) }
+            for j in 0..<dimension { f.append(Float(centres[k][j] + rng.nextGaussian())) }
             l.append(k)
         }
         return Dataset(features: f, labels: l, dimension: dimension, classes: classes)

@@ -1,5 +1,5 @@
 import Foundation
-import Geometry
+import Support
 
 /// What one run (on S or on some S^(i)) keeps for the stability analysis.
 public struct RunSummary: Codable, Sendable {

@@ -1,5 +1,5 @@
 import Foundation
-import Geometry
+import Support
 import Neural
 
 /// How a network is trained: a constant step, on purpose (the regime where weights keep moving).

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 extension Mesh {
@@ -41,30 +42,8 @@ extension Mesh {
             }
             out += "\n"
         }
-        try AtomicFile.write(Data(out.utf8), to: path)
-    }
-}
-
-/// Atomic file writing: the data goes to a temporary file in the destination folder, which
-/// is then renamed over the destination, so readers never see a half-written file.
-public enum AtomicFile {
-    public static func write(_ data: Data, to path: String) throws {
-        let url = URL(fileURLWithPath: path)
-        let dir = url.deletingLastPathComponent()
-        var isDir: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) || !isDir.boolValue {
-            throw MeshError.writeFailed(path: path, reason: "folder \(dir.path) does not exist")
-        }
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            throw MeshError.writeFailed(path: path, reason: error.localizedDescription)
-        }
-        if rename(tmp.path, path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw MeshError.writeFailed(path: path, reason: reason)
+        do { try AtomicFile.write(Data(out.utf8), to: path) } catch let e as FileWriteError {
+            throw MeshError.writeFailed(path: e.path, reason: e.reason)
         }
     }
 }

@@ -96,17 +96,3 @@ public enum MeshError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
-
-/// SplitMix64: a small, fast, seeded generator. All randomness in texfield comes from an
-/// explicitly passed generator, so the same seed gives the same result.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

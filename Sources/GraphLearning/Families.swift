@@ -1,5 +1,5 @@
 import Foundation
-import Geometry
+import Support
 
 /// Graph families used by the experiments. Every generator takes an explicit seeded generator.
 public enum GraphFamilies {

@@ -1,5 +1,5 @@
 import Foundation
-import Geometry
+import Support
 import Neural
 
 /// How Laplacian eigenvectors enter a graph network.

@@ -1,4 +1,4 @@
-import CKernels
+import CBLASControl
 import Foundation
 
 public enum LaplacianKind: String, Sendable, Codable, CaseIterable {

@@ -1,5 +1,5 @@
 import Foundation
-import Geometry
+import Support
 import Neural
 
 /// Results of training one classifier.

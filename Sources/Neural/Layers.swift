@@ -1,3 +1,4 @@
+import Support
 /// A fully connected layer y = x Wᵀ + b, as PyTorch's `nn.Linear`: `weight` is
 /// out × in (row-major), `bias` has `out` entries. Forward stores its input for backward;
 /// gradients accumulate with `+=` until `zeroGradients()`.
@@ -79,12 +80,7 @@ public enum Initializer: Sendable {
     func weights<T: GEMMScalar, G: RandomNumberGenerator>(inputs: Int, outputs: Int, using rng: inout G) -> [T] {
         let count = inputs * outputs
         func normal(_ std: Double) -> [T] {
-            (0..<count).map { _ in
-                // Box–Muller.
-                let u1 = Double.random(in: Double.leastNormalMagnitude..<1, using: &rng)
-                let u2 = Double.random(in: 0..<1, using: &rng)
-                return T(std * (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2))
-            }
+            (0..<count).map { _ in T(rng.nextGaussian(standardDeviation: std)) }
         }
         switch self {
         case .pytorchDefault:

@@ -1,4 +1,4 @@
-import CKernels
+import CNetworkKernels
 import Foundation
 
 /// Adam and AdamW with PyTorch's update rule (torch.optim.Adam/AdamW, amsgrad off), over one

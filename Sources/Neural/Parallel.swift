@@ -1,4 +1,4 @@
-import CKernels
+import CBLASControl
 import COpenBLAS
 import Dispatch
 import Foundation

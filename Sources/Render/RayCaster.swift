@@ -1,4 +1,4 @@
-import CKernels
+import CRayKernels
 import Dispatch
 import Foundation
 import Geometry

@@ -1,4 +1,4 @@
-import CKernels
+import CBLASControl
 import CTexfieldShim
 import Geometry
 

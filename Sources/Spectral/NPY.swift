@@ -1,3 +1,4 @@
+import Support
 import Foundation
 import Geometry
 
@@ -51,8 +52,8 @@ public enum NPY {
     /// Writes an array atomically.
     public static func write(path: String, shape: [Int], values: [Double], float32: Bool = false) throws {
         let data = try encode(shape: shape, values: values, float32: float32)
-        do { try AtomicFile.write(data, to: path) } catch let e as MeshError {
-            throw SpectralError.file(path: path, message: e.description)
+        do { try AtomicFile.write(data, to: path) } catch let e as FileWriteError {
+            throw SpectralError.file(path: path, message: "cannot write: \(e.reason)")
         }
     }
 

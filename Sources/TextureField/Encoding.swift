@@ -1,4 +1,4 @@
-import CKernels
+import CNetworkKernels
 import Foundation
 import Geometry
 import Neural
@@ -123,7 +123,7 @@ public struct FourierFeatures: Sendable {
         self.count = count
         var f = [Float]()
         f.reserveCapacity(3 * count)
-        for _ in 0..<(3 * count) { f.append(Float(gaussian(&rng) * sigma)) }
+        for _ in 0..<(3 * count) { f.append(Float(rng.nextGaussian() * sigma)) }
         frequencies = f
     }
 
@@ -146,9 +146,4 @@ public struct FourierFeatures: Sendable {
             }
         }
     }
-}
-
-func gaussian<G: RandomNumberGenerator>(_ rng: inout G) -> Double {
-    let u1 = Double.random(in: Double.leastNonzeroMagnitude..<1, using: &rng), u2 = Double.random(in: 0..<1, using: &rng)
-    return (-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)
 }

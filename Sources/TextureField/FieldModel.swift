@@ -1,4 +1,4 @@
-import CKernels
+import Support
 import Dispatch
 import Foundation
 import Geometry

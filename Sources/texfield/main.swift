@@ -1,4 +1,4 @@
-import CKernels
+import CBLASControl
 import TexfieldCLI
 
 // A CSL SignNet epoch spent half its time zeroing fresh pages before this (see the C comment).

@@ -1,3 +1,4 @@
+import Support
 import Dynamics
 import Geometry
 import Foundation

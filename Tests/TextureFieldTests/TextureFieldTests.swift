@@ -1,4 +1,5 @@
-import CKernels
+import Support
+import CNetworkKernels
 import Foundation
 import Geometry
 import Imaging

@@ -4,7 +4,7 @@
  * count so that its results are the same to the bit). Single-threaded sections may overlap each
  * other; an exclusive section waits for them to end and runs alone. The thread count is changed
  * only inside the mutex. */
-#include "texfield_kernels.h"
+#include "texfield_blas_control.h"
 #include <cblas.h>
 #include <pthread.h>
 

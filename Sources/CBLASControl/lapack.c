@@ -1,5 +1,5 @@
 // Dense symmetric eigenproblems through the LAPACK that OpenBLAS carries (dsyevd).
-#include "texfield_kernels.h"
+#include "texfield_blas_control.h"
 #include <stdlib.h>
 
 // Fortran LAPACK entry point exported by libopenblas (no lapack.h on a plain OpenBLAS install).

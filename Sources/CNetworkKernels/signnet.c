@@ -1,6 +1,6 @@
 /* The texture field's scalar SignNet encoder φ(v) + φ(−v), forward and backward, vectorised
  * over eight columns at a time (AVX2+FMA when the CPU has it, portable C otherwise). */
-#include "texfield_kernels.h"
+#include "texfield_network_kernels.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__) || defined(__i386__)

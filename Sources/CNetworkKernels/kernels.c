@@ -1,4 +1,4 @@
-#include "texfield_kernels.h"
+#include "texfield_network_kernels.h"
 #include <math.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

@@ -1,7 +1,7 @@
 /* Binned-SAH BVH and first-hit traversal. Nodes are 32 bytes (bounds + child or leaf range);
  * a node's two children are adjacent, so one index reaches both. Leaves hold up to 4
  * triangles, stored as v0, e1 = v1 − v0, e2 = v2 − v0 in traversal order. */
-#include "texfield_kernels.h"
+#include "texfield_bvh.h"
 #include <float.h>
 #include <math.h>
 #include <stdlib.h>

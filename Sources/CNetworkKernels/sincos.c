@@ -1,6 +1,6 @@
 /* Vectorised sin/cos (Cephes sinf/cosf: octant reduction by π/4 in three parts, degree-7/8
  * minimax polynomials), for the random Fourier features of the xyz baseline. */
-#include "texfield_kernels.h"
+#include "texfield_network_kernels.h"
 #include <math.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>

@@ -1,0 +1,55 @@
+import Support
+import Foundation
+
+/// A file that could not be written. Names the destination and the reason.
+public struct FileWriteError: Error, CustomStringConvertible, Equatable, Sendable {
+    public let path: String
+    public let reason: String
+    public init(path: String, reason: String) { self.path = path; self.reason = reason }
+    public var description: String { "\(path): cannot write: \(reason)" }
+}
+
+/// Atomic file writing: the data goes to a temporary file in the destination folder, which
+/// is then renamed over the destination, so readers never see a half-written file, and an
+/// interrupted writer leaves the previous version in place.
+public enum AtomicFile {
+    /// Writes `data` to `path` atomically. Throws `FileWriteError` when the folder does not exist
+    /// or the write or the rename fails (the temporary file is then removed).
+    public static func write(_ data: Data, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        let dir = url.deletingLastPathComponent()
+        var isDir: ObjCBool = false
+        if !FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir) || !isDir.boolValue {
+            throw FileWriteError(path: path, reason: "folder \(dir.path) does not exist")
+        }
+        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        do {
+            try data.write(to: tmp)
+        } catch {
+            try? FileManager.default.removeItem(at: tmp)
+            throw FileWriteError(path: path, reason: error.localizedDescription)
+        }
+        if rename(tmp.path, path) != 0 {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: tmp)
+            throw FileWriteError(path: path, reason: reason)
+        }
+    }
+}
+
+/// JSON the way texfield writes it: sorted keys, pretty printed, and non-finite numbers as the
+/// strings "inf", "-inf" and "nan" (so that writing never throws on a number).
+public enum TexfieldJSON {
+    public static func encoder(pretty: Bool = true) -> JSONEncoder {
+        let e = JSONEncoder()
+        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return e
+    }
+
+    public static func decoder() -> JSONDecoder {
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return d
+    }
+}
