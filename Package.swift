@@ -66,15 +66,15 @@ let package = Package(
             ]),
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI", "CBLASControl"]),
 
-        .testTarget(name: "GeometryTests", dependencies: ["Geometry"]),
+        .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Support"]),
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),
-        .testTarget(name: "NeuralTests", dependencies: ["Neural", "Geometry"], exclude: ["Fixtures"]),
-        .testTarget(name: "RenderTests", dependencies: ["Render", "Geometry", "Imaging"]),
-        .testTarget(name: "TextureFieldTests", dependencies: ["TextureField", "Render", "Geometry", "Imaging", "Neural"]),
-        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "Neural", "Geometry"]),
-        .testTarget(name: "GraphLearningTests", dependencies: ["GraphLearning", "Neural", "Geometry"]),
-        .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "Spectral", "Geometry"]),
+        .testTarget(name: "NeuralTests", dependencies: ["Neural", "Support"], exclude: ["Fixtures"]),
+        .testTarget(name: "RenderTests", dependencies: ["Render", "Geometry", "Imaging", "Support"]),
+        .testTarget(name: "TextureFieldTests", dependencies: ["TextureField", "Render", "Geometry", "Imaging", "Neural", "Spectral", "Support", "CNetworkKernels"]),
+        .testTarget(name: "DynamicsTests", dependencies: ["Dynamics", "Neural", "Support"]),
+        .testTarget(name: "GraphLearningTests", dependencies: ["GraphLearning", "Neural", "Support"]),
+        .testTarget(name: "TexfieldCLITests", dependencies: ["TexfieldCLI", "TextureField", "Spectral", "Geometry", "Support"]),
     ],
     cxxLanguageStandard: .cxx17
 )

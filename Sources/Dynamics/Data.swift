@@ -4,8 +4,14 @@ import Support
 public enum DynamicsError: Error, CustomStringConvertible, Equatable {
     case badData(String)
     case invalid(String)
+    /// A checkpoint made with another configuration or data set (only the epoch count may change).
+    case checkpointMismatch(path: String)
     public var description: String {
-        switch self { case .badData(let s), .invalid(let s): return s }
+        switch self {
+        case .badData(let s), .invalid(let s): return s
+        case .checkpointMismatch(let p):
+            return "\(p): the checkpoint belongs to another configuration or data set (only the epoch count may change)"
+        }
     }
 }
 

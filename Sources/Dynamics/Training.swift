@@ -184,7 +184,7 @@ public enum Trainer {
             var mine = c, theirs = ck.configuration
             mine.epochs = 0; theirs.epochs = 0
             guard mine == theirs, ck.fingerprint == print_ else {
-                throw DynamicsError.invalid("\(path): the checkpoint belongs to another configuration or data set (only --epochs may change)")
+                throw DynamicsError.checkpointMismatch(path: path)
             }
             params = ck.parameters; sgd = ck.sgd; adam = ck.adam; rng.state = ck.rng; record = ck.record
             record.configuration = c

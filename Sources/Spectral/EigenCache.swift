@@ -46,9 +46,12 @@ public struct EigenCache: Sendable {
               values.shape == [options.k], vectors.shape == [mesh.vertexCount, options.k],
               mass.shape == [mesh.vertexCount], residuals.shape == [options.k]
         else { return nil }
-        return Eigenbasis(values: values.values, vectors: vectors.values, mass: mass.values,
-                          residuals: residuals.values, orthonormalityError: info.orthonormalityError,
-                          stats: info.stats)
+        // A poisoned or truncated entry is a miss, never a basis with NaNs in it.
+        guard values.values.allSatisfy(\.isFinite), mass.values.allSatisfy({ $0.isFinite && $0 > 0 }),
+              vectors.values.allSatisfy(\.isFinite), info.orthonormalityError.isFinite else { return nil }
+        return try? Eigenbasis(values: values.values, vectors: vectors.values, mass: mass.values,
+                               residuals: residuals.values, orthonormalityError: info.orthonormalityError,
+                               stats: info.stats)
     }
 
     /// Stores an eigenbasis (atomically per file; meta.json last, so a partial entry is never read).
@@ -62,6 +65,20 @@ public struct EigenCache: Sendable {
         try NPY.write(path: dir + "/residuals.npy", shape: [basis.count], values: basis.residuals)
         let meta = try JSONEncoder().encode(CacheMeta(orthonormalityError: basis.orthonormalityError, stats: basis.stats))
         try AtomicFile.write(meta, to: dir + "/meta.json")
+    }
+}
+
+extension Eigenbasis {
+    /// The eigenpairs of `mesh` under `options`: from `cache` when it holds them, else computed
+    /// and stored there (a failed store is ignored: the cache is an optimisation). `cache` nil
+    /// neither reads nor writes. Returns the basis and whether it came from the cache.
+    /// Takes the solver's BLAS lock like `compute` (see there).
+    public static func loadOrCompute(mesh: Mesh, options: EigenOptions, cache: EigenCache?,
+                                     progress: (@Sendable (Double) -> Bool)? = nil) throws -> (basis: Eigenbasis, cached: Bool) {
+        if let cache, let b = cache.load(mesh: mesh, options: options) { return (b, true) }
+        let b = try compute(mesh: mesh, options: options, progress: progress)
+        try? cache?.store(b, mesh: mesh, options: options)
+        return (b, false)
     }
 }
 

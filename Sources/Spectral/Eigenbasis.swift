@@ -1,5 +1,6 @@
 import CBLASControl
 import CTexfieldShim
+import Foundation
 import Geometry
 
 /// How the eigenpairs are computed.
@@ -14,11 +15,15 @@ public enum EigenMethod: String, Sendable, Codable, CaseIterable {
     var code: Int32 { self == .automatic ? 0 : (self == .dense ? 1 : 2) }
 }
 
-/// Options of `Eigenbasis.compute`.
+/// Options of `Eigenbasis.compute`. Every field changes the result (and the cache key) except
+/// `threads`, which changes only the time — and the last bits where OpenBLAS's reductions depend
+/// on the thread count.
 public struct EigenOptions: Sendable, Codable, Equatable {
-    /// Number of smallest eigenpairs, 1 <= k <= n.
+    /// Number of smallest eigenpairs, 1 <= k <= n (including the constant one of each component).
     public var k: Int
+    /// The mass matrix: mixed Voronoi (libigl's default), barycentric or the full FEM mass.
     public var mass: MassKind = .voronoi
+    /// Dense LAPACK, spectrum slicing, or chosen by size.
     public var method: EigenMethod = .automatic
     /// Target relative residual ‖Lφ − λMφ‖ / (|λ| ‖Mφ‖).
     public var tolerance: Double = 1e-9
@@ -28,15 +33,24 @@ public struct EigenOptions: Sendable, Codable, Equatable {
     public var block: Int = 0
     /// Seed of the Lanczos start vectors.
     public var seed: UInt64 = 0
-    /// Threads for the block solves.
-    public var threads: Int = 2
+    /// Threads for the factorisations and block solves (default: the machine's active cores, at most 8).
+    public var threads: Int = EigenOptions.defaultThreads
 
-    public init(k: Int, mass: MassKind = .voronoi, method: EigenMethod = .automatic, tolerance: Double = 1e-9) {
+    /// Every option; the defaults are the reference protocol's (Voronoi mass, 1e-9).
+    public init(k: Int, mass: MassKind = .voronoi, method: EigenMethod = .automatic, tolerance: Double = 1e-9,
+                band: Int = 0, block: Int = 0, seed: UInt64 = 0, threads: Int = EigenOptions.defaultThreads) {
         self.k = k
         self.mass = mass
         self.method = method
         self.tolerance = tolerance
+        self.band = band
+        self.block = block
+        self.seed = seed
+        self.threads = threads
     }
+
+    /// The machine's active processor count, between 1 and 8.
+    public static var defaultThreads: Int { min(8, max(1, ProcessInfo.processInfo.activeProcessorCount)) }
 }
 
 /// Solver statistics.
@@ -69,15 +83,33 @@ public struct EigenStats: Sendable, Codable, Equatable {
 /// - `residuals`: ‖Lφ − λMφ‖₂ / (|λ| ‖Mφ‖₂) per pair; for eigenvalues below 1e-8 of the
 ///   largest computed, |λ| is replaced by the largest.
 public struct Eigenbasis: Sendable, Equatable {
-    public var values: [Double]
-    public var vectors: [Double]
-    public var mass: [Double]
-    public var residuals: [Double]
-    public var orthonormalityError: Double
-    public var stats: EigenStats?
+    /// k eigenvalues, ascending.
+    public let values: [Double]
+    /// n × k, row-major: `vectors[i * k + j]` is eigenfunction j at vertex i.
+    public let vectors: [Double]
+    /// n lumped masses (row sums of M).
+    public let mass: [Double]
+    /// k relative residuals.
+    public let residuals: [Double]
+    /// max |ΦᵀMΦ − I| over all entries.
+    public let orthonormalityError: Double
+    /// What the solver did (nil for pairs read from files).
+    public let stats: EigenStats?
 
+    /// Checks the sizes: k = `values.count` ≥ 1 eigenvalues and residuals, n = `mass.count` ≥ k
+    /// masses, n·k vector entries; throws `SpectralError.invalidInput` naming the mismatch.
     public init(values: [Double], vectors: [Double], mass: [Double], residuals: [Double],
-                orthonormalityError: Double, stats: EigenStats? = nil) {
+                orthonormalityError: Double, stats: EigenStats? = nil) throws {
+        let k = values.count, n = mass.count
+        guard k >= 1, n >= k else {
+            throw SpectralError.invalidInput("an eigenbasis needs 1 ≤ k ≤ n, got k = \(k) eigenvalues for n = \(n) masses")
+        }
+        guard residuals.count == k else {
+            throw SpectralError.invalidInput("\(residuals.count) residuals for \(k) eigenvalues")
+        }
+        guard n.multipliedReportingOverflow(by: k) == (n * k, false), vectors.count == n * k else {
+            throw SpectralError.invalidInput("\(vectors.count) eigenvector entries, expected n × k = \(n) × \(k)")
+        }
         self.values = values
         self.vectors = vectors
         self.mass = mass
@@ -97,6 +129,12 @@ public struct Eigenbasis: Sendable, Equatable {
     }
 
     /// Computes the eigenpairs of a mesh.
+    ///
+    /// Thread safety: may be called from any thread. OpenBLAS's thread count is process-wide and
+    /// its reductions round differently at other counts, so the solve holds texfield's BLAS lock
+    /// (`tfk_blas_exclusive_begin` in CBLASControl): it waits until no single-threaded network
+    /// section of this process is running, and those wait for it. Two solves run one after the other.
+    /// Time: O(n³) dense, about O(k · nnz(L-factor)) slicing.
     /// - Parameter progress: called with the fraction done; return false to cancel
     ///   (the call then throws `SpectralError.cancelled`).
     public static func compute(mesh: Mesh, options: EigenOptions,
@@ -112,6 +150,9 @@ public struct Eigenbasis: Sendable, Equatable {
         guard k >= 1 else { throw SpectralError.invalidInput("k must be at least 1, got \(k)") }
         guard k <= n else {
             throw SpectralError.invalidInput("k = \(k) exceeds the number of vertices (\(n))")
+        }
+        guard (1...256).contains(options.threads), options.band >= 0, options.block >= 0, options.block <= 1024 else {
+            throw SpectralError.invalidInput("threads \(options.threads) (1...256), band \(options.band) (≥ 0) or block \(options.block) (0...1024) out of range")
         }
         guard options.tolerance.isFinite, options.tolerance > 0 else {
             throw SpectralError.invalidInput("tolerance must be a positive number, got \(options.tolerance)")
@@ -157,7 +198,7 @@ public struct Eigenbasis: Sendable, Equatable {
             secondsFactor: st.seconds_factor, secondsSolve: st.seconds_solve,
             secondsOrthogonalize: st.seconds_orthogonalize, secondsRitz: st.seconds_ritz,
             secondsCheck: st.seconds_check, secondsTotal: st.seconds_total)
-        return Eigenbasis(values: values, vectors: vectors, mass: ops.lumpedMass, residuals: residuals,
+        return try Eigenbasis(values: values, vectors: vectors, mass: ops.lumpedMass, residuals: residuals,
                           orthonormalityError: st.orthonormality_error, stats: stats)
     }
 

@@ -125,7 +125,7 @@ struct RenderBench: ParsableCommand {
     @Option(help: "Write the cameras (JSON: K, camera-to-world R, centre) here.") var camerasOut: String?
 
     func run() throws {
-        let m = try loadMesh(mesh)
+        let m = try Mesh.readOBJ(path: mesh)
         let t0 = Date()
         let bvh = try BVH(m)
         let build = Date().timeIntervalSince(t0)

@@ -83,8 +83,8 @@ struct DynamicsCommand: ParsableCommand {
 
         func split() throws -> DataSplit {
             let d: Dataset
-            do { d = try data.map { try Dataset.csv(path: $0) } ?? Dataset.synthetic() } catch { throw CommandError("\(error)") }
-            do { return try DataSplit(d, trainCount: trainCount, testCount: testCount, seed: 99) } catch { throw CommandError("\(error)") }
+            d = try data.map { try Dataset.csv(path: $0) } ?? Dataset.synthetic()
+            return try DataSplit(d, trainCount: trainCount, testCount: testCount, seed: 99)
         }
 
         var configuration: TrainingConfiguration {
@@ -109,9 +109,7 @@ struct DynamicsCommand: ParsableCommand {
             try makeOutputFolder(out)
             let r: TrainingRecord
             // out/checkpoint.json after every epoch: an interrupted run continues where it stopped.
-            do { r = try Trainer.train(train, test: split.test, configuration: data.configuration, checkpoint: out + "/checkpoint.json") } catch {
-                throw CommandError("\(error)")
-            }
+            r = try Trainer.train(train, test: split.test, configuration: data.configuration, checkpoint: out + "/checkpoint.json")
             let enc = JSONEncoder()
             try AtomicFile.write(try enc.encode(r), to: out + "/record.json")
             try Plot.lines([r.meanTrainLoss, r.meanTestLoss]).writePNG(path: out + "/loss.png")
@@ -131,22 +129,17 @@ struct DynamicsCommand: ParsableCommand {
             abstract: "Label noise × step size: β̂, generalisation gap and mixing time per point (shards, resumable).",
             discussion: "Each (point, run) writes DIR/runs/<point>/run<r>.json and is skipped when it exists. Run shards with --shard i/N (or SLURM_ARRAY_TASK_ID/COUNT), then `texfield dynamics merge DIR`.")
         @OptionGroup var data: DataOptions
-        @Option(help: "Label-noise fractions, comma-separated.") var noise = "0,0.1,0.25,0.5"
-        @Option(help: "Step sizes, comma-separated.") var lrs = "0.1"
+        @Option(help: "Label-noise fractions, comma-separated.") var noise = CommaList<Double>([0, 0.1, 0.25, 0.5])
+        @Option(help: "Step sizes, comma-separated.") var lrs = CommaList<Double>([0.1])
         @Option(help: "Runs on S^(i) per point (one training sample replaced).") var perturbations = 4
         @Option(help: "Seeds per point (initial weights, batch order, which samples are replaced).") var seeds = 1
         @Option(help: "Run i of N (0-based).") var shard: String?
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/dynamics-sweep"
 
         func run() throws {
-            let ns = try noise.split(separator: ",").map { s -> Double in
-                guard let v = Double(s), (0..<1).contains(v) else { throw ValidationError("--noise: '\(s)' is not a fraction in [0, 1)") }
-                return v
-            }
-            let ls = try lrs.split(separator: ",").map { s -> Double in
-                guard let v = Double(s), v > 0 else { throw ValidationError("--lrs: '\(s)' is not a positive step") }
-                return v
-            }
+            try noise.check("--noise", in: 0...0.999_999, "a fraction in [0, 1)")
+            try lrs.check("--lrs", in: 1e-12...1e6, "a positive step")
+            let ns = noise.values, ls = lrs.values
             guard perturbations >= 1 else { throw ValidationError("--perturbations must be at least 1") }
             let sh = try ExperimentCommand.Shard.parse(shard)
             let split = try data.split()

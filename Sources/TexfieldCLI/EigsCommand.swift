@@ -42,7 +42,7 @@ struct EigsCommand: ParsableCommand {
 
     func run() throws {
         let t0 = Date()
-        let m = try loadMesh(mesh)
+        let m = try Mesh.readOBJ(path: mesh)
         guard k <= m.vertexCount else {
             throw CommandError("-k \(k) exceeds the number of vertices of \(mesh) (\(m.vertexCount))")
         }

@@ -44,14 +44,14 @@ struct ExperimentCommand: ParsableCommand {
         @Argument(help: "Mesh (OBJ) with texture coordinates.") var mesh: String
         @Argument(help: "Texture (PNG); the OBJ's material texture when omitted.") var texture: String?
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/encodings"
-        @Option(help: "Encodings, comma-separated (default: all).") var encodings: String?
+        @Option(help: "Encodings, comma-separated (default: all).") var encodings: CommaList<Encoding>?
         @Option(help: "Seeds per encoding.") var seeds = 3
         @Option(help: "Run i of N (0-based), e.g. 2/8.") var shard: String?
         @OptionGroup var options: FitOptions
         @Flag(help: "No progress output.") var quiet = false
 
         func run() throws {
-            let list: [Encoding] = try encodings.map { try parseList($0, option: "--encodings") } ?? Encoding.allCases
+            let list = encodings?.values ?? Encoding.allCases
             guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
             let sh = try Shard.parse(shard)
             var jobs = [(Encoding, Int)]()
@@ -68,9 +68,9 @@ struct ExperimentCommand: ParsableCommand {
                 c.encoding = e
                 c.seed = UInt64(s)
                 if !quiet { Terminal.error("[\(n + 1)/\(mine.count)] \(e.rawValue) seed \(s)") }
-                var p = FitPipeline(meshPath: mesh, texturePath: texture, out: dir, configuration: c, quiet: quiet)
-                p.keepCheckpoint = false
-                guard let m = try p.run() else { throw ExitCode(130) }
+                var o = FieldRun.Options()
+                o.keepCheckpoint = false
+                let m = try fitWithProgress(mesh: mesh, texture: texture, dir: dir, configuration: c, quiet: quiet, options: o)
                 if !quiet {
                     Terminal.error(String(format: "    PSNR %.2f dB, DSSIM×100 %.3f, %d parameters, %.0f s", m.test.meanPSNR, m.test.meanDSSIM100,
                                           m.parameters, m.trainingSeconds))

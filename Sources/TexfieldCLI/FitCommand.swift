@@ -12,8 +12,6 @@ import TextureField
 import Glibc
 #endif
 
-let texfieldVersion = "0.3.0"
-
 /// Set by SIGINT; the training loop stops at the next step and saves a checkpoint.
 nonisolated(unsafe) var stopRequested: Int32 = 0
 
@@ -22,12 +20,6 @@ func installInterruptHandler() {
         stopRequested = 1
         signal(SIGINT, SIG_DFL)  // a second Ctrl-C ends the process at once
     }
-}
-
-/// Where a fit's inputs came from (DIR/run.json), so that eval, bake and --resume find them.
-struct RunInputs: Codable {
-    var mesh: String
-    var texture: String
 }
 
 /// Options shared by fit, demo and the encoding experiment.
@@ -66,117 +58,47 @@ struct FitOptions: ParsableArguments {
     }
 }
 
-extension Encoding: ExpressibleByArgument {}
-extension LearningRateSchedule: ExpressibleByArgument {}
-extension UVBorder: ExpressibleByArgument {}
 
-/// The whole pipeline for one configuration; used by fit, demo and the experiment.
-struct FitPipeline {
-    var meshPath: String
-    var texturePath: String?
-    var out: String
-    var configuration: FieldConfiguration
-    var quiet: Bool
-    var resume = false
-    var writeOutputs = true
-    /// Training times (s) at which the best model so far is scored on the test views.
-    var snapshots: [Double] = []
-    /// Keep checkpoint.safetensors after a finished run (the experiment drops it to save space).
-    var keepCheckpoint = true
-
-    /// Runs; returns the metrics, or nil when interrupted (a checkpoint is then in `out`).
-    func run() throws -> FitMetrics? {
-        let mesh = try loadMesh(meshPath)
-        let texture = try loadTexture(texturePath, for: mesh, meshPath: meshPath)
-        let texPath = texturePath ?? mesh.diffuseTexturePath ?? ""
-        try makeOutputFolder(out)
-        let fm = FileManager.default
-        let abs = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
-        try AtomicFile.write(try JSONEncoder().encode(RunInputs(mesh: abs(meshPath), texture: abs(texPath))), to: out + "/run.json")
-        let say = { (s: String) in if !quiet { Terminal.error(s) } }
-        let bar = Terminal.ProgressBar(label: "prepare", enabled: !quiet)
-        say("texfield fit: \(meshPath) (\(mesh.vertexCount) vertices, \(mesh.triangleCount) triangles), \(configuration.encoding.rawValue)"
-            + (configuration.encoding.usesEigenfunctions ? ", k = \(configuration.eigenfunctions)" : ""))
-        let scene: FieldScene
-        do {
-            scene = try FieldScene(mesh: mesh, texture: texture, configuration: configuration, meshName: meshPath,
-                                   progress: { _, f in bar.update(f) })
-        } catch let e as FieldError { throw CommandError("\(e)") } catch let e as SpectralError { throw CommandError("\(meshPath): \(e)") }
-        bar.finish()
-        for w in scene.warnings { Terminal.error("warning: " + w) }
-        var timings = scene.timings
-        let model = FieldModel(configuration: configuration, surface: scene.surface)
-        let trainRays = scene.rays(scene.train), valRays = scene.rays(scene.validation)
-        let trainer = Trainer(model: model, train: trainRays, validation: valRays)
-        let ckpt = out + "/checkpoint.safetensors"
-        if resume {
-            guard fm.fileExists(atPath: ckpt) else { throw CommandError("\(out): no checkpoint.safetensors to resume from") }
-            do { try FieldCheckpoint.load(trainer, from: ckpt) } catch { throw CommandError("\(error)") }
-            say("resuming at step \(trainer.state.step) (\(String(format: "%.0f", trainer.state.seconds)) s trained)")
-        }
-        say("\(trainRays.count) training rays from \(configuration.trainViews) views, \(model.parameterCount) parameters; "
-            + "budget \(String(format: "%.0f", configuration.seconds)) s or \(configuration.steps) steps")
-        installInterruptHandler()
-        let tbar = Terminal.ProgressBar(label: "train", enabled: !quiet)
-        var lastSave = Date()
-        let t0 = Date()
-        var pending = snapshots.sorted().filter { $0 > trainer.state.seconds }
-        var taken = [Snapshot]()
-        let completed = trainer.run(shouldStop: { stopRequested != 0 }) { p in
-            if let next = pending.first, p.seconds >= next {
-                pending.removeFirst()
-                let current = model.parameterSnapshot
-                // the kept model at this moment: the best validated so far
-                model.restore(trainer.best)
-                if let (r, _) = try? Evaluation.evaluate(model, scene: scene) {
-                    taken.append(Snapshot(seconds: p.seconds, step: p.step, bestStep: trainer.state.bestStep,
-                                          meanPSNR: r.meanPSNR, meanDSSIM100: r.meanDSSIM100))
-                    say(String(format: "\nsnapshot at %.0f s (step %d, model from step %d): test PSNR %.2f dB, DSSIM×100 %.3f",
-                               p.seconds, p.step, trainer.state.bestStep, r.meanPSNR, r.meanDSSIM100))
-                }
-                model.restore(current)
-            }
+/// Runs a fit (or its resumption) with the progress bar and messages on stderr; returns the
+/// metrics, or exits with 130 after an interrupt (the checkpoint is then written).
+func runWithProgress(_ run: FieldRun, quiet: Bool, _ body: (FieldRun.Options, @escaping @Sendable (FieldRun.Event) -> Void, @escaping () -> Bool) throws -> FieldRun.Outcome,
+                     options: FieldRun.Options = FieldRun.Options()) throws -> FitMetrics {
+    let prepare = Terminal.ProgressBar(label: "prepare", enabled: !quiet)
+    let train = Terminal.ProgressBar(label: "train", enabled: !quiet)
+    let say: @Sendable (String) -> Void = { s in if !quiet { Terminal.error(s) } }
+    let events: @Sendable (FieldRun.Event) -> Void = { e in
+        switch e {
+        case .message(let s): say(s)
+        case .warning(let s): Terminal.error("warning: " + s)
+        case .preparing(let f): prepare.update(f)
+        case .prepared: prepare.finish()
+        case .resumed(let step, let seconds): say("resuming at step \(step) (\(String(format: "%.0f", seconds)) s trained)")
+        case .snapshot(let s):
+            say(String(format: "\nsnapshot at %.0f s (step %d, model from step %d): test PSNR %.2f dB, DSSIM×100 %.3f",
+                       s.seconds, s.step, s.bestStep, s.meanPSNR, s.meanDSSIM100))
+        case .training(let p):
             let detail = String(format: "step %d  loss %.4f  PSNR %.2f%@  %.0f rays/s", p.step, p.loss, p.trainPSNR,
                                 p.bestValidationPSNR.map { String(format: "  val %.2f", $0) } ?? "", p.samplesPerSecond)
-            tbar.update(p.fraction, detail: detail)
-            if Date().timeIntervalSince(lastSave) > 60 {
-                try? FieldCheckpoint.save(trainer, to: ckpt)
-                lastSave = Date()
-            }
+            train.update(p.fraction, detail: detail)
+        case .trained: train.finish()
         }
-        tbar.finish()
-        timings["training"] = (timings["training"] ?? 0) + Date().timeIntervalSince(t0)
-        do { try FieldCheckpoint.save(trainer, to: ckpt) } catch { throw CommandError("\(error)") }
-        if !completed {
-            say("interrupted at step \(trainer.state.step); checkpoint in \(ckpt)\ncontinue with: texfield fit --resume \(out)")
-            return nil
-        }
-        model.restore(trainer.best)
-        var t = Date()
-        let (result, predictions) = try Evaluation.evaluate(model, scene: scene)
-        timings["evaluation"] = Date().timeIntervalSince(t)
-        t = Date()
-        let baked = Baker.bake(model, mesh: mesh, width: texture.width, height: texture.height, reference: texture)
-        timings["bake"] = Date().timeIntervalSince(t)
-        var metrics = FitMetrics(
-            mesh: meshPath, texture: texPath, vertices: mesh.vertexCount, triangles: mesh.triangleCount, configuration: configuration,
-            parameters: model.parameterCount, steps: trainer.state.step, trainingSeconds: trainer.state.seconds,
-            bestStep: trainer.state.bestStep, samplesPerSecond: Double(trainer.state.step * configuration.batch) / max(trainer.state.seconds, 1e-9),
-            trainingRays: trainRays.count, timings: timings, test: result, texturePSNR: baked.psnr.isFinite ? baked.psnr : nil,
-            history: trainer.state.history, texfieldVersion: texfieldVersion)
-        metrics.snapshots = taken
-        if writeOutputs {
-            t = Date()
-            try baked.image.writePNG(path: out + "/texture.png")
-            do { try FieldCheckpoint.saveModel(model, parameters: trainer.best, to: out + "/model.safetensors") } catch { throw CommandError("\(error)") }
-            var m = metrics
-            m.timings["outputs"] = Date().timeIntervalSince(t)
-            try FitReport.write(to: out, metrics: m, scene: scene, predictions: predictions, textureImage: baked.image)
-            if !keepCheckpoint { try? fm.removeItem(atPath: ckpt) }
-            return m
-        }
-        return metrics
     }
+    installInterruptHandler()
+    switch try body(options, events, { stopRequested != 0 }) {
+    case .finished(let m): return m
+    case .interrupted(let step, let checkpoint):
+        say("interrupted at step \(step); checkpoint in \(checkpoint)\ncontinue with: texfield fit --resume \(run.directory)")
+        throw ExitCode(130)
+    }
+}
+
+/// Fits `mesh` into `dir` with the progress shown.
+func fitWithProgress(mesh: String, texture: String?, dir: String, configuration: FieldConfiguration, quiet: Bool,
+                     options: FieldRun.Options = FieldRun.Options()) throws -> FitMetrics {
+    let run = FieldRun(directory: dir)
+    return try runWithProgress(run, quiet: quiet, { o, e, stop in
+        try run.fit(mesh: mesh, texture: texture, configuration: configuration, options: o, events: e, shouldStop: stop)
+    }, options: options)
 }
 
 func printSummary(_ m: FitMetrics, out: String) {
@@ -205,34 +127,28 @@ struct FitCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "Output folder (default out/<mesh name>).") var out: String?
     @OptionGroup var options: FitOptions
     @Option(help: "Also score the best model so far on the test views at these training times (s), e.g. 120,300.")
-    var snapshots: String?
+    var snapshots: CommaList<Double>?
     @Option(help: "Continue the interrupted fit in this folder (its configuration; --seconds and --steps may be raised).") var resume: String?
     @Flag(help: "No progress output.") var quiet = false
 
+    func validate() throws {
+        try snapshots?.check("--snapshots", in: 1e-9...1e9, "a positive number of seconds")
+    }
+
     func run() throws {
         if let dir = resume {
-            guard let data = FileManager.default.contents(atPath: dir + "/run.json"),
-                  let inputs = try? JSONDecoder().decode(RunInputs.self, from: data) else {
-                throw CommandError("\(dir): no run.json; is this the folder of a texfield fit?")
+            let run = FieldRun(directory: dir)
+            let m = try runWithProgress(run, quiet: quiet) { o, e, stop in
+                try run.resume(seconds: options.seconds, steps: options.steps, options: o, events: e, shouldStop: stop)
             }
-            var c: FieldConfiguration
-            do { c = try FieldCheckpoint.configuration(at: dir + "/checkpoint.safetensors") } catch { throw CommandError("\(error)") }
-            if let s = options.seconds { c.seconds = s }
-            if let s = options.steps { c.steps = s }
-            let p = FitPipeline(meshPath: inputs.mesh, texturePath: inputs.texture.isEmpty ? nil : inputs.texture, out: dir,
-                                configuration: c, quiet: quiet, resume: true)
-            guard let m = try p.run() else { throw ExitCode(130) }
             printSummary(m, out: dir)
             return
         }
         guard let mesh else { throw ValidationError("give a mesh (or --resume DIR)") }
         let dir = out ?? "out/" + ((mesh as NSString).lastPathComponent as NSString).deletingPathExtension
-        var p = FitPipeline(meshPath: mesh, texturePath: texture, out: dir, configuration: options.configuration, quiet: quiet)
-        p.snapshots = try (snapshots ?? "").split(separator: ",").map {
-            guard let v = Double($0.trimmingCharacters(in: .whitespaces)), v > 0 else { throw ValidationError("--snapshots: '\($0)' is not a positive number of seconds") }
-            return v
-        }
-        guard let m = try p.run() else { throw ExitCode(130) }
+        var o = FieldRun.Options()
+        o.snapshots = snapshots?.values ?? []
+        let m = try fitWithProgress(mesh: mesh, texture: texture, dir: dir, configuration: options.configuration, quiet: quiet, options: o)
         printSummary(m, out: dir)
     }
 }
@@ -256,8 +172,7 @@ struct DemoCommand: ParsableCommand {
         var c = FieldConfiguration()
         c.seconds = seconds
         c.eigenfunctions = 1023
-        let p = FitPipeline(meshPath: path, texturePath: nil, out: out, configuration: c, quiet: quiet)
-        guard let m = try p.run() else { throw ExitCode(130) }
+        let m = try fitWithProgress(mesh: path, texture: nil, dir: out, configuration: c, quiet: quiet)
         printSummary(m, out: out)
     }
 }

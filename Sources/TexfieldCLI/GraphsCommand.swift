@@ -4,7 +4,6 @@ import Foundation
 import Geometry
 import GraphLearning
 
-extension PositionalEncoding: ExpressibleByArgument {}
 
 /// `texfield graphs …`: graph-level SignNet and BasisNet (Lim et al. 2023, section 4).
 struct GraphsCommand: ParsableCommand {
@@ -66,13 +65,13 @@ struct GraphsCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "csl",
             abstract: "Circular Skip Link classification (10 classes of 4-regular graphs 1-WL cannot separate): GIN with each positional encoding.")
-        @Option(help: "Encodings, comma-separated.") var encodings = "none,eigen,abs,signflip,signnet,basisnet"
+        @Option(help: "Encodings, comma-separated.") var encodings = CommaList<PositionalEncoding>([.none, .eigen, .abs, .signflip, .signnet, .basisnet])
         @Option(help: "Epochs.") var epochs = 500
         @OptionGroup var common: Common
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/csl"
 
         func run() throws {
-            let list: [PositionalEncoding] = try parseList(encodings, option: "--encodings")
+            let list = encodings.values
             try common.validate(epochs: epochs)
             let c = common
             let results: [GraphRunResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
@@ -123,7 +122,7 @@ struct GraphsCommand: ParsableCommand {
 
     /// Options of the experiments on generated graphs.
     struct Generated: ParsableArguments {
-        @Option(help: "Encodings, comma-separated.") var encodings = "none,eigen,signnet,basisnet"
+        @Option(help: "Encodings, comma-separated.") var encodings = CommaList<PositionalEncoding>([.none, .eigen, .signnet, .basisnet])
         @Option(help: "Graphs generated (the last --test of them are the test set).") var graphs = 2000
         @Option(help: "Test graphs.") var test = 500
         @Option(help: "Epochs.") var epochs = 200
@@ -133,7 +132,7 @@ struct GraphsCommand: ParsableCommand {
     /// A regression experiment on generated graphs: the last `test` graphs are the test set; one
     /// model regresses all targets; the table gives test MAE over each target's deviation.
     static func synthetic(_ o: Generated, common c: Common, out: String, names: [String], generate: (Int) -> [Graph]) throws {
-        let list: [PositionalEncoding] = try parseList(o.encodings, option: "--encodings")
+        let list = o.encodings.values
         let (epochs, layers) = (o.epochs, o.layers)
         try c.validate(epochs: epochs)
         guard o.test >= 1, o.graphs > o.test, layers >= 1 else { throw ValidationError("need --graphs > --test ≥ 1 and --layers ≥ 1") }
@@ -187,7 +186,7 @@ struct GraphsCommand: ParsableCommand {
             commandName: "zinc",
             abstract: "Molecular regression (score = logp − SA) on micro-ZINC: GINE (bond types) or GIN with each positional encoding, test MAE.")
         @Option(help: "CSV with SMILES and score columns.") var data = "../shared/data/zinc_micro/micro_ZINC.csv"
-        @Option(help: "Encodings, comma-separated.") var encodings = "none,eigen,signnet,basisnet"
+        @Option(help: "Encodings, comma-separated.") var encodings = CommaList<PositionalEncoding>([.none, .eigen, .signnet, .basisnet])
         @Option(help: "Epochs.") var epochs = 200
         @Option(help: "Message-passing layers.") var layers = 4
         @Flag(help: "Plain GIN: ignore bond types.") var noEdgeFeatures = false
@@ -195,10 +194,10 @@ struct GraphsCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/zinc"
 
         func run() throws {
-            let list: [PositionalEncoding] = try parseList(encodings, option: "--encodings")
+            let list = encodings.values
             try common.validate(epochs: epochs)
             let graphs: [Graph]
-            do { graphs = try SMILES.readCSV(path: data) } catch { throw CommandError("\(error)") }
+            graphs = try SMILES.readCSV(path: data)
             guard graphs.count >= 5 else { throw CommandError("\(data): \(graphs.count) molecules; the split needs at least 5") }
             let c = common, edges = !noEdgeFeatures, layers = layers
             let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in

@@ -11,7 +11,7 @@ struct InfoCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
-        let m = try loadMesh(mesh)
+        let m = try Mesh.readOBJ(path: mesh)
         let r = m.report()
         if json {
             let enc = JSONEncoder()
@@ -45,12 +45,5 @@ struct InfoCommand: ParsableCommand {
         let found = defects.filter { $0.1 > 0 }
         lines.append(found.isEmpty ? "defects         none" : "defects         " + found.map { "\($0.1) \($0.0)" }.joined(separator: ", "))
         return lines.joined(separator: "\n")
-    }
-}
-
-/// Reads a mesh, turning errors into a message for the user.
-func loadMesh(_ path: String) throws -> Mesh {
-    do { return try Mesh.readOBJ(path: path) } catch let e as MeshError {
-        throw CommandError(e.description)
     }
 }

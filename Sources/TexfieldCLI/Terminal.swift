@@ -53,12 +53,6 @@ func formatSeconds(_ s: Double) -> String {
     s < 1 ? String(format: "%.0f ms", s * 1000) : String(format: "%.2f s", s)
 }
 
-/// A failure while running a command (bad file, failed solve): printed as `Error: message`,
-/// without the usage text that argument errors get.
-struct CommandError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}
 
 /// Creates an output folder, with an error that names it.
 func makeOutputFolder(_ path: String) throws {
@@ -72,14 +66,4 @@ func meanAndDeviation(_ x: [Double]) -> (mean: Double, deviation: Double) {
     let m = x.reduce(0, +) / Double(x.count)
     let v = x.count > 1 ? x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count - 1) : 0
     return (m, v.squareRoot())
-}
-
-/// A comma-separated list of enum values, with an error naming the bad one and the choices.
-func parseList<E: RawRepresentable & CaseIterable>(_ s: String, option: String) throws -> [E] where E.RawValue == String {
-    try s.split(separator: ",").map {
-        guard let e = E(rawValue: String($0)) else {
-            throw ValidationError("\(option): unknown value '\($0)'; use \(E.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        return e
-    }
 }

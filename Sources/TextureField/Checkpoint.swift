@@ -1,5 +1,6 @@
 import Foundation
 import Neural
+import Support
 
 /// Checkpoints of a fit: `checkpoint.safetensors` holds everything needed to continue (weights,
 /// Adam state, the best model so far, the training state and configuration as JSON metadata);
@@ -20,7 +21,7 @@ public enum FieldCheckpoint {
         }
         tensors["best.flat"] = StoredTensor(shape: [trainer.best.0.count], values: trainer.best.0)
         if let b = trainer.best.1 { tensors["best.phi.params"] = StoredTensor(shape: [b.count], values: b) }
-        let enc = JSONEncoder()
+        let enc = TexfieldJSON.encoder(pretty: false)  // sorted keys: the same run gives the same bytes
         meta["texfield.state"] = String(decoding: try enc.encode(trainer.state), as: UTF8.self)
         meta["texfield.config"] = String(decoding: try enc.encode(m.configuration), as: UTF8.self)
         try Safetensors.write(path: path, tensors: tensors, metadata: meta)
@@ -30,7 +31,17 @@ public enum FieldCheckpoint {
     public static func configuration(at path: String) throws -> FieldConfiguration {
         let (_, meta) = try Safetensors.read(path: path)
         guard let s = meta["texfield.config"] else { throw FieldError.checkpoint("\(path): not a texfield fit checkpoint (no configuration)") }
-        return try JSONDecoder().decode(FieldConfiguration.self, from: Data(s.utf8))
+        return try decodeConfiguration(s, path: path)
+    }
+
+    /// A configuration from a file's metadata, range-checked; errors name the file.
+    static func decodeConfiguration(_ json: String, path: String) throws -> FieldConfiguration {
+        let c: FieldConfiguration
+        do { c = try JSONDecoder().decode(FieldConfiguration.self, from: Data(json.utf8)) } catch {
+            throw FieldError.checkpoint("\(path): unreadable configuration: \(error)")
+        }
+        do { try c.check() } catch let e as FieldError { throw FieldError.checkpoint("\(path): \(e)") }
+        return c
     }
 
     /// Restores weights, optimiser state, best model and training state into `trainer`.
@@ -40,11 +51,11 @@ public enum FieldCheckpoint {
         guard let s = meta["texfield.state"], let c = meta["texfield.config"] else {
             throw FieldError.checkpoint("\(path): not a texfield fit checkpoint")
         }
-        let config = try JSONDecoder().decode(FieldConfiguration.self, from: Data(c.utf8))
+        let config = try decodeConfiguration(c, path: path)
         var mine = m.configuration, theirs = config
         mine.steps = 0; theirs.steps = 0; mine.seconds = 0; theirs.seconds = 0
         guard mine == theirs else {
-            throw FieldError.checkpoint("\(path): the checkpoint was made with another configuration (only --steps and --seconds may change on --resume)")
+            throw FieldError.configurationChanged(path: path)
         }
         var current = [String: StoredTensor]()
         for (k, v) in tensors where k.hasPrefix("current.") && k != "current.phi.params" { current[String(k.dropFirst(8))] = v }
@@ -64,7 +75,15 @@ public enum FieldCheckpoint {
             throw FieldError.checkpoint("\(path): the checkpoint lacks the best model")
         }
         trainer.best = (b.values, tensors["best.phi.params"]?.values)
-        trainer.state = try JSONDecoder().decode(TrainingState.self, from: Data(s.utf8))
+        let state: TrainingState
+        do { state = try TexfieldJSON.decoder().decode(TrainingState.self, from: Data(s.utf8)) } catch {
+            throw FieldError.checkpoint("\(path): unreadable training state: \(error)")
+        }
+        guard state.step >= 0, state.step <= config.steps, state.seconds.isFinite, state.seconds >= 0,
+              state.bestStep >= 0, state.bestStep <= state.step, !state.bestValidationL1.isNaN else {
+            throw FieldError.checkpoint("\(path): training state out of range (step \(state.step), seconds \(state.seconds), best step \(state.bestStep))")
+        }
+        trainer.state = state
         trainer.state.finished = false
     }
 
@@ -75,8 +94,15 @@ public enum FieldCheckpoint {
         var tensors = model.mlp.namedParameters()
         if let p = parameters.1 { tensors["phi.params"] = StoredTensor(shape: [p.count], values: p) }
         model.restore(saved)
-        let config = String(decoding: try JSONEncoder().encode(model.configuration), as: UTF8.self)
+        let config = String(decoding: try TexfieldJSON.encoder(pretty: false).encode(model.configuration), as: UTF8.self)
         try Safetensors.write(path: path, tensors: tensors, metadata: ["texfield.config": config])
+    }
+
+    /// The configuration stored in a model file written by `saveModel`.
+    public static func modelConfiguration(at path: String) throws -> FieldConfiguration {
+        let (_, meta) = try Safetensors.read(path: path)
+        guard let s = meta["texfield.config"] else { throw FieldError.checkpoint("\(path): no texfield configuration in its metadata") }
+        return try decodeConfiguration(s, path: path)
     }
 
     /// Loads a model written by `saveModel` into `model`.

@@ -55,6 +55,29 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
 
     public init() {}
 
+    /// Checks every field's range (a configuration may come from a file someone else wrote);
+    /// throws `FieldError.invalid` naming the field and its value.
+    public func check() throws {
+        func need(_ ok: Bool, _ field: String, _ value: Any, _ range: String) throws {
+            if !ok { throw FieldError.invalid("configuration: \(field) = \(value) is outside \(range)") }
+        }
+        try need((1...65_536).contains(eigenfunctions), "eigenfunctions", eigenfunctions, "1...65536")
+        try need(learningRate.isFinite && learningRate > 0 && learningRate <= 1e6, "learningRate", learningRate, "(0, 1e6]")
+        try need((1...1 << 20).contains(batch), "batch", batch, "1...1048576")
+        try need(steps >= 1, "steps", steps, "1...")
+        try need(seconds > 0 && seconds.isFinite, "seconds", seconds, "a positive finite number")
+        try need((8...4096).contains(imageSize), "imageSize", imageSize, "8...4096")
+        try need((1...10_000).contains(trainViews), "trainViews", trainViews, "1...10000")
+        try need((1...10_000).contains(validationViews), "validationViews", validationViews, "1...10000")
+        try need((1...10_000).contains(testViews), "testViews", testViews, "1...10000")
+        try need(validateEvery >= 1, "validateEvery", validateEvery, "1...")
+        try need((1...1 << 24).contains(validationRays), "validationRays", validationRays, "1...16777216")
+        try need((1...4096).contains(width), "width", width, "1...4096")
+        try need((1...64).contains(signnetHidden), "signnetHidden", signnetHidden, "1...64")
+        try need((1...8192).contains(rffFeatures), "rffFeatures", rffFeatures, "1...8192")
+        try need(rffSigma.isFinite && rffSigma > 0, "rffSigma", rffSigma, "a positive finite number")
+    }
+
     /// The network's input width for this configuration.
     public var inputs: Int { encoding == .xyzRFF ? 3 + 2 * rffFeatures : eigenfunctions }
 }

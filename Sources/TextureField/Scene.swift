@@ -4,21 +4,38 @@ import Imaging
 import Render
 import Spectral
 
+/// Errors of the texture-field pipeline, in the library's words (the command line adds the
+/// flag that fixes each). Every case names the file or value at fault.
 public enum FieldError: Error, CustomStringConvertible, Equatable {
     case invalid(String)
     case noTexcoords(String)
+    /// A texture was neither given nor named by the mesh's material (`mtllib` with `map_Kd`).
+    case noTexture(mesh: String)
+    /// k eigenfunctions need k + 1 eigenpairs, at most the vertex count.
     case tooManyEigenfunctions(requested: Int, vertices: Int)
+    /// Texture coordinates outside [0, 1] under `UVBorder.error` (or too far outside under automatic).
+    case uvOutside(mesh: String, what: String, excursion: Double)
     case noObjectPixels(String)
     case checkpoint(String)
+    /// A resumed checkpoint was made with another configuration than the one asked for.
+    case configurationChanged(path: String)
+    /// A folder that is not (or not yet) a finished fit.
+    case notARun(path: String, reason: String)
 
     public var description: String {
         switch self {
         case .invalid(let s): return s
         case .noTexcoords(let p): return "\(p): the mesh has no texture coordinates (vt) on every face; a texture cannot be fitted"
+        case .noTexture(let m): return "\(m): no texture given and the OBJ names none (mtllib with map_Kd)"
         case .tooManyEigenfunctions(let k, let n):
-            return "-k \(k) needs \(k + 1) eigenpairs (the constant one is dropped), but the mesh has only \(n) vertices; use -k \(max(1, n - 1)) or less"
+            return "k = \(k) eigenfunctions need \(k + 1) eigenpairs (the constant one is dropped), but the mesh has only \(n) vertices; at most \(max(1, n - 1)) can be used"
+        case .uvOutside(let m, let what, let e):
+            return "\(m): \(what), up to \(String(format: "%.3g", e)) outside; tile the texture (wrap) or repeat its edge (clamp)"
         case .noObjectPixels(let s): return "no training view sees the mesh (\(s)); is the mesh empty or degenerate?"
         case .checkpoint(let s): return s
+        case .configurationChanged(let p):
+            return "\(p): the checkpoint was made with another configuration (only the step and time budgets may change when resuming)"
+        case .notARun(let p, let r): return "\(p): \(r)"
         }
     }
 }
@@ -38,23 +55,27 @@ public struct RenderedView: Sendable {
     public let truth: Image
 }
 
-/// A mesh, its texture, its eigenfunctions and the protocol's rendered views: what training
-/// and evaluation read.
-public struct FieldScene: Sendable {
+/// What a field reads on the surface, with no camera involved: the mesh, its texture (RGB),
+/// the per-vertex eigenfunction data and the texture-coordinate border rule. Training,
+/// evaluation and baking all start here; only training and evaluation add rendered views
+/// (`FieldScene`).
+public struct FieldSurface: Sendable {
     public let mesh: Mesh
+    /// The texture as RGB.
     public let texture: Image
-    public let surface: SurfaceData
+    /// Per-vertex inputs of the field (eigenfunctions, eigenvalues, unit-cube positions).
+    public let data: SurfaceData
+    /// The k eigenvalues used (the constant one dropped); empty for encodings without eigenfunctions.
     public let eigenvalues: [Double]
-    public let views: ProtocolViews
-    public let train: [RenderedView]
-    public let validation: [RenderedView]
-    public let test: [RenderedView]
-    public var timings: [String: Double] = [:]
+    /// How texture coordinates outside [0, 1] are looked up (wrap or clamp; `error` was resolved).
+    public let border: UVBorder
+    /// Seconds spent on the eigenfunctions.
+    public var seconds: Double
     /// Things the user should hear about (e.g. texture coordinates clamped).
     public var warnings: [String] = []
 
-    /// - Parameters: `eigenbasis` computed elsewhere (with k + 1 pairs), or nil to compute it
-    ///   here (through `cache`).
+    /// Checks the mesh's texture coordinates against `c.uvBorder` and computes (or loads from
+    /// `cache`) the k + 1 smallest eigenpairs when the encoding uses them.
     public init(mesh: Mesh, texture: Image, configuration c: FieldConfiguration, meshName: String = "mesh",
                 cache: EigenCache? = EigenCache(), progress: (@Sendable (String, Double) -> Void)? = nil) throws {
         guard mesh.hasTexcoords else { throw FieldError.noTexcoords(meshName) }
@@ -69,36 +90,26 @@ public struct FieldScene: Sendable {
             let e = max(-u, u - 1, -v, v - 1)
             if e > 1e-6 { outside.append((Int(i), u, v)); excursion = max(excursion, e) }
         }
-        var border = c.uvBorder ?? .clamp
         if let (i, u, v) = outside.first {
             let what = "\(outside.count) texture coordinate\(outside.count == 1 ? "" : "s") outside [0, 1], the first vt line \(i + 1) = (\(u), \(v))"
             if c.uvBorder == .error || (c.uvBorder == nil && excursion > 0.1) {
-                throw FieldError.invalid("\(meshName): \(what), up to \(String(format: "%.3g", excursion)) outside; "
-                                         + "pass --uv-border wrap to tile the texture or --uv-border clamp to repeat its edge")
+                throw FieldError.uvOutside(mesh: meshName, what: what, excursion: excursion)
             }
             if c.uvBorder == nil {
-                warnings.append("\(meshName): \(what), at most \(String(format: "%.3g", excursion)) outside: clamped to the texture's edge (--uv-border wrap|clamp|error to choose)")
+                warnings.append("\(meshName): \(what), at most \(String(format: "%.3g", excursion)) outside: clamped to the texture's edge (uvBorder wrap|clamp|error chooses)")
             }
         }
-        if c.uvBorder == .error { border = .clamp }
-        guard c.eigenfunctions >= 1 else { throw FieldError.invalid("-k must be at least 1") }
-        guard c.batch >= 1, c.imageSize >= 8, c.trainViews >= 1, c.testViews >= 1, c.validationViews >= 1 else {
-            throw FieldError.invalid("batch, image size and view counts must be positive")
-        }
+        border = c.uvBorder == .wrap ? .wrap : .clamp
+        try c.check()
         self.mesh = mesh
-        let tex = texture.rgb()
-        self.texture = tex
-        var timings = [String: Double]()
-        var t0 = Date()
+        self.texture = texture.rgb()
+        let t0 = Date()
         let n = mesh.vertexCount
         var phi = [Float](), lambda = [Float](), values = [Double]()
         if c.encoding.usesEigenfunctions {
             guard c.eigenfunctions + 1 <= n else { throw FieldError.tooManyEigenfunctions(requested: c.eigenfunctions, vertices: n) }
-            let options = EigenOptions(k: c.eigenfunctions + 1)
-            let basis: Eigenbasis
-            if let cache, let b = cache.load(mesh: mesh, options: options) { basis = b } else {
-                basis = try Eigenbasis.compute(mesh: mesh, options: options) { f in progress?("eigenfunctions", f); return true }
-                try? cache?.store(basis, mesh: mesh, options: options)
+            let (basis, _) = try Eigenbasis.loadOrCompute(mesh: mesh, options: EigenOptions(k: c.eigenfunctions + 1), cache: cache) { f in
+                progress?("eigenfunctions", f); return true
             }
             let kk = basis.count, k = c.eigenfunctions
             let scaled = basis.normalizedVectors(.range)
@@ -109,10 +120,36 @@ public struct FieldScene: Sendable {
             lambda = values.map { Float($0 / top) }
         }
         eigenvalues = values
-        surface = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? c.eigenfunctions : 0, phi: phi, lambda: lambda,
-                              positions: SurfaceData.unitCubePositions(mesh))
-        timings["eigenfunctions"] = Date().timeIntervalSince(t0)
-        t0 = Date()
+        data = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? c.eigenfunctions : 0, phi: phi, lambda: lambda,
+                           positions: SurfaceData.unitCubePositions(mesh))
+        seconds = Date().timeIntervalSince(t0)
+        self.warnings = warnings
+    }
+}
+
+/// A `FieldSurface` and the protocol's rendered views (training, validation, test): what training
+/// and evaluation read.
+public struct FieldScene: Sendable {
+    public let fieldSurface: FieldSurface
+    public let views: ProtocolViews
+    public let train: [RenderedView]
+    public let validation: [RenderedView]
+    public let test: [RenderedView]
+    /// Seconds per stage: eigenfunctions, render.
+    public var timings: [String: Double] = [:]
+
+    public var mesh: Mesh { fieldSurface.mesh }
+    public var texture: Image { fieldSurface.texture }
+    public var surface: SurfaceData { fieldSurface.data }
+    public var eigenvalues: [Double] { fieldSurface.eigenvalues }
+    public var warnings: [String] { fieldSurface.warnings }
+
+    /// Renders the views of configuration `c` (seeded camera placement, image size, view counts)
+    /// of `surface`. Throws when no training view sees the mesh.
+    public init(surface: FieldSurface, configuration c: FieldConfiguration, meshName: String = "mesh") throws {
+        fieldSurface = surface
+        let t0 = Date()
+        let mesh = surface.mesh, tex = surface.texture, border = surface.border
         views = ProtocolViews(mesh: mesh, seed: c.seed, width: c.imageSize, height: c.imageSize,
                               train: c.trainViews, validation: c.validationViews, test: c.testViews)
         let bvh = try BVH(mesh)
@@ -126,10 +163,15 @@ public struct FieldScene: Sendable {
         train = try render(views.train)
         validation = try render(views.validation)
         test = try render(views.test)
-        timings["render"] = Date().timeIntervalSince(t0)
-        self.timings = timings
-        self.warnings = warnings
+        timings = ["eigenfunctions": surface.seconds, "render": Date().timeIntervalSince(t0)]
         guard train.contains(where: { $0.gbuffer.hitCount > 0 }) else { throw FieldError.noObjectPixels(meshName) }
+    }
+
+    /// `FieldSurface` then the views.
+    public init(mesh: Mesh, texture: Image, configuration c: FieldConfiguration, meshName: String = "mesh",
+                cache: EigenCache? = EigenCache(), progress: (@Sendable (String, Double) -> Void)? = nil) throws {
+        let s = try FieldSurface(mesh: mesh, texture: texture, configuration: c, meshName: meshName, cache: cache, progress: progress)
+        try self.init(surface: s, configuration: c, meshName: meshName)
     }
 
     /// The object pixels of `views` as surface points with their true colours.

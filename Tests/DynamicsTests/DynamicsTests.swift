@@ -1,6 +1,5 @@
 import Support
 import Dynamics
-import Geometry
 import Foundation
 import Neural
 import Testing

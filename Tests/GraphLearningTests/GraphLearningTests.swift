@@ -1,6 +1,5 @@
 import Support
 import Foundation
-import Geometry
 import GraphLearning
 import Neural
 import Testing

@@ -1,5 +1,4 @@
 import Support
-import Geometry
 import Neural
 import Testing
 

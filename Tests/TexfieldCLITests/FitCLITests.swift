@@ -12,8 +12,7 @@ private func tempDir() throws -> String {
 }
 
 private func run(_ args: [String]) throws {
-    var command = try TexfieldCommand.parseAsRoot(args)
-    try command.run()
+    try TexfieldCommand.run(arguments: args)
 }
 
 @Suite struct FitCLITests {

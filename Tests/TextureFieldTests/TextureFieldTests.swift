@@ -200,7 +200,7 @@ func fit(_ c: FieldConfiguration, tex: Image, steps: Int) throws -> (FieldScene,
             _ = try FieldScene(mesh: outside, texture: texture(split: false), configuration: smallConfig(), meshName: "t.obj", cache: nil)
             Issue.record("a UV outside [0, 1] should be refused")
         } catch let e as FieldError {
-            #expect(e.description.contains("outside [0, 1]") && e.description.contains("--uv-border"))
+            #expect(e.description.contains("outside [0, 1]") && e.description.contains("wrap"))
         }
         var wrapping = smallConfig()
         wrapping.uvBorder = .wrap
@@ -218,7 +218,7 @@ func fit(_ c: FieldConfiguration, tex: Image, steps: Int) throws -> (FieldScene,
             Issue.record("k = 48 on 48 vertices should fail")
         } catch let e as FieldError {
             #expect(e == .tooManyEigenfunctions(requested: 48, vertices: 48))
-            #expect(e.description.contains("-k 47"))
+            #expect(e.description.contains("at most 47"))
         }
     }
 }

@@ -1,0 +1,272 @@
+import Foundation
+import Geometry
+import Imaging
+import Spectral
+import Support
+
+/// texfield's version, written into every run's metrics.
+public let texfieldVersion = "0.3.0"
+
+/// A fit's folder and everything in it: the one owner of the run lifecycle, for the command
+/// line and for other Swift programs alike.
+///
+/// ```swift
+/// let run = FieldRun(directory: "out/spot")
+/// var config = FieldConfiguration(); config.seconds = 120
+/// if case .finished(let metrics) = try run.fit(mesh: "spot.obj", texture: "spot.png", configuration: config) {
+///     print(metrics.test.meanPSNR)
+/// }
+/// let again = try run.evaluate()               // the kept model on the test views (writes eval.json)
+/// let atlas = try run.bake(width: 2048, height: 2048)
+/// ```
+///
+/// Files (each written atomically): `run.json` (where mesh and texture came from),
+/// `checkpoint.safetensors` (resumable state), `model.safetensors` (the kept model),
+/// `metrics.json`, `report.html`, `views/`, `curve.png`, `texture.png`, `eval.json`.
+/// Not thread-safe: one fit per folder at a time.
+public struct FieldRun: Sendable {
+    public let directory: String
+
+    public init(directory: String) { self.directory = directory }
+
+    /// Where the fit's inputs came from (`run.json`), absolute paths; `texture` is empty when the
+    /// mesh's material named it.
+    public struct Inputs: Codable, Sendable, Equatable {
+        public var mesh: String
+        public var texture: String
+        public init(mesh: String, texture: String) { self.mesh = mesh; self.texture = texture }
+    }
+
+    /// What a fit does besides training.
+    public struct Options: Sendable {
+        /// Training times (s) at which the best model so far is scored on the test views.
+        public var snapshots: [Double] = []
+        /// Keep checkpoint.safetensors after a finished run (an experiment drops it to save space).
+        public var keepCheckpoint = true
+        /// Write model, texture, views and report (false: only compute the metrics).
+        public var writeOutputs = true
+        /// Seconds between checkpoints while training.
+        public var checkpointInterval: Double = 60
+        public init() {}
+    }
+
+    /// What a fit reports while it runs (library code never prints).
+    public enum Event: Sendable {
+        /// A line for the user: what is being fitted, how many rays, the budget.
+        case message(String)
+        case warning(String)
+        /// Preparation (eigenfunctions) at this fraction.
+        case preparing(Double)
+        case prepared
+        case resumed(step: Int, seconds: Double)
+        case training(TrainingProgress)
+        case snapshot(Snapshot)
+        case trained
+    }
+
+    /// How a fit ended.
+    public enum Outcome: Sendable {
+        case finished(FitMetrics)
+        /// Stopped by `shouldStop`; the checkpoint to resume from is written.
+        case interrupted(step: Int, checkpoint: String)
+    }
+
+    public var runFile: String { directory + "/run.json" }
+    public var checkpointFile: String { directory + "/checkpoint.safetensors" }
+    public var modelFile: String { directory + "/model.safetensors" }
+    public var metricsFile: String { directory + "/metrics.json" }
+    public var reportFile: String { directory + "/report.html" }
+    public var textureFile: String { directory + "/texture.png" }
+    public var evaluationFile: String { directory + "/eval.json" }
+
+    // MARK: inputs
+
+    /// Reads an OBJ (errors name the file and line).
+    public static func loadMesh(_ path: String) throws -> Mesh { try Mesh.readOBJ(path: path) }
+
+    /// The texture given, or the OBJ's material texture, as RGB; checks that the mesh has UVs.
+    public static func loadTexture(_ path: String?, for mesh: Mesh, meshPath: String) throws -> Image {
+        guard mesh.hasTexcoords else { throw FieldError.noTexcoords(meshPath) }
+        guard let p = path ?? mesh.diffuseTexturePath else { throw FieldError.noTexture(mesh: meshPath) }
+        return try Image.readPNG(path: p).rgb()
+    }
+
+    /// The inputs recorded in `run.json`.
+    public func inputs() throws -> Inputs {
+        guard let data = FileManager.default.contents(atPath: runFile) else {
+            throw FieldError.notARun(path: directory, reason: "no run.json; is this the folder of a texfield fit?")
+        }
+        do { return try JSONDecoder().decode(Inputs.self, from: data) } catch {
+            throw FieldError.notARun(path: runFile, reason: "unreadable: \(error)")
+        }
+    }
+
+    /// The configuration of the kept model (`model.safetensors`).
+    public func modelConfiguration() throws -> FieldConfiguration {
+        guard FileManager.default.fileExists(atPath: modelFile) else {
+            throw FieldError.notARun(path: directory, reason: "no model.safetensors (the fit did not finish)")
+        }
+        return try FieldCheckpoint.modelConfiguration(at: modelFile)
+    }
+
+    /// The configuration of the checkpoint (`checkpoint.safetensors`).
+    public func checkpointConfiguration() throws -> FieldConfiguration {
+        guard FileManager.default.fileExists(atPath: checkpointFile) else {
+            throw FieldError.notARun(path: directory, reason: "no checkpoint.safetensors to resume from")
+        }
+        return try FieldCheckpoint.configuration(at: checkpointFile)
+    }
+
+    // MARK: fit
+
+    /// Fits a field to `mesh` (OBJ) and `texture` (PNG; nil: the OBJ's material texture) into this
+    /// folder, created when missing: eigenfunctions, views, training until the budget is spent or
+    /// `shouldStop` returns true (checked between steps), then evaluation, baking and the report.
+    public func fit(mesh meshPath: String, texture texturePath: String?, configuration: FieldConfiguration,
+                    options: Options = Options(), events: (@Sendable (Event) -> Void)? = nil,
+                    shouldStop: @escaping () -> Bool = { false }) throws -> Outcome {
+        try run(meshPath: meshPath, texturePath: texturePath, configuration: configuration, resume: false, options: options,
+                events: events, shouldStop: shouldStop)
+    }
+
+    /// Continues the fit in this folder from its checkpoint, with the same configuration and
+    /// optionally new budgets; bit for bit what an uninterrupted run would have done.
+    public func resume(seconds: Double? = nil, steps: Int? = nil, options: Options = Options(),
+                       events: (@Sendable (Event) -> Void)? = nil, shouldStop: @escaping () -> Bool = { false }) throws -> Outcome {
+        let inputs = try inputs()
+        var c = try checkpointConfiguration()
+        if let s = seconds { c.seconds = s }
+        if let s = steps { c.steps = s }
+        return try run(meshPath: inputs.mesh, texturePath: inputs.texture.isEmpty ? nil : inputs.texture, configuration: c,
+                       resume: true, options: options, events: events, shouldStop: shouldStop)
+    }
+
+    private func run(meshPath: String, texturePath: String?, configuration: FieldConfiguration, resume: Bool, options: Options,
+                     events: (@Sendable (Event) -> Void)?, shouldStop: @escaping () -> Bool) throws -> Outcome {
+        try configuration.check()
+        let emit = { (e: Event) in events?(e) }
+        let mesh = try Self.loadMesh(meshPath)
+        let texture = try Self.loadTexture(texturePath, for: mesh, meshPath: meshPath)
+        let texPath = texturePath ?? mesh.diffuseTexturePath ?? ""
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let abs = { (p: String) in p.isEmpty ? "" : URL(fileURLWithPath: p).standardizedFileURL.path }
+        try AtomicFile.write(try JSONEncoder().encode(Inputs(mesh: abs(meshPath), texture: abs(texPath))), to: runFile)
+        emit(.message("texfield fit: \(meshPath) (\(mesh.vertexCount) vertices, \(mesh.triangleCount) triangles), \(configuration.encoding.rawValue)"
+                      + (configuration.encoding.usesEigenfunctions ? ", k = \(configuration.eigenfunctions)" : "")))
+        let scene: FieldScene
+        do {
+            scene = try FieldScene(mesh: mesh, texture: texture, configuration: configuration, meshName: meshPath,
+                                   progress: { _, f in events?(.preparing(f)) })
+        } catch let e as SpectralError { throw FieldError.invalid("\(meshPath): \(e)") }
+        emit(.prepared)
+        for w in scene.warnings { emit(.warning(w)) }
+        var timings = scene.timings
+        let model = FieldModel(configuration: configuration, surface: scene.surface)
+        let trainRays = scene.rays(scene.train), valRays = scene.rays(scene.validation)
+        let trainer = Trainer(model: model, train: trainRays, validation: valRays)
+        if resume {
+            try FieldCheckpoint.load(trainer, from: checkpointFile)
+            emit(.resumed(step: trainer.state.step, seconds: trainer.state.seconds))
+        }
+        emit(.message("\(trainRays.count) training rays from \(configuration.trainViews) views, \(model.parameterCount) parameters; "
+                      + "budget \(String(format: "%.0f", configuration.seconds)) s or \(configuration.steps) steps"))
+        var lastSave = Date()
+        let t0 = Date()
+        var pending = options.snapshots.sorted().filter { $0 > trainer.state.seconds }
+        var taken = [Snapshot]()
+        let completed = trainer.run(shouldStop: shouldStop) { p in
+            if let next = pending.first, p.seconds >= next {
+                pending.removeFirst()
+                let current = model.parameterSnapshot
+                // the kept model at this moment: the best validated so far
+                model.restore(trainer.best)
+                if let (r, _) = try? Evaluation.evaluate(model, scene: scene) {
+                    let s = Snapshot(seconds: p.seconds, step: p.step, bestStep: trainer.state.bestStep,
+                                     meanPSNR: r.meanPSNR, meanDSSIM100: r.meanDSSIM100)
+                    taken.append(s)
+                    emit(.snapshot(s))
+                }
+                model.restore(current)
+            }
+            emit(.training(p))
+            if Date().timeIntervalSince(lastSave) > options.checkpointInterval {
+                try? FieldCheckpoint.save(trainer, to: checkpointFile)
+                lastSave = Date()
+            }
+        }
+        emit(.trained)
+        timings["training"] = (timings["training"] ?? 0) + Date().timeIntervalSince(t0)
+        try FieldCheckpoint.save(trainer, to: checkpointFile)
+        if !completed { return .interrupted(step: trainer.state.step, checkpoint: checkpointFile) }
+        model.restore(trainer.best)
+        var t = Date()
+        let (result, predictions) = try Evaluation.evaluate(model, scene: scene)
+        timings["evaluation"] = Date().timeIntervalSince(t)
+        t = Date()
+        let baked = Baker.bake(model, mesh: mesh, width: texture.width, height: texture.height, reference: texture)
+        timings["bake"] = Date().timeIntervalSince(t)
+        var metrics = FitMetrics(
+            mesh: meshPath, texture: texPath, vertices: mesh.vertexCount, triangles: mesh.triangleCount, configuration: configuration,
+            parameters: model.parameterCount, steps: trainer.state.step, trainingSeconds: trainer.state.seconds,
+            bestStep: trainer.state.bestStep, samplesPerSecond: Double(trainer.state.step * configuration.batch) / max(trainer.state.seconds, 1e-9),
+            trainingRays: trainRays.count, timings: timings, test: result, texturePSNR: baked.psnr.isFinite ? baked.psnr : nil,
+            history: trainer.state.history, texfieldVersion: texfieldVersion)
+        metrics.snapshots = taken
+        guard options.writeOutputs else { return .finished(metrics) }
+        t = Date()
+        try baked.image.writePNG(path: textureFile)
+        try FieldCheckpoint.saveModel(model, parameters: trainer.best, to: modelFile)
+        metrics.timings["outputs"] = Date().timeIntervalSince(t)
+        try FitReport.write(to: directory, metrics: metrics, scene: scene, predictions: predictions, textureImage: baked.image)
+        if !options.keepCheckpoint { try? FileManager.default.removeItem(atPath: checkpointFile) }
+        return .finished(metrics)
+    }
+
+    // MARK: the kept model
+
+    /// The finished fit's mesh and texture, configuration and surface data (no views rendered).
+    public func surface(configuration: FieldConfiguration? = nil) throws -> (FieldSurface, FieldConfiguration, Inputs) {
+        let inputs = try inputs()
+        let c = try configuration ?? modelConfiguration()
+        let mesh = try Self.loadMesh(inputs.mesh)
+        let texture = try Self.loadTexture(inputs.texture.isEmpty ? nil : inputs.texture, for: mesh, meshPath: inputs.mesh)
+        return (try FieldSurface(mesh: mesh, texture: texture, configuration: c, meshName: inputs.mesh), c, inputs)
+    }
+
+    /// The kept model (`model.safetensors`) on `surface`.
+    public func model(on surface: FieldSurface, configuration: FieldConfiguration) throws -> FieldModel {
+        let m = FieldModel(configuration: configuration, surface: surface.data)
+        try FieldCheckpoint.loadModel(m, from: modelFile)
+        return m
+    }
+
+    /// Scores the kept model on the test views again (`testViews`: another count than fitted)
+    /// and writes `eval.json`.
+    public func evaluate(testViews: Int? = nil) throws -> EvaluationResult {
+        _ = try inputs()
+        var c = try modelConfiguration()
+        if let t = testViews { c.testViews = t }
+        let (surface, config, inputs) = try self.surface(configuration: c)
+        let scene = try FieldScene(surface: surface, configuration: config, meshName: inputs.mesh)
+        let model = try model(on: surface, configuration: config)
+        let (r, _) = try Evaluation.evaluate(model, scene: scene)
+        try AtomicFile.write(try TexfieldJSON.encoder().encode(r), to: evaluationFile)
+        return r
+    }
+
+    /// The kept model baked into the mesh's UV atlas at `width` × `height` (default: the input
+    /// texture's size, and then also scored against it). Nothing is written.
+    public func bake(width: Int? = nil, height: Int? = nil) throws -> BakedTexture {
+        if let w = width, let h = height, !(2...16384).contains(w) || !(2...16384).contains(h) {
+            throw FieldError.invalid("bake: a \(w) × \(h) atlas is outside 2...16384 on a side")
+        }
+        let (surface, config, _) = try self.surface()
+        let w = width ?? surface.texture.width, h = height ?? surface.texture.height
+        guard (2...16384).contains(w), (2...16384).contains(h) else {
+            throw FieldError.invalid("bake: a \(w) × \(h) atlas is outside 2...16384 on a side")
+        }
+        let model = try model(on: surface, configuration: config)
+        let same = w == surface.texture.width && h == surface.texture.height
+        return Baker.bake(model, mesh: surface.mesh, width: w, height: h, reference: same ? surface.texture : nil)
+    }
+}

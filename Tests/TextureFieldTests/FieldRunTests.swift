@@ -1,0 +1,99 @@
+import Foundation
+import Geometry
+import Imaging
+import Testing
+import TextureField
+
+/// A fresh folder under the temporary directory.
+private func tempDir() throws -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-run-\(UUID())").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// The torus with UVs and the two-colour texture, written as files.
+private func writeInputs(_ dir: String) throws -> (mesh: String, texture: String) {
+    try Mesh.torus(segments: 24, rings: 12).writeOBJ(path: dir + "/torus.obj")
+    try texture(split: true).writePNG(path: dir + "/torus.png")
+    return (dir + "/torus.obj", dir + "/torus.png")
+}
+
+private final class Counter: @unchecked Sendable {
+    var events = 0
+    var steps = 0
+}
+
+@Suite struct FieldRunTests {
+    /// What another Swift program does: fit, evaluate and bake with a few calls on a folder; the
+    /// folder's files are there and evaluate/bake reproduce the fit's own numbers.
+    @Test func fitEvaluateBake() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (mesh, tex) = try writeInputs(dir)
+        var c = smallConfig()
+        c.steps = 60
+        let run = FieldRun(directory: dir + "/run")
+        let counter = Counter()
+        let outcome = try run.fit(mesh: mesh, texture: tex, configuration: c, events: { e in
+            counter.events += 1
+            if case .training = e { counter.steps += 1 }
+        })
+        guard case .finished(let m) = outcome else { Issue.record("not finished"); return }
+        #expect(m.steps == 60 && counter.steps == 60 && counter.events > 60)
+        for f in [run.metricsFile, run.modelFile, run.checkpointFile, run.reportFile, run.textureFile, run.runFile] {
+            #expect(FileManager.default.fileExists(atPath: f), "missing \(f)")
+        }
+        #expect(try run.inputs().mesh.hasSuffix("torus.obj"))
+        #expect(try run.modelConfiguration() == c)
+        let again = try run.evaluate()
+        #expect(again.meanPSNR == m.test.meanPSNR)
+        #expect(FileManager.default.fileExists(atPath: run.evaluationFile))
+        let baked = try run.bake()
+        #expect(baked.psnr == m.texturePSNR)
+        #expect(try run.bake(width: 16, height: 8).image.width == 16)
+        #expect(throws: FieldError.self) { _ = try run.bake(width: 1, height: 8) }
+    }
+
+    /// Interrupted after 25 steps and resumed, a fit ends with the same model, bit for bit, as one
+    /// that ran through; a folder that holds no fit is an error naming it.
+    @Test func interruptAndResume() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (mesh, tex) = try writeInputs(dir)
+        var c = smallConfig()
+        c.steps = 50
+        c.validateEvery = 20
+        let whole = FieldRun(directory: dir + "/whole")
+        guard case .finished(let a) = try whole.fit(mesh: mesh, texture: tex, configuration: c) else { Issue.record("whole"); return }
+        let parts = FieldRun(directory: dir + "/parts")
+        let counter = Counter()
+        let first = try parts.fit(mesh: mesh, texture: tex, configuration: c, events: { e in
+            if case .training = e { counter.steps += 1 }
+        }, shouldStop: { counter.steps >= 25 })
+        guard case .interrupted(let step, let checkpoint) = first else { Issue.record("not interrupted"); return }
+        #expect(step == 25 && checkpoint == parts.checkpointFile)
+        guard case .finished(let b) = try parts.resume() else { Issue.record("resume"); return }
+        #expect(b.steps == 50 && b.test.meanPSNR == a.test.meanPSNR && b.bestStep == a.bestStep)
+        let ma = try Data(contentsOf: URL(fileURLWithPath: whole.modelFile))
+        let mb = try Data(contentsOf: URL(fileURLWithPath: parts.modelFile))
+        #expect(ma == mb)
+        #expect(throws: FieldError.self) { _ = try FieldRun(directory: dir).evaluate() }
+        do { _ = try FieldRun(directory: dir + "/nothing").inputs() } catch let e as FieldError {
+            #expect(e.description.contains("nothing") && e.description.contains("run.json"))
+        }
+    }
+
+    /// A configuration read from a file is range-checked field by field.
+    @Test func configurationRanges() throws {
+        var c = smallConfig()
+        try c.check()
+        c.width = 0
+        #expect(throws: FieldError.self) { try c.check() }
+        c = smallConfig(); c.imageSize = 100_000
+        #expect(throws: FieldError.self) { try c.check() }
+        c = smallConfig(); c.learningRate = .nan
+        #expect(throws: FieldError.self) { try c.check() }
+        c = smallConfig(); c.seconds = .infinity
+        #expect(throws: FieldError.self) { try c.check() }
+    }
+}

@@ -1,0 +1,121 @@
+// Checks and conventions of the eigensolver: residuals, M-orthonormality, signs; LAPACK dsyevd.
+#include "eigs_internal.hpp"
+
+namespace tf {
+
+void dense_symmetric_eigen(Mat &A, Vec &w) {
+    int n = int(A.rows());
+    w.resize(n);
+    if (n == 0) return;
+    int lwork = -1, liwork = -1, info = 0, iwq = 0;
+    double wq = 0;
+    dsyevd_("V", "U", &n, A.data(), &n, w.data(), &wq, &lwork, &iwq, &liwork, &info);
+    lwork = int(wq) + 1;
+    liwork = iwq + 1;
+    std::vector<double> work(static_cast<size_t>(lwork));
+    std::vector<int> iwork(static_cast<size_t>(liwork));
+    dsyevd_("V", "U", &n, A.data(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork,
+            &info);
+    if (info != 0)
+        throw Error(TF_ERR_NUMERIC, "dense symmetric eigensolver (dsyevd) failed, info " +
+                                        std::to_string(info));
+}
+
+namespace eig {
+
+// Diagnostic trace on stderr: TF_DEBUG=1 (per slice and check), TF_DEBUG=2 (every eigenvalue).
+int debug_level() {
+    static const int level = std::getenv("TF_DEBUG") ? std::atoi(std::getenv("TF_DEBUG")) : 0;
+    return level;
+}
+
+// y = M x for b columns (column-major, leading dimension n).
+void apply_mass(const tf_operators &ops, const double *X, double *Y, int b) {
+    const int64_t n = ops.n;
+    if (ops.diagonal_mass) {
+        const double *m = ops.lumped.data();
+        for (int c = 0; c < b; ++c) {
+            const double *x = X + c * n;
+            double *y = Y + c * n;
+            for (int64_t i = 0; i < n; ++i) y[i] = m[i] * x[i];
+        }
+    } else {
+        Eigen::Map<const Mat> Xm(X, n, b);
+        Eigen::Map<Mat> Ym(Y, n, b);
+        Ym.noalias() = ops.M * Xm;
+    }
+}
+
+// Relative residuals and the M-orthonormality error of eigenpairs (Phi column-major n x k).
+void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res,
+                 double &ortho, int threads, bool with_orthonormality) {
+    const int64_t n = ops.n, k = Phi.cols();
+    res.resize(k);
+    ortho = 0;
+    if (k == 0) return;
+    double lref = 0;
+    for (int64_t j = 0; j < k; ++j) lref = std::max(lref, std::abs(lam[j]));
+    if (lref == 0) lref = ops.L.diagonal().cwiseAbs().maxCoeff() / ops.lumped.maxCoeff();
+    auto work = [&](int64_t c0, int64_t c1) {
+        Vec r(n), m(n);
+        for (int64_t j = c0; j < c1; ++j) {
+            r.noalias() = ops.L * Phi.col(j);
+            if (ops.diagonal_mass)
+                m = ops.lumped.cwiseProduct(Phi.col(j));
+            else
+                m.noalias() = ops.M * Phi.col(j);
+            r -= lam[j] * m;
+            double scale = std::abs(lam[j]) > 1e-8 * lref ? std::abs(lam[j]) : lref;
+            double mn = m.norm();
+            res[j] = mn > 0 ? r.norm() / (scale * mn) : INFINITY;
+        }
+    };
+    std::vector<std::thread> pool;
+    int64_t per = (k + threads - 1) / std::max(1, threads);
+    for (int t = 1; t < threads; ++t) {
+        int64_t c0 = t * per, c1 = std::min(k, c0 + per);
+        if (c0 < c1) pool.emplace_back(work, c0, c1);
+    }
+    work(0, std::min(k, per));
+    for (auto &th : pool) th.join();
+    if (!with_orthonormality) return;
+
+    // G = Phi^T M Phi, accumulated over chunks of rows.
+    Mat G = Mat::Zero(k, k);
+    const int64_t chunk = 4096;
+    Mat S, T;
+    for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+        int64_t nr = std::min(chunk, n - r0);
+        if (ops.diagonal_mass) {
+            S = Phi.middleRows(r0, nr);
+            for (int64_t i = 0; i < nr; ++i) S.row(i) *= std::sqrt(ops.lumped[r0 + i]);
+            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, int(k), int(nr), 1.0, S.data(),
+                        int(nr), 1.0, G.data(), int(k));
+        } else {
+            T = ops.M.middleCols(r0, nr).transpose() * Phi; // rows r0.. of M Phi
+            S = Phi.middleRows(r0, nr);
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(k), int(k), int(nr), 1.0,
+                        S.data(), int(nr), T.data(), int(nr), 1.0, G.data(), int(k));
+        }
+    }
+    ortho = 0;
+    for (int64_t j = 0; j < k; ++j)
+        for (int64_t i = 0; i <= j; ++i)
+            ortho = std::max(ortho, std::abs(G(i, j) - (i == j ? 1.0 : 0.0)));
+}
+
+// Fixes each eigenvector's sign: the first entry whose magnitude is within 1e-6 (relative)
+// of the largest is made positive.
+void fix_signs(Mat &Phi) {
+    for (int64_t j = 0; j < Phi.cols(); ++j) {
+        double mx = Phi.col(j).cwiseAbs().maxCoeff();
+        for (int64_t i = 0; i < Phi.rows(); ++i)
+            if (std::abs(Phi(i, j)) >= (1 - 1e-6) * mx) {
+                if (Phi(i, j) < 0) Phi.col(j) *= -1.0;
+                break;
+            }
+    }
+}
+
+} // namespace eig
+} // namespace tf

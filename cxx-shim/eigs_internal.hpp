@@ -1,0 +1,76 @@
+// Internal declarations shared by the eigensolver's files (not part of the C API).
+//
+// The solver's layers, one file each:
+//   eigs_checks.cpp   residuals, M-orthonormality, sign convention, LAPACK's dsyevd, M·x
+//   eigs_dense.cpp    the dense method (LAPACK dsyevr on M^-1/2 L M^-1/2 or the Cholesky form)
+//   eigs_lanczos.hpp  one shift: LDL^T factorisation, inertia, shift-invert block Lanczos
+//   eigs_slicing.cpp  the slicing driver: shift placement, per-slice acceptance, repairs
+//   eigs_api.cpp      the C functions of texfield_shim.h
+// Thread safety: nothing here keeps global state except debug_level's cached environment
+// read; every call works on its own operators, settings and outputs.
+#pragma once
+#include "block_ldlt.hpp"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cmath>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace tf {
+namespace eig {
+
+// Diagnostic trace on stderr: TF_DEBUG=1 (per slice and check), TF_DEBUG=2 (every eigenvalue).
+int debug_level();
+
+struct SplitMix {
+    uint64_t s;
+    uint64_t next() {
+        uint64_t z = (s += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    double uniform() { return double(next() >> 11) * 0x1.0p-53 * 2.0 - 1.0; }
+};
+
+// y = M x for b columns (column-major, leading dimension n).
+void apply_mass(const tf_operators &ops, const double *X, double *Y, int b);
+
+struct Cancel {
+    tf_progress_fn fn;
+    void *ctx;
+    void report(double f) const {
+        if (fn && fn(ctx, std::min(1.0, std::max(0.0, f))) != 0)
+            throw Error(TF_ERR_CANCELLED, "cancelled");
+    }
+};
+
+// Relative residuals and the M-orthonormality error of eigenpairs (Phi column-major n x k).
+void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res,
+                 double &ortho, int threads, bool with_orthonormality = true);
+
+// Fixes each eigenvector's sign: the first entry whose magnitude is within 1e-6 (relative)
+// of the largest is made positive.
+void fix_signs(Mat &Phi);
+
+// The k smallest eigenpairs by dense LAPACK (n <= 20000).
+void solve_dense(const tf_operators &ops, int64_t k, Vec &lam, Mat &Phi);
+
+struct Settings {
+    int64_t k;
+    double tol;
+    int64_t band;
+    int b;
+    int threads;
+    uint64_t seed;
+    Cancel cancel;
+};
+
+// The k smallest eigenpairs by spectrum slicing.
+void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi, tf_eigs_stats &st);
+
+} // namespace eig
+} // namespace tf

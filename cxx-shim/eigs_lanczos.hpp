@@ -1,0 +1,396 @@
+// One shift of spectrum slicing: the LDL^T factorisation of L - sigma M, its inertia (the exact
+// number of eigenvalues below sigma), and a shift-invert block Lanczos process on
+// (L - sigma M)^-1 M with BLAS-3 re-orthogonalisation in the M-inner product.
+#pragma once
+#include "eigs_internal.hpp"
+
+namespace tf {
+namespace eig {
+
+// K = L - sigma M on the pattern of L (which contains the pattern of M).
+struct ShiftedMatrix {
+    SpMat K;
+    std::vector<double> Lv, Mv;
+    explicit ShiftedMatrix(const tf_operators &ops) : K(ops.L) {
+        Lv.assign(K.valuePtr(), K.valuePtr() + K.nonZeros());
+        Mv.assign(K.nonZeros(), 0.0);
+        for (int j = 0; j < K.outerSize(); ++j) {
+            int p = K.outerIndexPtr()[j], pe = K.outerIndexPtr()[j + 1];
+            for (SpMat::InnerIterator it(ops.M, j); it; ++it) {
+                while (p < pe && K.innerIndexPtr()[p] < it.row()) ++p;
+                if (p == pe || K.innerIndexPtr()[p] != it.row())
+                    throw Error(TF_ERR_INTERNAL, "mass pattern not inside the stiffness pattern");
+                Mv[p] = it.value();
+            }
+        }
+    }
+    const SpMat &at(double sigma) {
+        double *v = K.valuePtr();
+        for (size_t p = 0; p < Lv.size(); ++p) v[p] = Lv[p] - sigma * Mv[p];
+        return K;
+    }
+};
+
+// One shift: its factorisation, inertia and block Lanczos state.
+class Slice {
+  public:
+    double sigma;
+    int64_t nu = 0;
+
+    Slice(const tf_operators &ops, ShiftedMatrix &shifted, const SpMat &pattern, double s,
+          const Settings &S, tf_eigs_stats &st)
+        : sigma(s), ops_(ops), S_(S), st_(st), K_(pattern) {
+        double ta = now_seconds();
+        F_.reset(new BlockLDLT(pattern));
+        st_.seconds_factor += now_seconds() - ta;
+        for (int attempt = 0;; ++attempt) {
+            double t0 = now_seconds();
+            bool ok = F_->factorize(shifted.at(sigma));
+            st_.seconds_factor += now_seconds() - t0;
+            st_.factorizations++;
+            if (ok) break;
+            if (attempt == 5)
+                throw Error(TF_ERR_NUMERIC, "LDL^T factorisation of L - sigma M failed at sigma = " +
+                                                std::to_string(sigma));
+            sigma *= 1.0 + 1e-6 * (attempt + 1); // sigma hit an eigenvalue: move off it
+        }
+        nu = F_->negative_pivots();
+        K_ = shifted.at(sigma);
+        // LDL^T without pivoting of an indefinite K can suffer element growth. Measure the
+        // backward error of one solve; where it is poor, every solve gets a refinement step.
+        {
+            const int64_t n = ops.n;
+            SplitMix rng{0x1234567ULL};
+            Vec bvec(n), x(n);
+            for (int64_t i = 0; i < n; ++i) bvec[i] = rng.uniform();
+            F_->solve(bvec.data(), x.data(), 1, 1);
+            Vec rr = bvec - K_ * x;
+            solve_error_ = rr.norm() / bvec.norm();
+            refine_solves_ = solve_error_ > 1e-9;
+            if (debug_level() >= 1)
+                std::fprintf(stderr, "  shift %g: solve backward error %.2e%s\n", sigma, solve_error_,
+                             refine_solves_ ? " (refining every solve)" : "");
+        }
+    }
+
+    int dim() const { return d_; }
+
+    void start(uint64_t seed, int64_t expected_dim) {
+        const int64_t n = ops_.n;
+        const int b = S_.b;
+        grow(std::min<int64_t>(n, std::max<int64_t>(4 * b, expected_dim)));
+        SplitMix rng{seed ^ 0x5851f42d4c957f2dULL};
+        for (int c = 0; c < b; ++c)
+            for (int64_t i = 0; i < n; ++i) Q_(i, c) = rng.uniform();
+        filled_ = 0;
+        Mat R;
+        orthonormalize_block(0, R, rng);
+        filled_ = b;
+        d_ = 0;
+        rng_ = rng;
+    }
+
+    // One block step: W = K^{-1} M Q_d, orthogonalised against the basis.
+    void step() {
+        const int64_t n = ops_.n;
+        const int b = S_.b;
+        if (filled_ + b > cap_) grow(std::min<int64_t>(n, std::max<int64_t>(cap_ * 3 / 2, filled_ + b)));
+        if (filled_ + b > cap_) throw Error(TF_ERR_NOCONV, "Krylov space reached the matrix size");
+        double *X = Q_.data() + d_ * n;
+        double *W = Q_.data() + filled_ * n;
+        apply_mass(ops_, X, W, b);
+        double t0 = now_seconds();
+        if (refine_solves_) {
+            Mat B = Eigen::Map<Mat>(W, n, b);
+            F_->solve(W, W, b, S_.threads);
+            Mat Rr = B - K_ * Eigen::Map<Mat>(W, n, b);
+            Mat dW(n, b);
+            F_->solve(Rr.data(), dW.data(), b, S_.threads);
+            Eigen::Map<Mat>(W, n, b) += dW;
+            st_.solves += b;
+        } else {
+            F_->solve(W, W, b, S_.threads);
+        }
+        st_.seconds_solve += now_seconds() - t0;
+        st_.solves += b;
+        t0 = now_seconds();
+        // Block classical Gram-Schmidt in the M-inner product: first against the last two
+        // blocks (where the Lanczos recurrence puts almost all of W), then one pass against
+        // the whole basis; a second whole pass only when that pass removed much of a column
+        // (the DGKS criterion, ||w_after|| < 0.7 ||w_before||).
+        Mat MW(n, b), C;
+        auto project = [&](int64_t c0, int64_t cols) {
+            C.resize(cols, b);
+            apply_mass(ops_, W, MW.data(), b);
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(cols), b, int(n), 1.0,
+                        Q_.data() + c0 * n, int(n), MW.data(), int(n), 0.0, C.data(), int(cols));
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), b, int(cols), -1.0,
+                        Q_.data() + c0 * n, int(n), C.data(), int(cols), 1.0, W, int(n));
+            H_.block(c0, d_, cols, b) += C;
+        };
+        auto mnorms = [&](Vec &out) {
+            apply_mass(ops_, W, MW.data(), b);
+            out.resize(b);
+            for (int c = 0; c < b; ++c) {
+                double s2 = 0;
+                const double *w = W + c * n, *mw = MW.data() + c * n;
+                for (int64_t i = 0; i < n; ++i) s2 += w[i] * mw[i];
+                out[c] = std::sqrt(std::max(0.0, s2));
+            }
+        };
+        const int64_t local0 = std::max<int64_t>(0, d_ - b);
+        project(local0, filled_ - local0);
+        Vec before, after;
+        for (int pass = 0; pass < 3; ++pass) {
+            mnorms(before);
+            project(0, filled_);
+            mnorms(after);
+            bool again = false;
+            for (int c = 0; c < b; ++c)
+                if (after[c] < 0.7 * before[c]) again = true;
+            if (!again) break;
+            extra_passes_++;
+        }
+        Mat R;
+        double cond = orthonormalize_block(filled_, R, rng_);
+        if (cond > 1e3) {
+            // The block was nearly rank deficient: normalising it magnified whatever was left
+            // along the basis. Project once more (W_n = W_n' + Q C', so H gains C' R) and
+            // orthonormalise again (R becomes R2 R).
+            double *Wn = Q_.data() + filled_ * n;
+            Mat MWn(n, b), C2(filled_, b);
+            apply_mass(ops_, Wn, MWn.data(), b);
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(filled_), b, int(n), 1.0,
+                        Q_.data(), int(n), MWn.data(), int(n), 0.0, C2.data(), int(filled_));
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), b, int(filled_), -1.0,
+                        Q_.data(), int(n), C2.data(), int(filled_), 1.0, Wn, int(n));
+            H_.block(0, d_, filled_, b) += C2 * R;
+            Mat R2;
+            orthonormalize_block(filled_, R2, rng_);
+            R = (R2 * R).eval();
+            extra_passes_++;
+        }
+        H_.block(filled_, d_, b, b) = R;
+        filled_ += b;
+        d_ += b;
+        st_.seconds_orthogonalize += now_seconds() - t0;
+    }
+
+    struct Ritz {
+        Vec lambda, rel; // Ritz values and estimated relative residuals of the shift-invert problem
+        Mat S;
+    };
+
+    Ritz ritz() {
+        double t0 = now_seconds();
+        const int b = S_.b;
+        Ritz r;
+        r.S = H_.topLeftCorner(d_, d_);
+        r.S = 0.5 * (r.S + r.S.transpose()).eval();
+        Vec theta;
+        dense_symmetric_eigen(r.S, theta);
+        Mat last = H_.block(d_, d_ - b, b, b) * r.S.bottomRows(b);
+        r.lambda.resize(d_);
+        r.rel.resize(d_);
+        for (int i = 0; i < d_; ++i) {
+            r.lambda[i] = sigma + 1.0 / theta[i];
+            r.rel[i] = last.col(i).norm() / std::abs(theta[i]);
+        }
+        st_.seconds_ritz += now_seconds() - t0;
+        return r;
+    }
+
+    // Ritz vectors Q_d S[:, idx].
+    Mat vectors(const Ritz &r, const std::vector<int> &idx) {
+        const int64_t n = ops_.n;
+        Mat Ssel(d_, idx.size());
+        for (size_t c = 0; c < idx.size(); ++c) Ssel.col(c) = r.S.col(idx[c]);
+        Mat Y(n, idx.size());
+        if (!idx.empty())
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), int(idx.size()), d_, 1.0,
+                        Q_.data(), int(n), Ssel.data(), d_, 0.0, Y.data(), int(n));
+        return Y;
+    }
+
+    // Final extraction: Ritz vectors Y = Q S[:, idx], one step of inverse iteration with this
+    // shift (Z = K^{-1} M Y, which damps the rounding noise that the Krylov basis carries in
+    // far-away directions, as ARPACK's purification does), then Rayleigh-Ritz of (L, M) on
+    // span(Z). Returns the refined eigenvalues (ascending) and vectors.
+    void extract(const Ritz &r, const std::vector<int> &idx, Vec &lambda, Mat &Y, int rounds = 1) {
+        const int64_t n = ops_.n;
+        const int c = int(idx.size());
+        Y = vectors(r, idx);
+        if (c == 0) { lambda.resize(0); return; }
+        // The first round solves once; later rounds (asked for when residuals stayed above the
+        // tolerance) add a step of iterative refinement to every solve.
+        for (int round = 0; round < rounds; ++round) refine(Y, lambda, refine_solves_ || rounds > 1);
+    }
+
+    // One round: Z = K^{-1} M Y (with one step of iterative refinement), then Rayleigh-Ritz
+    // of (L, M) on span(Z); Y and lambda are replaced by the result.
+    void refine(Mat &Y, Vec &lambda, bool iterative_refinement) {
+        const int64_t n = ops_.n;
+        const int c = int(Y.cols());
+        Mat Z = Y;
+        Mat MZ(n, c);
+        apply_mass(ops_, Z.data(), MZ.data(), c);
+        double t0 = now_seconds();
+        F_->solve(MZ.data(), Z.data(), c, S_.threads);
+        // One step of iterative refinement: the LDL^T of an indefinite K has no pivoting, so
+        // its solves can lose digits to element growth; Z += K^{-1} (M Y - K Z) recovers them.
+        for (int it = 0; it < (iterative_refinement ? 1 : 0); ++it) {
+            Mat Rr = MZ - K_ * Z;
+            if (debug_level() >= 1) std::fprintf(stderr, "    IR %d: |r|/|b| = %g\n", it, Rr.norm() / MZ.norm());
+            Mat dZ(n, c);
+            F_->solve(Rr.data(), dZ.data(), c, S_.threads);
+            Z += dZ;
+        }
+        st_.seconds_solve += now_seconds() - t0;
+        st_.solves += (iterative_refinement ? 2 : 1) * c;
+        t0 = now_seconds();
+        apply_mass(ops_, Z.data(), MZ.data(), c);
+        for (int j = 0; j < c; ++j) {
+            double nr = std::sqrt(std::max(0.0, Z.col(j).dot(MZ.col(j))));
+            if (nr > 0) { Z.col(j) /= nr; MZ.col(j) /= nr; }
+        }
+        Mat LZ = ops_.L * Z;
+        Mat A(c, c), B(c, c);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, c, int(n), 1.0, Z.data(), int(n),
+                    LZ.data(), int(n), 0.0, A.data(), c);
+        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, c, int(n), 1.0, Z.data(), int(n),
+                    MZ.data(), int(n), 0.0, B.data(), c);
+        A = 0.5 * (A + A.transpose()).eval();
+        B = 0.5 * (B + B.transpose()).eval();
+        Eigen::LLT<Mat> llt(B);
+        if (llt.info() != Eigen::Success)
+            throw Error(TF_ERR_NUMERIC, "refined basis lost independence near shift " + std::to_string(sigma));
+        Mat Rinv = llt.matrixU().solve(Mat::Identity(c, c)); // B = U^T U
+        Mat C = Rinv.transpose() * A * Rinv;
+        C = 0.5 * (C + C.transpose()).eval();
+        dense_symmetric_eigen(C, lambda);
+        Mat X = Rinv * C;
+        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), c, c, 1.0, Z.data(), int(n),
+                    X.data(), c, 0.0, Y.data(), int(n));
+        st_.seconds_ritz += now_seconds() - t0;
+    }
+
+    void release() {
+        Q_.resize(0, 0);
+        H_.resize(0, 0);
+        F_.reset();
+        K_.resize(0, 0);
+    }
+
+  private:
+    void grow(int64_t cap) {
+        if (cap <= cap_) return;
+        Q_.conservativeResize(ops_.n, cap);
+        Mat H = Mat::Zero(cap + S_.b, cap + S_.b);
+        if (cap_ > 0) H.topLeftCorner(H_.rows(), H_.cols()) = H_;
+        H_.swap(H);
+        cap_ = cap;
+    }
+
+    // M-orthonormalises columns [c0, c0+b) of Q against each other (and, for replaced columns,
+    // against everything before), two passes of modified Gram-Schmidt. R: b x b upper with
+    // W_old = W_new R. A column that vanishes (invariant subspace) is replaced by a random one.
+    // Returns the condition estimate of the block (max / min of R's diagonal; infinite when a
+    // column had to be replaced).
+    double orthonormalize_block(int64_t c0, Mat &R, SplitMix &rng) {
+        if (!cholesky_qr2(c0, R)) orthonormalize_block_mgs(c0, R, rng);
+        double mx = R.diagonal().cwiseAbs().maxCoeff(), mn = R.diagonal().cwiseAbs().minCoeff();
+        return mn > 0 ? mx / mn : INFINITY;
+    }
+
+    // Cholesky QR twice in the M-inner product: G = W^T M W = U^T U, W <- W U^{-1}, twice.
+    // Fails (returns false, W untouched) when the block is close to rank deficient; the
+    // caller then falls back to Gram-Schmidt with deflation.
+    bool cholesky_qr2(int64_t c0, Mat &R) {
+        const int64_t n = ops_.n;
+        const int b = S_.b;
+        double *W = Q_.data() + c0 * n;
+        Mat W0 = Eigen::Map<Mat>(W, n, b);
+        Mat MW(n, b), G(b, b);
+        R = Mat::Identity(b, b);
+        for (int pass = 0; pass < 2; ++pass) {
+            apply_mass(ops_, W, MW.data(), b);
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, b, int(n), 1.0, W, int(n),
+                        MW.data(), int(n), 0.0, G.data(), b);
+            G = 0.5 * (G + G.transpose()).eval();
+            Eigen::LLT<Mat> llt(G);
+            Mat U = llt.matrixU();
+            double mx = U.diagonal().maxCoeff(), mn = U.diagonal().minCoeff();
+            if (llt.info() != Eigen::Success || !(mn > 1e-6 * mx) || !std::isfinite(mx)) {
+                Eigen::Map<Mat>(W, n, b) = W0;
+                return false;
+            }
+            cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, int(n), b,
+                        1.0, U.data(), b, W, int(n));
+            R = (U * R).eval();
+        }
+        return true;
+    }
+
+    void orthonormalize_block_mgs(int64_t c0, Mat &R, SplitMix &rng) {
+        const int64_t n = ops_.n;
+        const int b = S_.b;
+        R = Mat::Zero(b, b);
+        Vec mq(n);
+        auto mdot = [&](const double *x, const double *y) {
+            double s = 0;
+            if (ops_.diagonal_mass) {
+                const double *m = ops_.lumped.data();
+                for (int64_t i = 0; i < n; ++i) s += m[i] * x[i] * y[i];
+            } else {
+                apply_mass(ops_, y, mq.data(), 1);
+                for (int64_t i = 0; i < n; ++i) s += x[i] * mq[i];
+            }
+            return s;
+        };
+        for (int c = 0; c < b; ++c) {
+            double *w = Q_.data() + (c0 + c) * n;
+            double norm0 = std::sqrt(std::max(0.0, mdot(w, w)));
+            for (int pass = 0; pass < 2; ++pass)
+                for (int p = 0; p < c; ++p) {
+                    const double *q = Q_.data() + (c0 + p) * n;
+                    double h = mdot(q, w);
+                    for (int64_t i = 0; i < n; ++i) w[i] -= h * q[i];
+                    R(p, c) += h;
+                }
+            double nr = std::sqrt(std::max(0.0, mdot(w, w)));
+            if (!(nr > 1e-10 * norm0) || nr == 0) {
+                // Deflate: a fresh random direction, orthogonal to the whole basis.
+                for (int64_t i = 0; i < n; ++i) w[i] = rng.uniform();
+                for (int pass = 0; pass < 2; ++pass)
+                    for (int64_t p = 0; p < c0 + c; ++p) {
+                        const double *q = Q_.data() + p * n;
+                        double h = mdot(q, w);
+                        for (int64_t i = 0; i < n; ++i) w[i] -= h * q[i];
+                    }
+                nr = std::sqrt(mdot(w, w));
+                R(c, c) = 0;
+            } else {
+                R(c, c) = nr;
+            }
+            for (int64_t i = 0; i < n; ++i) w[i] /= nr;
+        }
+    }
+
+    const tf_operators &ops_;
+    const Settings &S_;
+    tf_eigs_stats &st_;
+    std::unique_ptr<BlockLDLT> F_;
+    SpMat K_; // L - sigma M, for the refinement residual
+    double solve_error_ = 0;
+    bool refine_solves_ = false;
+    Mat Q_, H_;
+    int64_t cap_ = 0, filled_ = 0;
+    int d_ = 0;
+    SplitMix rng_{0};
+
+  public:
+    int64_t extra_passes_ = 0;
+};
+
+} // namespace eig
+} // namespace tf

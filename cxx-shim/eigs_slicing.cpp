@@ -1,0 +1,373 @@
+// The k smallest eigenpairs of L phi = lambda M phi.
+//
+// Two methods:
+//  - dense: M^{-1/2} L M^{-1/2} (or the Cholesky form for a full M) through LAPACK dsyevr;
+//    used for small meshes, where it is both exact and fastest.
+//  - spectrum slicing: shifts sigma_0 < sigma_1 < ... placed by Weyl's law and then by the
+//    measured eigenvalue density; at each shift an LDL^T factorisation of L - sigma M gives
+//    the exact number of eigenvalues below sigma (Sylvester's inertia), and a block Lanczos
+//    process on (L - sigma M)^{-1} M with full re-orthogonalisation (BLAS-3) converges the
+//    eigenpairs around sigma. Slice j owns [hi_{j-1}, hi_j) with hi_j the midpoint between
+//    consecutive shifts; the count of every gap between shifts is checked against the inertia,
+//    so no eigenvalue can be skipped silently. A gap whose count does not match is re-covered
+//    whole by the next slice ("repair").
+// Every accepted eigenpair has its true residual checked against the tolerance.
+#include "eigs_lanczos.hpp"
+
+namespace tf {
+namespace eig {
+
+// Tuning constants of the slicing driver. They change speed, never correctness: every count is
+// checked against the inertia and every residual against the tolerance.
+namespace tuning {
+// Eigenvalues a slice aims for beyond those it must find: max(8, remaining / 16).
+constexpr int64_t kMarginFloor = 8, kMarginDivisor = 16;
+// Shift placement accepts a gap holding between 0.7 and 1.5 × target + 8 eigenvalues; each
+// retry moves the shift by the ratio target / found, kept within [0.25, 4]; three tries at most.
+constexpr double kGapLow = 0.7, kGapHigh = 1.5, kGapSlack = 8, kRatioMin = 0.25, kRatioMax = 4.0;
+constexpr int kPlacementTries = 3;
+// The last slice takes all remaining pairs when they fit in 5/4 of a band.
+constexpr int64_t kLastBandNumerator = 5, kLastBandDenominator = 4;
+// The first shift sits at −0.01 / ρ, just below zero.
+constexpr double kFirstShift = -0.01;
+// Krylov dimensions relative to the expected count e and the block size b: the start
+// (4e + 8b), the first Ritz check (1.3e + 2b), the soft cap (3e + 6b + 40, grown by 3/2 up to)
+// the hard cap (12e + 20b + 200).
+constexpr double kStartPerExpected = 4, kCheckPerExpected = 1.3;
+constexpr int64_t kStartPerBlock = 8, kCheckPerBlock = 2;
+constexpr int64_t kSoftPerExpected = 3, kSoftPerBlock = 6, kSoftExtra = 40;
+constexpr int64_t kHardPerExpected = 12, kHardPerBlock = 20, kHardExtra = 200;
+// Unconverged Ritz values this far above the slice's top (× its width) keep the upper side open.
+constexpr double kGuardZone = 0.15;
+// The refinement subspace reaches this far beyond the slice's edges (× the larger half-width).
+constexpr double kRefineReach = 1.15;
+// Inverse-iteration rounds of the refinement before the Lanczos tolerance is tightened.
+constexpr int kMaxExtractRounds = 3;
+// Residuals within this factor of the tolerance are accepted on the rounding floor of a shift.
+constexpr double kToleranceFloorFactor = 100;
+// Ritz checks with missing eigenvalues below the shift and nothing converging before a repair.
+constexpr int kStalledChecksBeforeRepair = 3;
+// Each check adds max(b, dim / 10) Krylov columns.
+constexpr int kGrowthDivisor = 10;
+} // namespace tuning
+
+struct SliceOutput {
+    std::vector<double> lambda;
+    std::vector<char> above;
+    Mat vectors;
+};
+
+int64_t round_up(int64_t x, int64_t b) { return (x + b - 1) / b * b; }
+
+// The state of one run of spectrum slicing. Slice j owns [lo, hi): lo is the previous slice's
+// top (−∞ for the first), hi the midpoint between its shift and the next one's.
+class SlicingDriver {
+  public:
+    SlicingDriver(const tf_operators &ops, const Settings &S, tf_eigs_stats &st)
+        : ops_(ops), S_(S), st_(st), shifted_(ops), pattern_(ops.L), rho_(ops.area / (4 * M_PI)) {}
+
+    void run(Vec &lam, Mat &Phi);
+
+  private:
+    // What one slice must deliver.
+    struct Job {
+        int j;                       // slice number
+        bool last;                   // no slice after this one
+        int64_t G;                   // eigenvalues in the gap below this shift (inertia difference)
+        double hi;                   // top of the slice
+        int64_t need;                // eigenvalues still missing in [lo, sigma)
+        int64_t need_above = -1;     // exact count in [sigma, hi), known only before a verification probe
+        int64_t expected_above = 0;  // estimate of the count in [sigma, hi)
+        bool repair = false;         // this slice re-covers the whole gap below its shift
+    };
+
+    int64_t margin(int64_t r) const { return std::max<int64_t>(tuning::kMarginFloor, r / tuning::kMarginDivisor); }
+    std::unique_ptr<Slice> place(double sprev, int64_t nuprev, int64_t target);
+    void enter_repair(Job &job, const Slice &cur);
+    SliceOutput solve_slice(Slice &cur, Job &job);
+    void gather(Vec &lam, Mat &Phi) const;
+
+    const tf_operators &ops_;
+    const Settings &S_;
+    tf_eigs_stats &st_;
+    ShiftedMatrix shifted_;
+    const SpMat pattern_;
+    double rho_;                    // eigenvalue density (Weyl: N(λ) ≈ area · λ / 4π, then measured)
+    std::vector<SliceOutput> outs_; // accepted pairs, slice by slice
+    int64_t found_total_ = 0;
+    double lo_ = -INFINITY, sprev_ = 0;
+    int64_t nuprev_ = 0, prev_above_ = 0;
+    uint64_t seed_ = 0;
+};
+
+// Places a shift so that the gap above the previous shift holds about `target` eigenvalues.
+std::unique_ptr<Slice> SlicingDriver::place(double sprev, int64_t nuprev, int64_t target) {
+    double s = sprev + double(target) / rho_;
+    std::unique_ptr<Slice> sl;
+    for (int attempt = 0; attempt < tuning::kPlacementTries; ++attempt) {
+        sl.reset(new Slice(ops_, shifted_, pattern_, s, S_, st_));
+        int64_t g = sl->nu - nuprev;
+        if (g >= target * tuning::kGapLow && g <= target * tuning::kGapHigh + tuning::kGapSlack) break;
+        double ratio = double(target) / std::max<int64_t>(g, 1);
+        ratio = std::min(tuning::kRatioMax, std::max(tuning::kRatioMin, ratio));
+        if (g > 0) rho_ = g / (sl->sigma - sprev);
+        s = sprev + (sl->sigma - sprev) * ratio;
+    }
+    st_.slices++;
+    return sl;
+}
+
+// The previous slice mis-counted its upper side: drop what it found above its shift, and let
+// this slice re-cover the whole gap below its own shift.
+void SlicingDriver::enter_repair(Job &job, const Slice &cur) {
+    if (job.j == 0 || job.repair)
+        throw Error(TF_ERR_NOCONV, "eigenvalue count below shift " + std::to_string(cur.sigma) +
+                                       " does not match the inertia");
+    job.repair = true;
+    st_.repairs++;
+    lo_ = sprev_;
+    job.need = job.G;
+    const int64_t n = ops_.n;
+    SliceOutput &p = outs_.back();
+    std::vector<int> keep;
+    for (size_t i = 0; i < p.lambda.size(); ++i)
+        if (!p.above[i]) keep.push_back(int(i));
+    SliceOutput q;
+    q.vectors.resize(n, keep.size());
+    for (size_t i = 0; i < keep.size(); ++i) {
+        q.lambda.push_back(p.lambda[keep[i]]);
+        q.above.push_back(0);
+        q.vectors.col(i) = p.vectors.col(keep[i]);
+    }
+    found_total_ -= int64_t(p.lambda.size() - keep.size());
+    p = std::move(q);
+}
+
+// Grows the Krylov space of `cur` until every eigenpair of [lo, hi) has converged and passed
+// its residual check; returns them.
+SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
+    using namespace tuning;
+    const int64_t n = ops_.n, b = S_.b, k = S_.k;
+    const bool last = job.last;
+    const double hi = job.hi;
+    const int64_t need_above = job.need_above;
+    const int64_t cap = std::max<int64_t>(b, (n - 2 * b) / b * b);
+    int64_t expected = job.need + job.expected_above;
+    int64_t dtarget = std::min(cap, round_up(int64_t(kCheckPerExpected * expected) + kCheckPerBlock * b, b));
+    int64_t maxdim = std::min(cap, round_up(kSoftPerExpected * expected + kSoftPerBlock * b + kSoftExtra, b));
+    const int64_t hardcap = std::min(cap, round_up(kHardPerExpected * expected + kHardPerBlock * b + kHardExtra, b));
+    int stalled_checks = 0;
+    int extract_rounds = 1;
+    double tol_si = S_.tol;
+    cur.start(seed_++, std::min(cap, round_up(int64_t(kStartPerExpected * expected) + kStartPerBlock * b, b)));
+    int64_t last_ca = -1;
+    SliceOutput out;
+    for (;;) {
+        while (cur.dim() < dtarget) cur.step();
+        Slice::Ritz r = cur.ritz();
+        int64_t cb = 0, ub = 0, ca = 0, ua = 0;
+        std::vector<int> sel;
+        const double hi_guard = hi + kGuardZone * (hi - cur.sigma);
+        for (int i = 0; i < cur.dim(); ++i) {
+            double l = r.lambda[i];
+            bool conv = r.rel[i] <= tol_si;
+            if (l >= lo_ && l < cur.sigma) {
+                conv ? ++cb : ++ub;
+                if (conv) sel.push_back(i);
+            } else if ((!last || need_above >= 0) && l >= cur.sigma && l < hi) {
+                conv ? ++ca : ++ua;
+                if (conv) sel.push_back(i);
+            } else if (!last && need_above < 0 && l >= hi && l < hi_guard && !conv) {
+                ++ua; // convergence must reach past hi before the upper side counts as complete
+            }
+        }
+        S_.cancel.report(double(found_total_ + std::min(cb, job.need)) / double(k));
+        if (debug_level() >= 1)
+            std::fprintf(stderr, "  dim=%d cb=%lld ub=%lld ca=%lld ua=%lld\n", cur.dim(), (long long)cb,
+                         (long long)ub, (long long)ca, (long long)ua);
+        if (cb > job.need) {
+            enter_repair(job, cur);
+            continue;
+        }
+        bool below_ok = cb == job.need && ub == 0;
+        bool above_ok = need_above >= 0 ? (ca == need_above && ua == 0)
+                                        : (last || (ua == 0 && ca == last_ca));
+        if (need_above >= 0 && ca > need_above)
+            throw Error(TF_ERR_NOCONV, "more converged eigenpairs than the inertia allows below " +
+                                           std::to_string(hi));
+        last_ca = ca;
+        if (below_ok && above_ok) {
+            // The refinement subspace also holds the converged Ritz vectors just outside the
+            // slice (as far from the shift as the slice's own edges, and the guard zone):
+            // inverse iteration cannot separate those from the wanted ones, Rayleigh-Ritz can.
+            const double reach = kRefineReach * std::max(std::isfinite(lo_) ? cur.sigma - lo_ : 0.0,
+                                                         std::max(hi, cur.sigma) - cur.sigma);
+            std::vector<int> all = sel;
+            for (int i = 0; i < cur.dim(); ++i) {
+                double l = r.lambda[i];
+                bool inside = l >= lo_ && l < (last && need_above < 0 ? cur.sigma : hi);
+                if (!inside && r.rel[i] <= tol_si && std::abs(l - cur.sigma) <= reach) all.push_back(i);
+            }
+            Vec refined;
+            Mat Yall;
+            cur.extract(r, all, refined, Yall, extract_rounds);
+            const double top = last && need_above < 0 ? cur.sigma : hi;
+            std::vector<int> keep;
+            for (int i = 0; i < refined.size(); ++i)
+                if (refined[i] >= lo_ && refined[i] < top) keep.push_back(i);
+            out.vectors.resize(n, keep.size());
+            out.lambda.clear();
+            out.above.clear();
+            for (size_t q = 0; q < keep.size(); ++q) {
+                out.vectors.col(q) = Yall.col(keep[q]);
+                out.lambda.push_back(refined[keep[q]]);
+                out.above.push_back(refined[keep[q]] >= cur.sigma);
+            }
+            if (keep.size() != sel.size()) {
+                // A refined value crossed an edge of the slice: take more Krylov steps.
+                if (debug_level() >= 1)
+                    std::fprintf(stderr, "  refined count %zu != selected %zu\n", keep.size(), sel.size());
+                last_ca = -1;
+                dtarget = std::min(maxdim, cur.dim() + b);
+                continue;
+            }
+            Vec res;
+            double ortho = 0;
+            Vec lv = Eigen::Map<Vec>(out.lambda.data(), out.lambda.size());
+            check_pairs(ops_, out.vectors, lv, res, ortho, S_.threads, false);
+            if (debug_level() >= 1) {
+                int worst = 0;
+                for (int i = 0; i < res.size(); ++i) if (res[i] > res[worst]) worst = i;
+                std::fprintf(stderr, "slice sigma=%g dim=%d sel=%zu maxres=%g at lambda=%g est=%g\n", cur.sigma,
+                             cur.dim(), sel.size(), res.size() ? res.maxCoeff() : 0.0,
+                             res.size() ? out.lambda[worst] : 0.0, 0.0);
+                if (debug_level() >= 2)
+                    for (int i = 0; i < res.size(); ++i)
+                        std::fprintf(stderr, "      lambda %.12g res %.2e\n", out.lambda[i], res[i]);
+            }
+            if (res.size() == 0 || res.maxCoeff() <= S_.tol) break;
+            // Residuals above the tolerance: first more inverse-iteration rounds (cheap; they
+            // fix vectors far from the shift), then a tighter Lanczos tolerance.
+            if (extract_rounds < kMaxExtractRounds) {
+                extract_rounds++;
+                continue;
+            }
+            // Still above: at this point the residuals sit on the floor that rounding sets for
+            // this shift, and more Krylov steps do not lower it. Accept results within 100x
+            // of the tolerance and say so in the statistics; go on otherwise.
+            if (res.maxCoeff() <= kToleranceFloorFactor * S_.tol) {
+                st_.tolerance_missed++;
+                break;
+            }
+            tol_si *= 0.1; // estimates were optimistic: tighten and go on
+            if (tol_si < 1e-15)
+                throw Error(TF_ERR_NOCONV, "residuals did not reach the tolerance near shift " +
+                                               std::to_string(cur.sigma));
+        }
+        // Missing eigenvalues below the shift with nothing left converging there: an earlier
+        // slice mis-counted its upper side, so this slice re-covers the whole gap.
+        bool stalled_below = cb < job.need && ub == 0;
+        stalled_checks = stalled_below ? stalled_checks + 1 : 0;
+        if (stalled_checks >= kStalledChecksBeforeRepair && job.j > 0 && !job.repair) {
+            enter_repair(job, cur);
+            stalled_checks = 0;
+            continue;
+        }
+        if (cur.dim() >= maxdim) {
+            if (maxdim < hardcap) {
+                maxdim = std::min(hardcap, maxdim * 3 / 2);
+            } else {
+                throw Error(TF_ERR_NOCONV, "the eigensolver did not converge near shift " +
+                                               std::to_string(cur.sigma) + " (Krylov dimension " +
+                                               std::to_string(cur.dim()) + ")");
+            }
+        }
+        dtarget = std::min(maxdim, cur.dim() + std::max<int64_t>(b, round_up(cur.dim() / kGrowthDivisor, b)));
+    }
+    if (debug_level() >= 1)
+        std::fprintf(stderr, "  extra global passes: %lld of %d steps\n", (long long)cur.extra_passes_, cur.dim() / int(b));
+    return out;
+}
+
+void SlicingDriver::run(Vec &lam, Mat &Phi) {
+    const int64_t k = S_.k, c = S_.band;
+    seed_ = S_.seed;
+    // The first shift sits just below zero (L is PSD, so nothing lies below it): the lowest
+    // eigenpairs, whose relative residuals are the hardest to make small, are then the best
+    // resolved by the shift-invert operator. Its slice is verified by the next shift's inertia.
+    std::unique_ptr<Slice> cur(new Slice(ops_, shifted_, pattern_, tuning::kFirstShift / rho_, S_, st_));
+    st_.slices++;
+    if (cur->nu != 0)
+        throw Error(TF_ERR_NUMERIC, "the stiffness matrix has negative eigenvalues (" +
+                                        std::to_string(cur->nu) + " below " + std::to_string(cur->sigma) + ")");
+    bool probe_only_next = false;
+    for (int j = 0;; ++j) {
+        Job job;
+        job.j = j;
+        job.G = cur->nu - nuprev_;
+        job.last = cur->nu >= k || probe_only_next;
+        job.hi = cur->sigma;
+        std::unique_ptr<Slice> next;
+        if (!job.last) {
+            int64_t rem = k - cur->nu;
+            bool final_target = rem + margin(rem) <= c * tuning::kLastBandNumerator / tuning::kLastBandDenominator;
+            int64_t target = final_target ? rem + margin(rem) : c;
+            next = place(cur->sigma, cur->nu, target);
+            job.hi = 0.5 * (cur->sigma + next->sigma);
+            job.expected_above = (next->nu - cur->nu) / 2;
+            if (j == 0 && next->nu >= k) {
+                // Few eigenpairs: the first slice takes them all, one-sidedly from below; the
+                // next shift only verifies the count.
+                probe_only_next = true;
+                job.hi = next->sigma;
+                job.need_above = next->nu - cur->nu;
+                job.expected_above = job.need_above;
+            }
+            rho_ = std::max<int64_t>(1, next->nu - cur->nu) / (next->sigma - cur->sigma);
+        }
+        job.need = job.G - prev_above_;
+        if (debug_level() >= 1)
+            std::fprintf(stderr, "slice %d sigma=%g nu=%lld G=%lld need=%lld lo=%g hi=%g last=%d need_above=%lld\n", j,
+                         cur->sigma, (long long)cur->nu, (long long)job.G, (long long)job.need, lo_, job.hi,
+                         int(job.last), (long long)job.need_above);
+        if (job.need < 0) enter_repair(job, *cur);
+        SliceOutput out = solve_slice(*cur, job);
+        cur->release();
+        prev_above_ = 0;
+        for (char a : out.above) prev_above_ += a;
+        found_total_ += int64_t(out.lambda.size());
+        outs_.push_back(std::move(out));
+        if (job.last || probe_only_next) break;
+        lo_ = job.hi;
+        sprev_ = cur->sigma;
+        nuprev_ = cur->nu;
+        cur = std::move(next);
+    }
+    gather(lam, Phi);
+}
+
+// All slices' pairs sorted by eigenvalue; the first k kept.
+void SlicingDriver::gather(Vec &lam, Mat &Phi) const {
+    const int64_t n = ops_.n, k = S_.k;
+    std::vector<std::pair<double, std::pair<int, int>>> all;
+    for (size_t s = 0; s < outs_.size(); ++s)
+        for (size_t i = 0; i < outs_[s].lambda.size(); ++i)
+            all.push_back({outs_[s].lambda[i], {int(s), int(i)}});
+    std::sort(all.begin(), all.end());
+    if (int64_t(all.size()) < k)
+        throw Error(TF_ERR_NOCONV, "found " + std::to_string(all.size()) + " eigenpairs, wanted " +
+                                       std::to_string(k));
+    lam.resize(k);
+    Phi.resize(n, k);
+    for (int64_t j = 0; j < k; ++j) {
+        lam[j] = all[j].first;
+        Phi.col(j) = outs_[all[j].second.first].vectors.col(all[j].second.second);
+    }
+}
+
+void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi, tf_eigs_stats &st) {
+    SlicingDriver(ops, S, st).run(lam, Phi);
+}
+
+} // namespace eig
+} // namespace tf
