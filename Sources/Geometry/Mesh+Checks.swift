@@ -1,17 +1,23 @@
 /// What `Mesh.report()` finds: counts, extent, and every defect that matters for the
 /// Laplace–Beltrami operator.
 public struct MeshReport: Sendable, Equatable, Codable {
+    /// Vertices (the `v` lines), referenced or not.
     public var vertices: Int
+    /// Triangles (polygons split into fans).
     public var triangles: Int
     /// Unique undirected edges.
     public var edges: Int
+    /// Smallest x, y, z over all vertices.
     public var boundingBoxMin: [Double]
+    /// Largest x, y, z over all vertices.
     public var boundingBoxMax: [Double]
+    /// Sum of the triangles' areas, in the mesh's units squared.
     public var surfaceArea: Double
     /// Connected components (through shared vertices) among the faces.
     public var components: Int
     /// Boundary edges (used by one face) and the loops they form.
     public var boundaryEdges: Int
+    /// Closed loops the boundary edges form.
     public var boundaryLoops: Int
     /// Edges used by more than two faces.
     public var nonManifoldEdges: Int
@@ -21,11 +27,13 @@ public struct MeshReport: Sendable, Equatable, Codable {
     public var degenerateFaces: Int
     /// Faces with the same vertex set as an earlier face.
     public var duplicateFaces: Int
+    /// Vertices no face uses (they get zero mass: an error for the eigensolver).
     public var unreferencedVertices: Int
     /// V - E + F over referenced vertices.
     public var eulerCharacteristic: Int
     /// Total genus, (2C - chi - B) / 2, when the mesh is an edge-manifold; nil otherwise.
     public var genus: Int?
+    /// Whether every face corner has a texture coordinate.
     public var hasTexcoords: Bool
 
     /// True when the mesh is a clean manifold surface: no degenerate, duplicate or

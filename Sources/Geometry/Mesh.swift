@@ -27,6 +27,9 @@ public struct Mesh: Sendable, Equatable {
     /// The diffuse texture (`map_Kd`) of the first material, resolved against the OBJ's folder.
     public var diffuseTexturePath: String?
 
+    /// A mesh from flat arrays: 3 coordinates per vertex, 3 zero-based vertex indices per triangle,
+    /// 2 per texture coordinate, and per-corner indices into `texcoords` / `normals` (−1: none).
+    /// Nothing is checked here; `report()` finds the defects, the operators refuse bad indices.
     public init(positions: [Double], triangles: [Int32], texcoords: [Double] = [],
                 cornerTexcoords: [Int32] = [], normals: [Double] = [], cornerNormals: [Int32] = [],
                 vertexColors: [Double]? = nil) {
@@ -42,7 +45,9 @@ public struct Mesh: Sendable, Equatable {
         self.diffuseTexturePath = nil
     }
 
+    /// Number of vertices, n. O(1).
     public var vertexCount: Int { positions.count / 3 }
+    /// Number of triangles. O(1).
     public var triangleCount: Int { triangles.count / 3 }
 
     /// True when every corner of every triangle has a texture coordinate.
@@ -80,12 +85,18 @@ public struct Mesh: Sendable, Equatable {
 /// Errors of mesh reading, writing and checking. Every case names the file and, where
 /// there is one, the line at fault.
 public enum MeshError: Error, CustomStringConvertible, Equatable {
+    /// The file could not be opened or read.
     case unreadable(path: String, reason: String)
+    /// A line that does not parse, or an index out of range, with its line number.
     case malformed(path: String, line: Int, message: String)
+    /// No vertices or no faces.
     case empty(path: String, message: String)
+    /// A mesh that parsed but cannot be used (e.g. non-finite coordinates).
     case invalid(String)
+    /// The output could not be written.
     case writeFailed(path: String, reason: String)
 
+    /// The message, with the file and line where there is one.
     public var description: String {
         switch self {
         case .unreadable(let p, let r): return "\(p): cannot read: \(r)"

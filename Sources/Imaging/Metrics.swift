@@ -21,11 +21,16 @@ public enum SSIMConvention: String, Sendable, CaseIterable, Codable {
 
 /// Errors of the metrics; each says which value is at fault.
 public enum MetricsError: Error, CustomStringConvertible, Equatable {
+    /// The two images (or the mask) differ in size.
     case sizeMismatch(String)
+    /// A NaN or infinite sample.
     case nonFinite(String)
+    /// The mask selects no pixel.
     case emptyMask
+    /// An image smaller than the SSIM window.
     case tooSmall(String)
 
+    /// The message, naming the sizes or value at fault.
     public var description: String {
         switch self {
         case .sizeMismatch(let m): return "images differ in size: \(m)"

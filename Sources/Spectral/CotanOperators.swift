@@ -21,14 +21,22 @@ public enum MassKind: String, Sendable, CaseIterable, Codable {
 
 /// Errors of the spectral module; each names the value or file at fault.
 public enum SpectralError: Error, CustomStringConvertible, Equatable {
+    /// Bad input: sizes, indices, k, options, zero-mass vertices; the message names the value.
     case invalidInput(String)
+    /// A factorisation or LAPACK call failed.
     case numerical(String)
+    /// The eigensolver did not reach the tolerance or the inertia count.
     case notConverged(String)
+    /// The progress callback asked to stop.
     case cancelled
+    /// An allocation failed inside the shim.
     case outOfMemory
+    /// A `.npy` or cache file that could not be read or written.
     case file(path: String, message: String)
+    /// A C++ exception the shim did not expect (a bug: please report it).
     case internalError(String)
 
+    /// The message, naming the file, vertex or value at fault where there is one.
     public var description: String {
         switch self {
         case .invalidInput(let m): return m
@@ -71,7 +79,9 @@ func shimCall(_ body: (UnsafeMutablePointer<CChar>, Int) -> tf_status) throws {
 /// `degenerateFaces`.
 public final class CotanOperators: @unchecked Sendable {
     let handle: OpaquePointer
+    /// n, the order of both matrices.
     public let vertexCount: Int
+    /// The mass matrix these operators hold.
     public let mass: MassKind
 
     /// Builds the operators of `mesh`.

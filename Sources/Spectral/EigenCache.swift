@@ -9,8 +9,13 @@ import Geometry
 /// `residuals.npy` and `meta.json`. The root is `$TEXFIELD_CACHE`, else
 /// `$XDG_CACHE_HOME/texfield`, else `~/.cache/texfield`.
 public struct EigenCache: Sendable {
+    /// The cache folder; entries live in `root/eigs/<key>/`.
     public let root: String
 
+    /// A cache at `root`, or at `$TEXFIELD_CACHE`, `$XDG_CACHE_HOME/texfield` or
+    /// `~/.cache/texfield` when nil. Nothing is created until the first `store`.
+    /// Thread safety: entries are written file by file atomically, `meta.json` last; concurrent
+    /// writers of the same key write the same content.
     public init(root: String? = nil) {
         if let r = root { self.root = r; return }
         let env = ProcessInfo.processInfo.environment

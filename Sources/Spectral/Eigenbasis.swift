@@ -55,19 +55,30 @@ public struct EigenOptions: Sendable, Codable, Equatable {
 
 /// Solver statistics.
 public struct EigenStats: Sendable, Codable, Equatable {
+    /// "dense" or "slicing".
     public var method: String
+    /// Shifts used (slicing).
     public var slices: Int
+    /// LDLᵀ factorisations of L − σM, including re-placed shifts.
     public var factorizations: Int
+    /// Right-hand sides solved with the factors.
     public var solves: Int
+    /// Slices that re-covered a gap whose count did not match the inertia.
     public var repairs: Int
     /// Slices whose residuals stopped within 100× of the tolerance, on the floor rounding sets
     /// for their shift (the residuals reported are the true ones).
     public var toleranceMissed: Int
+    /// Seconds in factorisations.
     public var secondsFactor: Double
+    /// Seconds in triangular solves.
     public var secondsSolve: Double
+    /// Seconds in M-orthogonalisation of the Krylov blocks.
     public var secondsOrthogonalize: Double
+    /// Seconds in Rayleigh–Ritz projections.
     public var secondsRitz: Double
+    /// Seconds in the final residual and orthonormality check.
     public var secondsCheck: Double
+    /// Wall-clock seconds of the whole solve.
     public var secondsTotal: Double
 }
 
@@ -118,8 +129,11 @@ public struct Eigenbasis: Sendable, Equatable {
         self.stats = stats
     }
 
+    /// k, the number of eigenpairs.
     public var count: Int { values.count }
+    /// n, the number of vertices.
     public var vertexCount: Int { mass.count }
+    /// The largest relative residual.
     public var maxResidual: Double { residuals.max() ?? 0 }
 
     /// Eigenfunction `j` at every vertex.

@@ -4,12 +4,14 @@ import Geometry
 
 /// A numeric array as stored in NumPy's `.npy` format (version 1.0 written; 1.0–3.0 read).
 public struct NPYArray: Sendable, Equatable {
+    /// Extent of each axis (C order).
     public var shape: [Int]
     /// Values in C (row-major) order, converted to Double.
     public var values: [Double]
     /// The element type as stored, e.g. `<f8`.
     public var descr: String
 
+    /// An array of `shape` (its product must equal `values.count`; `NPY.write` checks).
     public init(shape: [Int], values: [Double], descr: String = "<f8") {
         self.shape = shape
         self.values = values
@@ -66,6 +68,8 @@ public enum NPY {
         return try decode(data, path: path)
     }
 
+    /// Parses the bytes of a `.npy` file; `path` names it in errors. The shape's product is checked
+    /// against the data present before anything is allocated.
     public static func decode(_ data: Data, path: String = "<memory>") throws -> NPYArray {
         let b = [UInt8](data)
         func fail(_ m: String) -> SpectralError { .file(path: path, message: "not a valid .npy file: \(m)") }

@@ -1,13 +1,18 @@
 /// A sparse matrix in compressed sparse row form (zero-based, column indices ascending
 /// within each row), as SciPy's `csr_matrix(data, indices, indptr)`.
 public struct SparseMatrix: Sendable, Equatable {
+    /// Number of rows.
     public let rows: Int
+    /// Number of columns.
     public let columns: Int
     /// `rows + 1` offsets into `columnIndices` / `values`.
     public var rowPointers: [Int]
+    /// Column of each stored entry, ascending within a row.
     public var columnIndices: [Int32]
+    /// The stored entries, row by row.
     public var values: [Double]
 
+    /// A matrix from its CSR arrays (not checked: the operators build valid ones).
     public init(rows: Int, columns: Int, rowPointers: [Int], columnIndices: [Int32], values: [Double]) {
         self.rows = rows
         self.columns = columns
@@ -16,6 +21,7 @@ public struct SparseMatrix: Sendable, Equatable {
         self.values = values
     }
 
+    /// Stored entries (explicit zeros included).
     public var nonZeroCount: Int { values.count }
 
     /// Entry (i, j), zero where none is stored.
