@@ -36,7 +36,7 @@ let package = Package(
 
         // The C++17 shim: cotangent operators and the eigensolver, behind a pure C header.
         .target(
-            name: "CTexfieldShim", dependencies: ["CEigen", "COpenBLAS"], path: "cxx-shim",
+            name: "CTexfieldShim", dependencies: ["CEigen", "COpenBLAS", "CBLASControl"], path: "cxx-shim",
             cxxSettings: [.define("EIGEN_USE_BLAS"), .define("EIGEN_NO_DEBUG")],
             linkerSettings: [.linkedLibrary("pthread")]),
 

@@ -1,5 +1,6 @@
 // Checks and conventions of the eigensolver: residuals, M-orthonormality, signs; LAPACK dsyevd.
 #include "eigs_internal.hpp"
+#include "texfield_blas_control.h"
 
 namespace tf {
 
@@ -7,18 +8,10 @@ void dense_symmetric_eigen(Mat &A, Vec &w) {
     int n = int(A.rows());
     w.resize(n);
     if (n == 0) return;
-    int lwork = -1, liwork = -1, info = 0, iwq = 0;
-    double wq = 0;
-    dsyevd_("V", "U", &n, A.data(), &n, w.data(), &wq, &lwork, &iwq, &liwork, &info);
-    lwork = int(wq) + 1;
-    liwork = iwq + 1;
-    std::vector<double> work(static_cast<size_t>(lwork));
-    std::vector<int> iwork(static_cast<size_t>(liwork));
-    dsyevd_("V", "U", &n, A.data(), &n, w.data(), work.data(), &lwork, iwork.data(), &liwork,
-            &info);
-    if (info != 0)
-        throw Error(TF_ERR_NUMERIC, "dense symmetric eigensolver (dsyevd) failed, info " +
-                                        std::to_string(info));
+    int status = tfk_symmetric_eigen(n, A.data(), w.data(), 1);
+    if (status == TFK_OUT_OF_MEMORY) throw std::bad_alloc();
+    if (status != TFK_OK)
+        throw Error(TF_ERR_NUMERIC, "dense symmetric eigensolver (dsyevd) failed");
 }
 
 namespace eig {

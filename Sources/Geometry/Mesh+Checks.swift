@@ -79,8 +79,8 @@ extension Mesh {
     /// Checks the mesh and counts its defects.
     public func report() -> MeshReport {
         let n = vertexCount, m = triangleCount
-        var lo = [Double](repeating: .infinity, count: 3), hi = [Double](repeating: -.infinity, count: 3)
-        for i in 0..<n { for d in 0..<3 { lo[d] = min(lo[d], positions[3 * i + d]); hi[d] = max(hi[d], positions[3 * i + d]) } }
+        let box = boundingBox
+        let lo = [box.min.x, box.min.y, box.min.z], hi = [box.max.x, box.max.y, box.max.z]
         var area = 0.0, degenerate = 0
         var referenced = [Bool](repeating: false, count: n)
         for f in 0..<m {

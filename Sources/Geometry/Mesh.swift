@@ -65,6 +65,13 @@ public struct Mesh: Sendable, Equatable {
         (Int(triangles[3 * f]), Int(triangles[3 * f + 1]), Int(triangles[3 * f + 2]))
     }
 
+    /// The smallest and largest coordinates over all vertices (±infinity for an empty mesh). O(n).
+    public var boundingBox: (min: SIMD3<Double>, max: SIMD3<Double>) {
+        var lo = SIMD3<Double>(repeating: .infinity), hi = SIMD3<Double>(repeating: -.infinity)
+        for i in 0..<vertexCount { let p = position(i); lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) }
+        return (lo, hi)
+    }
+
     /// Area of triangle `f` (half the norm of the cross product).
     public func triangleArea(_ f: Int) -> Double {
         let (a, b, c) = triangle(f)

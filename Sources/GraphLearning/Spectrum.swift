@@ -55,7 +55,7 @@ public struct GraphSpectrum: Sendable {
         guard n > 0 else { return ([], []) }
         var a = matrix  // symmetric: row-major = column-major
         var w = [Double](repeating: 0, count: n)
-        let status = a.withUnsafeMutableBufferPointer { ap in w.withUnsafeMutableBufferPointer { tfk_symmetric_eigen(Int32(n), ap.baseAddress, $0.baseAddress) } }
+        let status = a.withUnsafeMutableBufferPointer { ap in w.withUnsafeMutableBufferPointer { tfk_symmetric_eigen(Int32(n), ap.baseAddress, $0.baseAddress, 0) } }
         guard status == Int32(TFK_OK) else { return jacobi(matrix, n: n) }
         // a is column-major: a[j * n + i] = component i of eigenvector j
         return (w, signFixed(n: n) { i, j in a[j * n + i] })

@@ -93,7 +93,7 @@ public enum GraphTraining {
                 }
                 var grad = box[0].gradients
                 for s in 1..<shards { for (i, g) in box[s].gradients.enumerated() { grad[i] += g } }
-                if o.cosine { adam.learningRate = o.learningRate * 0.5 * (1 + cos(Double.pi * Double(step) / Double(total))) }
+                if o.cosine { adam.learningRate = o.learningRate * Schedule.cosineFactor(progress: Double(step) / Double(total), floor: 0) }
                 adam.update(&params, gradients: grad)
                 model.setParameters(params)
                 start += o.batch; step += 1

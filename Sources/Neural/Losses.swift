@@ -84,9 +84,14 @@ public enum Schedule: Sendable, Equatable {
         case .constant: return 1
         case .step(let every, let gamma): return pow(gamma, Double(step / max(1, every)))
         case .cosine(let total, let floor):
-            let t = min(Double(step), Double(total)) / Double(max(1, total))
-            return floor + (1 - floor) * (1 + cos(Double.pi * t)) / 2
+            return Schedule.cosineFactor(progress: min(Double(step), Double(total)) / Double(max(1, total)), floor: floor)
         }
+    }
+
+    /// Cosine decay from 1 to `floor` as `progress` goes from 0 to 1 (clamped):
+    /// `floor + (1 − floor) · ½ (1 + cos π t)`. The one cosine schedule of texfield.
+    public static func cosineFactor(progress: Double, floor: Double) -> Double {
+        floor + (1 - floor) * 0.5 * (1 + cos(Double.pi * min(1, max(0, progress))))
     }
 }
 

@@ -93,8 +93,7 @@ public enum ViewSet {
     /// Cameras looking at the mesh's bounding-box centre from `directions`.
     public static func cameras(for mesh: Mesh, directions: [SIMD3<Double>], width: Int, height: Int,
                                fovY: Double = 40 * Double.pi / 180, margin: Double = 1.05) -> [Camera] {
-        var lo = SIMD3<Double>(repeating: .infinity), hi = SIMD3<Double>(repeating: -.infinity)
-        for i in 0..<mesh.vertexCount { let p = mesh.position(i); lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) }
+        let (lo, hi) = mesh.boundingBox
         let centre = 0.5 * (lo + hi)
         var radius = 0.0
         for i in 0..<mesh.vertexCount { let d = mesh.position(i) - centre; radius = max(radius, (d * d).sum().squareRoot()) }

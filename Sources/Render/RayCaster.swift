@@ -83,6 +83,14 @@ public struct GBuffer: Sendable {
     public var depth: [Float]
     public var hitCount: Int { face.reduce(0) { $0 + ($1 >= 0 ? 1 : 0) } }
 
+    /// Calls `body(pixel, face, b0, b1, b2)` for every pixel that hit the mesh, in pixel order:
+    /// the one place a hit becomes a surface point (face and barycentric weights).
+    @inlinable public func forEachHit(_ body: (_ pixel: Int, _ face: Int, _ b0: Float, _ b1: Float, _ b2: Float) throws -> Void) rethrows {
+        for i in 0..<(width * height) where face[i] >= 0 {
+            try body(i, Int(face[i]), barycentric[3 * i], barycentric[3 * i + 1], barycentric[3 * i + 2])
+        }
+    }
+
     /// The object mask as a one-channel image (1 on the object, 0 elsewhere).
     public var mask: Image {
         Image(width: width, height: height, channels: 1, pixels: face.map { $0 >= 0 ? 1 : 0 })
@@ -121,8 +129,8 @@ public enum RayCaster {
         let tex = texture.rgb()
         var out = Image(width: g.width, height: g.height, channels: 3, fill: background)
         var px = [Float](repeating: 0, count: 3)
-        for i in 0..<(g.width * g.height) where g.face[i] >= 0 {
-            let (u, v) = interpolatedUV(mesh, face: Int(g.face[i]), g.barycentric[3 * i], g.barycentric[3 * i + 1], g.barycentric[3 * i + 2])
+        g.forEachHit { i, f, b0, b1, b2 in
+            let (u, v) = interpolatedUV(mesh, face: f, b0, b1, b2)
             tex.sampleBilinear(u: u, v: v, border: border, into: &px)
             for c in 0..<3 { out.pixels[3 * i + c] = px[c] }
         }

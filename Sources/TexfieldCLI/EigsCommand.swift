@@ -50,23 +50,17 @@ struct EigsCommand: ParsableCommand {
         options.band = band
         options.block = block
         options.seed = seed
-        let cache = EigenCache(root: cacheDir)
-        var basis: Eigenbasis
-        var cached = false
-        if !noCache, let b = cache.load(mesh: m, options: options) {
-            basis = b
-            cached = true
-        } else {
-            let bar = Terminal.ProgressBar(label: "eigs", enabled: !quiet)
-            do {
-                basis = try Eigenbasis.compute(mesh: m, options: options) { f in bar.update(f); return true }
-            } catch let e as SpectralError {
-                bar.finish()
-                throw CommandError("\(mesh): \(e.description)")
+        let bar = Terminal.ProgressBar(label: "eigs", enabled: !quiet)
+        let basis: Eigenbasis, cached: Bool
+        do {
+            (basis, cached) = try Eigenbasis.loadOrCompute(mesh: m, options: options, cache: noCache ? nil : EigenCache(root: cacheDir)) { f in
+                bar.update(f); return true
             }
+        } catch let e as SpectralError {
             bar.finish()
-            if !noCache { try? cache.store(basis, mesh: m, options: options) }
+            throw CommandError("\(mesh): \(e.description)")
         }
+        bar.finish()
         try makeOutputFolder(out)
         let n = m.vertexCount
         try NPY.write(path: out + "/eigenvalues.npy", shape: [k], values: basis.values)

@@ -29,10 +29,8 @@ public enum Evaluation {
         let g = view.gbuffer
         var pts = SurfacePoints()
         var pixels = [Int]()
-        for i in 0..<(g.width * g.height) where g.face[i] >= 0 {
-            let f = Int(g.face[i])
-            pts.append(mesh.triangles[3 * f], mesh.triangles[3 * f + 1], mesh.triangles[3 * f + 2],
-                       g.barycentric[3 * i], g.barycentric[3 * i + 1], g.barycentric[3 * i + 2])
+        g.forEachHit { i, f, b0, b1, b2 in
+            pts.append(face: f, of: mesh, b0, b1, b2)
             pixels.append(i)
         }
         let colors = model.predict(pts)

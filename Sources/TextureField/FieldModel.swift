@@ -13,7 +13,7 @@ public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
     public func factor(_ f: Double) -> Double {
         switch self {
         case .constant: return 1
-        case .cosine: return 0.01 + 0.99 * 0.5 * (1 + cos(Double.pi * min(1, max(0, f))))
+        case .cosine: return Schedule.cosineFactor(progress: f, floor: 0.01)
         }
     }
 }
@@ -98,8 +98,7 @@ public struct SurfaceData: Sendable {
 
     /// Unit-cube positions of a mesh: the bounding box's longest side mapped to [0, 1].
     public static func unitCubePositions(_ mesh: Mesh) -> [Float] {
-        var lo = SIMD3<Double>(repeating: .infinity), hi = SIMD3<Double>(repeating: -.infinity)
-        for i in 0..<mesh.vertexCount { let p = mesh.position(i); lo = pointwiseMin(lo, p); hi = pointwiseMax(hi, p) }
+        let (lo, hi) = mesh.boundingBox
         let ext = max((hi - lo).max(), 1e-12)
         var out = [Float](repeating: 0, count: 3 * mesh.vertexCount)
         for i in 0..<mesh.vertexCount {
@@ -118,6 +117,11 @@ public struct SurfacePoints: Sendable {
     public init() {}
     public mutating func append(_ a: Int32, _ b: Int32, _ c: Int32, _ wa: Float, _ wb: Float, _ wc: Float) {
         vertices += [a, b, c]; weights += [wa, wb, wc]
+    }
+
+    /// The point with barycentric weights (b0, b1, b2) on triangle `face` of `mesh`.
+    public mutating func append(face f: Int, of mesh: Mesh, _ b0: Float, _ b1: Float, _ b2: Float) {
+        append(mesh.triangles[3 * f], mesh.triangles[3 * f + 1], mesh.triangles[3 * f + 2], b0, b1, b2)
     }
 }
 

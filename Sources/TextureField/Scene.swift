@@ -179,10 +179,8 @@ public struct FieldScene: Sendable {
         var out = ViewRays()
         for v in views {
             let g = v.gbuffer
-            for i in 0..<(g.width * g.height) where g.face[i] >= 0 {
-                let f = Int(g.face[i])
-                out.points.append(mesh.triangles[3 * f], mesh.triangles[3 * f + 1], mesh.triangles[3 * f + 2],
-                                  g.barycentric[3 * i], g.barycentric[3 * i + 1], g.barycentric[3 * i + 2])
+            g.forEachHit { i, f, b0, b1, b2 in
+                out.points.append(face: f, of: mesh, b0, b1, b2)
                 out.colors += [v.truth.pixels[3 * i], v.truth.pixels[3 * i + 1], v.truth.pixels[3 * i + 2]]
             }
         }

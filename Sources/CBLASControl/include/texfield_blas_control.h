@@ -14,9 +14,10 @@ extern "C" {
 enum { TFK_OK = 0, TFK_BAD_ARGUMENT = 1, TFK_FAILED = 2, TFK_OUT_OF_MEMORY = 3 };
 
 /* All eigenpairs of a symmetric n × n matrix (LAPACK dsyevd from OpenBLAS). `a` holds the matrix
- * (column-major; only the lower triangle is read) and receives the orthonormal eigenvectors as
- * columns; `w` receives the eigenvalues in ascending order. Returns a TFK_ status. */
-int tfk_symmetric_eigen(int n, double *a, double *w);
+ * (column-major; only the upper triangle is read when `upper` is non-zero, else the lower) and
+ * receives the orthonormal eigenvectors as columns; `w` receives the eigenvalues in ascending
+ * order. Returns a TFK_ status. The one dsyevd wrapper of texfield (the C++ shim calls it too). */
+int tfk_symmetric_eigen(int n, double *a, double *w, int upper);
 
 /* glibc serves blocks of 128 KiB or more by mmap and unmaps them on free, so a training loop that
  * allocates the same few-MB matrices every step pays a page fault per 4 KiB, every step. This
