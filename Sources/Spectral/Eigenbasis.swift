@@ -149,8 +149,11 @@ public struct Eigenbasis: Sendable, Equatable {
     /// (`tfk_blas_exclusive_begin` in CBLASControl): it waits until no single-threaded network
     /// section of this process is running, and those wait for it. Two solves run one after the other.
     /// Time: O(n³) dense, about O(k · nnz(L-factor)) slicing.
-    /// - Parameter progress: called with the fraction done; return false to cancel
-    ///   (the call then throws `SpectralError.cancelled`).
+    /// - Parameters:
+    ///   - mesh: the triangle mesh; every vertex must be in a face of non-zero area.
+    ///   - options: k and the solver's options.
+    ///   - progress: called with the fraction done; return false to cancel
+    ///     (the call then throws `SpectralError.cancelled`).
     public static func compute(mesh: Mesh, options: EigenOptions,
                                progress: (@Sendable (Double) -> Bool)? = nil) throws -> Eigenbasis {
         let ops = try CotanOperators(mesh: mesh, mass: options.mass)
