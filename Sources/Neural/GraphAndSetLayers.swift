@@ -77,29 +77,6 @@ public struct Adjacency: Sendable, Equatable {
     }
 }
 
-/// A GIN layer (Xu et al. 2019): h'_v = MLP((1 + ε) h_v + Σ_{u∈N(v)} h_u), MLP = Linear–ReLU–Linear.
-/// The aggregation is symmetric, so its backward is the same aggregation.
-public struct GINLayer<T: GEMMScalar>: Sendable {
-    public var eps: T
-    public var first: Linear<T>
-    public var second: Linear<T>
-    var relu = Activation<T>(.relu)
-
-    public init<G: RandomNumberGenerator>(inputs: Int, hidden: Int, outputs: Int, eps: T = 0, using rng: inout G) {
-        self.eps = eps
-        first = Linear(inputs: inputs, outputs: hidden, using: &rng)
-        second = Linear(inputs: hidden, outputs: outputs, using: &rng)
-    }
-
-    public mutating func forward(_ x: Matrix<T>, graph: Adjacency) -> Matrix<T> {
-        second.forward(relu.forward(first.forward(graph.aggregate(x, eps: eps))))
-    }
-
-    public mutating func backward(_ dy: Matrix<T>, graph: Adjacency) -> Matrix<T> {
-        graph.aggregate(first.backward(relu.backward(second.backward(dy))), eps: eps)
-    }
-}
-
 /// Encoders of eigenvector inputs other than SignNet: the absolute value (sign invariant, but
 /// loses information) and random sign flips (an augmentation, not an invariance).
 public enum EigenEncoding {

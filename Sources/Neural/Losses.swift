@@ -119,20 +119,6 @@ public struct ReduceOnPlateau: Sendable, Equatable {
     }
 }
 
-/// Scales `gradients` so that their global L2 norm is at most `maxNorm` (PyTorch's
-/// clip_grad_norm_); returns the norm before clipping.
-@discardableResult
-public func clipGradientNorm(_ gradients: inout [Float], maxNorm: Double) -> Double {
-    var s = 0.0
-    for g in gradients { s += Double(g) * Double(g) }
-    let norm = s.squareRoot()
-    if norm > maxNorm {
-        let k = Float(maxNorm / (norm + 1e-6))
-        for i in gradients.indices { gradients[i] *= k }
-    }
-    return norm
-}
-
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -10,41 +10,6 @@ import Testing
     /// A 6-cycle with one chord.
     private let edges = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0), (0, 3)]
 
-    @Test func ginIsPermutationEquivariant() {
-        var rng = SplitMix64(seed: 40)
-        let g = Adjacency(nodes: 6, edges: edges)
-        var gin = GINLayer<Double>(inputs: 3, hidden: 8, outputs: 4, eps: 0.25, using: &rng)
-        let x = Matrix<Double>(rows: 6, columns: 3, values: (0..<18).map { _ in Double.random(in: -1...1, using: &rng) })
-        let y = gin.forward(x, graph: g)
-        let perm = [3, 0, 5, 1, 4, 2]  // new node i is old node perm[i]
-        var inv = [Int](repeating: 0, count: 6)
-        for (i, p) in perm.enumerated() { inv[p] = i }
-        let gp = Adjacency(nodes: 6, edges: edges.map { (inv[$0.0], inv[$0.1]) })
-        var xp = x
-        for i in 0..<6 { for c in 0..<3 { xp[i, c] = x[perm[i], c] } }
-        let yp = gin.forward(xp, graph: gp)
-        for i in 0..<6 { for c in 0..<4 { #expect(abs(yp[i, c] - y[perm[i], c]) < 1e-12) } }
-    }
-
-    @Test func ginGradients() {
-        var rng = SplitMix64(seed: 41)
-        let g = Adjacency(nodes: 6, edges: edges)
-        var gin = GINLayer<Double>(inputs: 2, hidden: 5, outputs: 3, eps: 0.1, using: &rng)
-        let x = Matrix<Double>(rows: 6, columns: 2, values: (0..<12).map { _ in Double.random(in: -1...1, using: &rng) })
-        let w = (0..<18).map { _ in Double.random(in: -1...1, using: &rng) }
-        _ = gin.forward(x, graph: g)
-        let dx = gin.backward(Matrix(rows: 6, columns: 3, values: w), graph: g)
-        var num = [Double]()
-        for i in x.values.indices {
-            var p = x, q = x
-            p.values[i] += 1e-6; q.values[i] -= 1e-6
-            var a = gin, b = gin
-            num.append((zip(a.forward(p, graph: g).values, w).reduce(0) { $0 + $1.0 * $1.1 }
-                        - zip(b.forward(q, graph: g).values, w).reduce(0) { $0 + $1.0 * $1.1 }) / 2e-6)
-        }
-        #expect(rel(dx.values, num) < 1e-7)
-    }
-
     @Test func encodingsAndSetSum() {
         var rng = SplitMix64(seed: 42)
         var x = Matrix<Double>(rows: 2, columns: 4, values: [1, -2, 3, -4, -5, 6, -7, 8])

@@ -51,15 +51,13 @@ import Testing
         #expect(abs(per[0] - (lse - row[0])) < 1e-12)
     }
 
-    @Test func schedulesAndClipping() {
+    @Test func schedules() {
         #expect(Schedule.step(every: 10, gamma: 0.5).factor(at: 25) == 0.25)
         #expect(abs(Schedule.cosine(total: 100, floor: 0).factor(at: 50) - 0.5) < 1e-12)
         #expect(Schedule.cosine(total: 100, floor: 0.1).factor(at: 100) == 0.1)
         var plateau = ReduceOnPlateau(gamma: 0.5, patience: 2)
         let factors = [1.0, 0.9, 0.9, 0.9, 0.9, 0.8].map { plateau.observe($0) }
         #expect(factors == [1, 1, 1, 1, 0.5, 0.5])
-        var g: [Float] = [3, 4]
-        let norm = clipGradientNorm(&g, maxNorm: 1)
-        #expect(norm == 5 && abs(g[0] - 0.6) < 1e-5 && abs(g[1] - 0.8) < 1e-5)
+        #expect(Schedule.cosineFactor(progress: 0, floor: 0.01) == 1 && Schedule.cosineFactor(progress: 2, floor: 0.01) == 0.01)
     }
 }

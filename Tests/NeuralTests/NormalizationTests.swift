@@ -26,11 +26,6 @@ import Testing
         return rel(dx.values, num)
     }
 
-    @Test func layerNormGradients() {
-        var ln = LayerNorm<Double>(features: 4)
-        ln.gamma = [1.5, 0.5, -1, 2]; ln.beta = [0.1, 0, 0.2, -0.3]
-        #expect(check(ln, forward: { $0.forward($1) }, backward: { $0.backward($1) }, seed: 50) < 1e-7)
-    }
 
     @Test func batchNormGradientsAndRunningStatistics() {
         var bn = BatchNorm<Double>(features: 4)
@@ -44,19 +39,5 @@ import Testing
         b2.training = false
         let y = b2.forward(Matrix(rows: 1, columns: 1, values: [0.25]))
         #expect(abs(y.values[0]) < 1e-15)
-    }
-
-    @Test func dropoutScalesAndMasks() {
-        var rng = SplitMix64(seed: 52)
-        var d = Dropout<Double>(p: 0.25)
-        let x = Matrix<Double>(rows: 100, columns: 100, fill: 1)
-        let y = d.forward(x, using: &rng)
-        let kept = y.values.filter { $0 != 0 }
-        #expect(kept.allSatisfy { abs($0 - 4.0 / 3.0) < 1e-12 })
-        #expect(abs(Double(kept.count) / 10_000 - 0.75) < 0.03)
-        let g = d.backward(Matrix(rows: 100, columns: 100, fill: 1))
-        #expect(g.values == y.values)
-        d.training = false
-        #expect(d.forward(x, using: &rng) == x)
     }
 }

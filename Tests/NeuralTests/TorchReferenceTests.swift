@@ -88,7 +88,7 @@ func ulps(_ a: Float, _ b: Float) -> Int {
         }
     }
 
-    /// Linear, LayerNorm, BatchNorm (training), activations in Double against torch.float64.
+    /// Linear, BatchNorm (training), activations in Double against torch.float64.
     @Test func layersAgreeWithPyTorch() throws {
         let ref = try TorchReference.load()
         func close(_ a: [Double], _ b: [Double], _ what: String) {
@@ -108,12 +108,6 @@ func ulps(_ a: Float, _ b: Float) -> Int {
         close(lin.weightGradient.values, l.dweight!, "linear dW"); close(lin.biasGradient!, l.dbias!, "linear db")
 
         let x5 = Matrix(rows: 4, columns: 5, values: ref.array("x5"))
-        let ln = ref.layer("layernorm")
-        var norm = LayerNorm<Double>(features: 5)
-        norm.gamma = ln.weight!; norm.beta = ln.bias!
-        close(norm.forward(x5).values, ln.y, "layernorm y")
-        close(norm.backward(dy).values, ln.dx, "layernorm dx")
-        close(norm.gammaGradient, ln.dweight!, "layernorm dγ"); close(norm.betaGradient, ln.dbias!, "layernorm dβ")
 
         let bn = ref.layer("batchnorm")
         var batch = BatchNorm<Double>(features: 5)
