@@ -158,20 +158,13 @@ public struct GraphModel: Sendable {
     public let featureCount: Int
     /// Channels between BasisNet's 2→2 and 2→1 layers.
     static let basisChannels = 4
-    // positional encoders
-    var phi: [MessageLayer], phiAct = Activation<Float>(.relu)
-    var ign2: [IGNLayer<Float>]           // BasisNet φ per multiplicity 1…4 (larger use the last): IGN 2→2,
-    var ign: [IGNLayer<Float>]            // ReLU, then IGN 2→1
-    var ignAct = Activation<Float>(.relu)
+    // positional encoders: one type per learned encoding, then ρ
+    var signnet: SignNetEncoder
+    var basisnet: BasisNetEncoder
     var rho: Linear<Float>, rhoAct = Activation<Float>(.relu)
     // base network
     var base: [MessageLayer], baseAct: [Activation<Float>]
     var head1: Linear<Float>, headAct = Activation<Float>(.relu), head2: Linear<Float>
-    // stored for backward
-    var copies: Adjacency?, usedSpaces: [(graph: Int, space: Int, layer: Int)] = []
-    /// Per BasisNet slot, what its φ read: the cheap form's n × 5 summaries, or the full form's projector.
-    var slotInputs: [[Float]] = []
-    var signMask: [Bool] = []
 
     public init(configuration c: GraphModelConfiguration, featureCount: Int) {
         precondition(c.k >= 1 && c.layers >= 1 && c.outputs >= 1, "k, layers and outputs must be positive")
@@ -179,10 +172,8 @@ public struct GraphModel: Sendable {
         self.featureCount = featureCount
         var rng = SplitMix64(seed: c.seed &+ 0x6A09E667)
         let q = c.phiHidden
-        phi = [MessageLayer(inputs: 1, hidden: q, outputs: q, edgeTypes: 0, using: &rng),
-               MessageLayer(inputs: q, hidden: q, outputs: q, edgeTypes: 0, using: &rng)]
-        ign2 = (0..<4).map { _ in IGNLayer(.twoToTwo, inChannels: 1, outChannels: GraphModel.basisChannels, using: &rng) }
-        ign = (0..<4).map { _ in IGNLayer(.twoToOne, inChannels: c.basisNetFull ? GraphModel.basisChannels : 1, outChannels: q, using: &rng) }
+        signnet = SignNetEncoder(hidden: q, using: &rng)
+        basisnet = BasisNetEncoder(hidden: q, full: c.basisNetFull, channels: GraphModel.basisChannels, using: &rng)
         let rhoIn: Int
         switch c.encoding {
         case .none: rhoIn = 1
@@ -215,9 +206,9 @@ public struct GraphModel: Sendable {
 
     /// The positional encoding (N × p) of a batch.
     mutating func encode<G: RandomNumberGenerator>(_ b: GraphBatch, training: Bool, using rng: inout G) -> Matrix<Float> {
-        let c = configuration, k = c.k, q = c.phiHidden, N = b.nodeCount
+        let c = configuration, k = c.k
         switch c.encoding {
-        case .none: return Matrix(rows: N, columns: 0)
+        case .none: return Matrix(rows: b.nodeCount, columns: 0)
         case .eigen, .abs, .signflip:
             var (x, _) = eigenvectors(b)
             if c.encoding == .abs { x.values = x.values.map { Swift.abs($0) } }
@@ -229,49 +220,10 @@ public struct GraphModel: Sendable {
             }
             return rhoAct.forward(rho.forward(x))
         case .signnet:
-            // 2k copies of the batch: eigenvector j on copy j, its negation on copy k + j, one GIN over all.
             let (x, mask) = eigenvectors(b)
-            let adj = b.adjacency.replicated(2 * k)
-            copies = adj
-            signMask = mask
-            var u = Matrix<Float>(rows: 2 * k * N, columns: 1)
-            for i in 0..<N { for j in 0..<k where mask[i * k + j] {
-                u.values[j * N + i] = x.values[i * k + j]; u.values[(k + j) * N + i] = -x.values[i * k + j]
-            } }
-            let h = phi[1].forward(phiAct.forward(phi[0].forward(u, adj)), adj)
-            var r = Matrix<Float>(rows: N, columns: k * q)
-            for i in 0..<N { for j in 0..<k where mask[i * k + j] { for cc in 0..<q {
-                r.values[i * k * q + j * q + cc] = h.values[(j * N + i) * q + cc] + h.values[((k + j) * N + i) * q + cc]
-            } } }
-            return rhoAct.forward(rho.forward(pool(r)))
+            return rhoAct.forward(rho.forward(pool(signnet.forward(x, mask: mask, b, k: k))))
         case .basisnet:
-            var r = Matrix<Float>(rows: N, columns: k * q)
-            usedSpaces = []
-            slotInputs = []
-            for (gi, g) in b.graphs.enumerated() {
-                let n = g.graph.nodeCount, o = b.offsets[gi], spaces = g.spectrum.eigenspaces
-                for s in 0..<min(k, spaces.count) {
-                    let layer = min(spaces[s].count, 4) - 1
-                    usedSpaces.append((gi, s, layer))
-                    if !c.basisNetFull {
-                        // IGN 2→1 on one channel, P = V Vᵀ: its five basis maps from V in O(n·m)
-                        let f = GraphModel.projectorSummaries(g.spectrum, space: s)
-                        slotInputs.append(f)
-                        let w = ign[layer].weights, bias = ign[layer].bias
-                        for i in 0..<n { for cc in 0..<q {
-                            var y = bias[cc]
-                            for t in 0..<5 { y += w[cc * 5 + t] * f[i * 5 + t] }
-                            r.values[(o + i) * k * q + s * q + cc] = y
-                        } }
-                        continue
-                    }
-                    let p = g.spectrum.projector(s).map(Float.init)
-                    slotInputs.append(p)
-                    let y = FullBasisPhi.forward(p, n: n, first: ign2[layer], second: ign[layer])  // q channels of length n
-                    for cc in 0..<q { for i in 0..<n { r.values[(o + i) * k * q + s * q + cc] = y[cc * n + i] } }
-                }
-            }
-            return rhoAct.forward(rho.forward(pool(ignAct.forward(r))))
+            return rhoAct.forward(rho.forward(pool(basisnet.forward(b, k: k))))
         }
     }
 
@@ -339,7 +291,7 @@ public struct GraphModel: Sendable {
 
     /// Accumulates the gradients of a loss whose derivative with respect to the outputs is `d` (B × outputs).
     public mutating func backward(_ d: Matrix<Float>, _ b: GraphBatch) {
-        let c = configuration, k = c.k, q = c.phiHidden, N = b.nodeCount
+        let c = configuration, k = c.k, N = b.nodeCount
         let dp = head1.backward(headAct.backward(head2.backward(d)))
         let w = dp.columns
         var dh = Matrix<Float>(rows: N, columns: w)
@@ -360,35 +312,8 @@ public struct GraphModel: Sendable {
         let dr = c.encoding == .signnet || c.encoding == .basisnet ? poolBackward(drho) : drho
         switch c.encoding {
         case .none, .eigen, .abs, .signflip: return  // the eigenvectors are data
-        case .signnet:
-            guard let adj = copies else { return }
-            let mask = signMask
-            var dhh = Matrix<Float>(rows: 2 * k * N, columns: q)
-            for i in 0..<N { for j in 0..<k where mask[i * k + j] { for cc in 0..<q {
-                let v = dr.values[i * k * q + j * q + cc]
-                dhh.values[(j * N + i) * q + cc] = v; dhh.values[((k + j) * N + i) * q + cc] = v
-            } } }
-            _ = phi[0].backward(phiAct.backward(phi[1].backward(dhh, adj)), adj)
-        case .basisnet:
-            let da = ignAct.backward(dr)
-            for (slot, (gi, s, layer)) in usedSpaces.enumerated() {
-                let g = b.graphs[gi], n = g.graph.nodeCount, o = b.offsets[gi]
-                if !c.basisNetFull {
-                    // the projector is data: only the layer's weights get gradients
-                    let f = slotInputs[slot]
-                    for i in 0..<n { for cc in 0..<q {
-                        let d = da.values[(o + i) * k * q + s * q + cc]
-                        if d == 0 { continue }
-                        ign[layer].biasGradient[cc] += d
-                        for t in 0..<5 { ign[layer].weightGradient[cc * 5 + t] += d * f[i * 5 + t] }
-                    } }
-                    continue
-                }
-                let proj = slotInputs[slot]
-                var dy = [Float](repeating: 0, count: q * n)
-                for cc in 0..<q { for i in 0..<n { dy[cc * n + i] = da.values[(o + i) * k * q + s * q + cc] } }
-                FullBasisPhi.backward(proj, n: n, dy: dy, first: &ign2[layer], second: &ign[layer])
-            }
+        case .signnet: signnet.backward(dr, nodes: N, k: k)
+        case .basisnet: basisnet.backward(dr, b, k: k)
         }
     }
 
@@ -406,8 +331,8 @@ public struct GraphModel: Sendable {
     /// encoders' weights, which get no gradient).
     public var usedParameterCount: Int {
         func count(_ l: MessageLayer) -> Int { l.first.parameterCount + l.second.parameterCount + (l.edge?.parameterCount ?? 0) }
-        let phiCount = phi.reduce(0) { $0 + count($1) }
-        let ignCount = (configuration.basisNetFull ? ign + ign2 : ign).reduce(0) { $0 + $1.weights.count + $1.bias.count }
+        let phiCount = signnet.phi.reduce(0) { $0 + count($1) }
+        let ignCount = (configuration.basisNetFull ? basisnet.ign + basisnet.ign2 : basisnet.ign).reduce(0) { $0 + $1.weights.count + $1.bias.count }
         let core = base.reduce(0) { $0 + count($1) } + head1.parameterCount + head2.parameterCount
         switch configuration.encoding {
         case .none: return core
@@ -420,7 +345,7 @@ public struct GraphModel: Sendable {
     // MARK: parameters as one vector (for the optimiser)
 
     mutating func forEachLinear(_ body: (inout Linear<Float>) -> Void) {
-        for i in phi.indices { body(&phi[i].first); body(&phi[i].second) }
+        for i in signnet.phi.indices { body(&signnet.phi[i].first); body(&signnet.phi[i].second) }
         body(&rho)
         for i in base.indices {
             body(&base[i].first); body(&base[i].second)
@@ -432,16 +357,16 @@ public struct GraphModel: Sendable {
     public var parameters: [Float] {
         var m = self, p = [Float]()
         m.forEachLinear { p += $0.weight.values + ($0.bias ?? []) }
-        for g in ign2 { p += g.weights + g.bias }
-        for g in ign { p += g.weights + g.bias }
+        for g in basisnet.ign2 { p += g.weights + g.bias }
+        for g in basisnet.ign { p += g.weights + g.bias }
         return p
     }
 
     public var gradients: [Float] {
         var m = self, p = [Float]()
         m.forEachLinear { p += $0.weightGradient.values + ($0.biasGradient ?? []) }
-        for g in ign2 { p += g.weightGradient + g.biasGradient }
-        for g in ign { p += g.weightGradient + g.biasGradient }
+        for g in basisnet.ign2 { p += g.weightGradient + g.biasGradient }
+        for g in basisnet.ign { p += g.weightGradient + g.biasGradient }
         return p
     }
 
@@ -453,21 +378,148 @@ public struct GraphModel: Sendable {
             o += w
             if let b = l.bias?.count { l.bias = Array(p[o..<(o + b)]); o += b }
         }
-        for i in ign2.indices {
-            let w = ign2[i].weights.count, b = ign2[i].bias.count
-            ign2[i].weights = Array(p[o..<(o + w)]); o += w
-            ign2[i].bias = Array(p[o..<(o + b)]); o += b
+        for i in basisnet.ign2.indices {
+            let w = basisnet.ign2[i].weights.count, b = basisnet.ign2[i].bias.count
+            basisnet.ign2[i].weights = Array(p[o..<(o + w)]); o += w
+            basisnet.ign2[i].bias = Array(p[o..<(o + b)]); o += b
         }
-        for i in ign.indices {
-            let w = ign[i].weights.count, b = ign[i].bias.count
-            ign[i].weights = Array(p[o..<(o + w)]); o += w
-            ign[i].bias = Array(p[o..<(o + b)]); o += b
+        for i in basisnet.ign.indices {
+            let w = basisnet.ign[i].weights.count, b = basisnet.ign[i].bias.count
+            basisnet.ign[i].weights = Array(p[o..<(o + w)]); o += w
+            basisnet.ign[i].bias = Array(p[o..<(o + b)]); o += b
         }
         precondition(o == p.count, "parameter vector has \(p.count) values, the model \(o)")
     }
 
     public mutating func zeroGradients() {
         forEachLinear { $0.zeroGradients() }
+        basisnet.zeroGradients()
+    }
+}
+
+/// SignNet's φ (Lim et al. 2023) on a batch: a two-layer GIN over 2k copies of the batch —
+/// eigenvector j on copy j, its negation on copy k + j, one disjoint union — and φ(v) + φ(−v)
+/// per node and eigenvector (N × k·q). Stores what its backward needs.
+struct SignNetEncoder: Sendable {
+    var phi: [MessageLayer], act = Activation<Float>(.relu)
+    var copies: Adjacency?
+    var mask: [Bool] = []
+
+    init<G: RandomNumberGenerator>(hidden q: Int, using rng: inout G) {
+        phi = [MessageLayer(inputs: 1, hidden: q, outputs: q, edgeTypes: 0, using: &rng),
+               MessageLayer(inputs: q, hidden: q, outputs: q, edgeTypes: 0, using: &rng)]
+    }
+
+    var hidden: Int { phi[1].second.outputs }
+
+    /// x: the batch's eigenvectors (N × k) with the mask of real entries.
+    mutating func forward(_ x: Matrix<Float>, mask: [Bool], _ b: GraphBatch, k: Int) -> Matrix<Float> {
+        let N = b.nodeCount, q = hidden
+        let adj = b.adjacency.replicated(2 * k)
+        copies = adj
+        self.mask = mask
+        var u = Matrix<Float>(rows: 2 * k * N, columns: 1)
+        for i in 0..<N { for j in 0..<k where mask[i * k + j] {
+            u.values[j * N + i] = x.values[i * k + j]; u.values[(k + j) * N + i] = -x.values[i * k + j]
+        } }
+        let h = phi[1].forward(act.forward(phi[0].forward(u, adj)), adj)
+        var r = Matrix<Float>(rows: N, columns: k * q)
+        for i in 0..<N { for j in 0..<k where mask[i * k + j] { for cc in 0..<q {
+            r.values[i * k * q + j * q + cc] = h.values[(j * N + i) * q + cc] + h.values[((k + j) * N + i) * q + cc]
+        } } }
+        return r
+    }
+
+    /// Accumulates φ's gradients for d loss / d output = `dr` (N × k·q).
+    mutating func backward(_ dr: Matrix<Float>, nodes N: Int, k: Int) {
+        guard let adj = copies else { return }
+        let q = hidden
+        var dhh = Matrix<Float>(rows: 2 * k * N, columns: q)
+        for i in 0..<N { for j in 0..<k where mask[i * k + j] { for cc in 0..<q {
+            let v = dr.values[i * k * q + j * q + cc]
+            dhh.values[(j * N + i) * q + cc] = v; dhh.values[((k + j) * N + i) * q + cc] = v
+        } } }
+        _ = phi[0].backward(act.backward(phi[1].backward(dhh, adj)), adj)
+    }
+}
+
+/// BasisNet's φ (Lim et al. 2023) on a batch: for each graph's first k eigenspaces the projector
+/// V Vᵀ through an IGN — one φ per multiplicity 1…4 (larger use the last) — then a ReLU
+/// (N × k·q, zero for missing eigenspaces). The cheap form is one IGN 2→1 layer computed from V in
+/// O(n·m); the full form is IGN 2→2 → ReLU → 2→1 (`FullBasisPhi`). Stores what its backward needs.
+struct BasisNetEncoder: Sendable {
+    var ign2: [IGNLayer<Float>]           // full form: IGN 2→2 per multiplicity
+    var ign: [IGNLayer<Float>]            // IGN 2→1 per multiplicity
+    var act = Activation<Float>(.relu)
+    let full: Bool
+    var usedSpaces: [(graph: Int, space: Int, layer: Int)] = []
+    /// Per slot, what its φ read: the cheap form's n × 5 summaries, or the full form's projector.
+    var slotInputs: [[Float]] = []
+
+    init<G: RandomNumberGenerator>(hidden q: Int, full: Bool, channels: Int, using rng: inout G) {
+        self.full = full
+        ign2 = (0..<4).map { _ in IGNLayer(.twoToTwo, inChannels: 1, outChannels: channels, using: &rng) }
+        ign = (0..<4).map { _ in IGNLayer(.twoToOne, inChannels: full ? channels : 1, outChannels: q, using: &rng) }
+    }
+
+    var hidden: Int { ign[0].outChannels }
+
+    mutating func forward(_ b: GraphBatch, k: Int) -> Matrix<Float> {
+        let N = b.nodeCount, q = hidden
+        var r = Matrix<Float>(rows: N, columns: k * q)
+        usedSpaces = []
+        slotInputs = []
+        for (gi, g) in b.graphs.enumerated() {
+            let n = g.graph.nodeCount, o = b.offsets[gi], spaces = g.spectrum.eigenspaces
+            for s in 0..<min(k, spaces.count) {
+                let layer = min(spaces[s].count, 4) - 1
+                usedSpaces.append((gi, s, layer))
+                if !full {
+                    // IGN 2→1 on one channel, P = V Vᵀ: its five basis maps from V in O(n·m)
+                    let f = GraphModel.projectorSummaries(g.spectrum, space: s)
+                    slotInputs.append(f)
+                    let w = ign[layer].weights, bias = ign[layer].bias
+                    for i in 0..<n { for cc in 0..<q {
+                        var y = bias[cc]
+                        for t in 0..<5 { y += w[cc * 5 + t] * f[i * 5 + t] }
+                        r.values[(o + i) * k * q + s * q + cc] = y
+                    } }
+                    continue
+                }
+                let p = g.spectrum.projector(s).map(Float.init)
+                slotInputs.append(p)
+                let y = FullBasisPhi.forward(p, n: n, first: ign2[layer], second: ign[layer])  // q channels of length n
+                for cc in 0..<q { for i in 0..<n { r.values[(o + i) * k * q + s * q + cc] = y[cc * n + i] } }
+            }
+        }
+        return act.forward(r)
+    }
+
+    /// Accumulates the IGN layers' gradients for d loss / d output = `dr` (N × k·q).
+    mutating func backward(_ dr: Matrix<Float>, _ b: GraphBatch, k: Int) {
+        let q = hidden
+        let da = act.backward(dr)
+        for (slot, (gi, s, layer)) in usedSpaces.enumerated() {
+            let g = b.graphs[gi], n = g.graph.nodeCount, o = b.offsets[gi]
+            if !full {
+                // the projector is data: only the layer's weights get gradients
+                let f = slotInputs[slot]
+                for i in 0..<n { for cc in 0..<q {
+                    let d = da.values[(o + i) * k * q + s * q + cc]
+                    if d == 0 { continue }
+                    ign[layer].biasGradient[cc] += d
+                    for t in 0..<5 { ign[layer].weightGradient[cc * 5 + t] += d * f[i * 5 + t] }
+                } }
+                continue
+            }
+            let proj = slotInputs[slot]
+            var dy = [Float](repeating: 0, count: q * n)
+            for cc in 0..<q { for i in 0..<n { dy[cc * n + i] = da.values[(o + i) * k * q + s * q + cc] } }
+            FullBasisPhi.backward(proj, n: n, dy: dy, first: &ign2[layer], second: &ign[layer])
+        }
+    }
+
+    mutating func zeroGradients() {
         for i in ign.indices { for j in ign[i].weightGradient.indices { ign[i].weightGradient[j] = 0 }; for j in ign[i].biasGradient.indices { ign[i].biasGradient[j] = 0 } }
         for i in ign2.indices { for j in ign2[i].weightGradient.indices { ign2[i].weightGradient[j] = 0 }; for j in ign2[i].biasGradient.indices { ign2[i].biasGradient[j] = 0 } }
     }
