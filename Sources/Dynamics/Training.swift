@@ -166,37 +166,76 @@ public enum Trainer {
         guard c.epochs >= 1, c.batch >= 1, c.hidden >= 1, c.learningRate > 0, c.learningRate.isFinite else {
             throw DynamicsError.invalid("epochs, batch, hidden and the learning rate must be positive")
         }
-        var net = Classifier(inputs: train.dimension, hidden: c.hidden, classes: max(train.classes, test.classes), batchNorm: c.batchNorm, seed: c.seed)
-        var params = net.parameters
-        var sgd = SGD(learningRate: c.learningRate, momentum: c.momentum, weightDecay: c.weightDecay)
-        var adam = Adam(parameterCount: params.count, learningRate: c.learningRate, decoupled: false, weightDecay: c.weightDecay)
-        var rng = SplitMix64(seed: c.seed ^ 0xBA7C_0DE5)
-        let n = train.count, d = train.dimension
-        var record = TrainingRecord(configuration: c, trainLoss: [], testLoss: [], trainAccuracy: [], testAccuracy: [],
-                                    weightNorm: [], stepDistance: [])
-        var previous = params
+        var run = TrainingRun(train: train, test: test, configuration: c)
         var first = 0, lastSave = Date()
-        let print_ = fingerprint(train, test)
         if let path = checkpoint, let data = FileManager.default.contents(atPath: path) {
+            first = try run.restore(data, path: path)
+        }
+        for epoch in first..<max(first, c.epochs) {
+            try run.epoch(epoch)
+            run.record(epoch)
+            if let path = checkpoint, epoch + 1 == c.epochs || Date().timeIntervalSince(lastSave) > 10 {
+                lastSave = Date()
+                try AtomicFile.write(try JSONEncoder().encode(run.checkpoint(after: epoch)), to: path)
+            }
+            progress?(epoch + 1)
+        }
+        return run.history
+    }
+
+    /// The state of one constant-step training run: network, optimiser states, batch-order
+    /// generator, and the record so far. One epoch, then its record, then (maybe) a checkpoint.
+    struct TrainingRun {
+        let train: Dataset, test: Dataset, c: TrainingConfiguration
+        var net: Classifier
+        var params: [Float]
+        var sgd: SGD
+        var adam: Adam
+        var rng: SplitMix64
+        var history: TrainingRecord
+        var previous: [Float]
+        let fingerprint: [Int]
+
+        init(train: Dataset, test: Dataset, configuration c: TrainingConfiguration) {
+            self.train = train; self.test = test; self.c = c
+            net = Classifier(inputs: train.dimension, hidden: c.hidden, classes: max(train.classes, test.classes), batchNorm: c.batchNorm, seed: c.seed)
+            params = net.parameters
+            sgd = SGD(learningRate: c.learningRate, momentum: c.momentum, weightDecay: c.weightDecay)
+            adam = Adam(parameterCount: params.count, learningRate: c.learningRate, decoupled: false, weightDecay: c.weightDecay)
+            rng = SplitMix64(seed: c.seed ^ 0xBA7C_0DE5)
+            history = TrainingRecord(configuration: c, trainLoss: [], testLoss: [], trainAccuracy: [], testAccuracy: [],
+                                     weightNorm: [], stepDistance: [])
+            previous = params
+            fingerprint = Trainer.fingerprint(train, test)
+        }
+
+        /// Restores a checkpoint of the same configuration (the epoch count may differ) and data;
+        /// returns the epoch to continue from.
+        mutating func restore(_ data: Data, path: String) throws -> Int {
             guard let ck = try? JSONDecoder().decode(Checkpoint.self, from: data) else {
                 throw DynamicsError.invalid("\(path): not a dynamics checkpoint (delete it to start over)")
             }
             var mine = c, theirs = ck.configuration
             mine.epochs = 0; theirs.epochs = 0
-            guard mine == theirs, ck.fingerprint == print_ else {
-                throw DynamicsError.checkpointMismatch(path: path)
+            guard mine == theirs, ck.fingerprint == fingerprint else { throw DynamicsError.checkpointMismatch(path: path) }
+            guard ck.parameters.count == params.count, ck.parameters.allSatisfy(\.isFinite), (0...1_000_000).contains(ck.epoch),
+                  ck.record.trainLoss.count == ck.epoch else {
+                throw DynamicsError.invalid("\(path): checkpoint values out of range (epoch \(ck.epoch), \(ck.parameters.count) parameters)")
             }
-            params = ck.parameters; sgd = ck.sgd; adam = ck.adam; rng.state = ck.rng; record = ck.record
-            record.configuration = c
+            params = ck.parameters; sgd = ck.sgd; adam = ck.adam; rng.state = ck.rng; history = ck.record
+            history.configuration = c
             net.setParameters(params)
             if net.bn1 != nil, ck.running.count == 4 {
                 net.bn1!.runningMean = ck.running[0]; net.bn1!.runningVariance = ck.running[1]
                 net.bn2!.runningMean = ck.running[2]; net.bn2!.runningVariance = ck.running[3]
             }
-            first = ck.epoch
             previous = params
+            return ck.epoch
         }
-        for epoch in first..<max(first, c.epochs) {
+
+        /// One pass over the training set in this epoch's order, one step per batch.
+        mutating func epoch(_ epoch: Int) throws {
+            let n = train.count, d = train.dimension
             var order = Array(0..<n)
             order.shuffle(using: &rng)
             var start = 0
@@ -215,22 +254,23 @@ public enum Trainer {
                 if c.optimizer == .sgd { sgd.update(&params, gradients: g) } else { adam.update(&params, gradients: g) }
                 net.setParameters(params)
             }
-            let (trl, tra) = evaluate(&net, train), (tel, tea) = evaluate(&net, test)
-            record.trainLoss.append(trl); record.testLoss.append(tel)
-            record.trainAccuracy.append(tra); record.testAccuracy.append(tea)
-            record.weightNorm.append(params.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot())
-            record.stepDistance.append(epoch == 0 ? 0 : zip(params, previous).reduce(0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot())
-            previous = params
-            if let path = checkpoint, epoch + 1 == c.epochs || Date().timeIntervalSince(lastSave) > 10 {
-                lastSave = Date()
-                let running = net.bn1 == nil ? [] : [net.bn1!.runningMean, net.bn1!.runningVariance, net.bn2!.runningMean, net.bn2!.runningVariance]
-                let ck = Checkpoint(configuration: c, fingerprint: print_, epoch: epoch + 1, parameters: params, sgd: sgd, adam: adam,
-                                    running: running, rng: rng.state, record: record)
-                try AtomicFile.write(try JSONEncoder().encode(ck), to: path)
-            }
-            progress?(epoch + 1)
         }
-        return record
+
+        /// Every sample's loss and the accuracies after `epoch`, the weight norm and the step.
+        mutating func record(_ epoch: Int) {
+            let (trl, tra) = Trainer.evaluate(&net, train), (tel, tea) = Trainer.evaluate(&net, test)
+            history.trainLoss.append(trl); history.testLoss.append(tel)
+            history.trainAccuracy.append(tra); history.testAccuracy.append(tea)
+            history.weightNorm.append(params.reduce(0) { $0 + Double($1) * Double($1) }.squareRoot())
+            history.stepDistance.append(epoch == 0 ? 0 : zip(params, previous).reduce(0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }.squareRoot())
+            previous = params
+        }
+
+        func checkpoint(after epoch: Int) -> Checkpoint {
+            let running = net.bn1 == nil ? [] : [net.bn1!.runningMean, net.bn1!.runningVariance, net.bn2!.runningMean, net.bn2!.runningVariance]
+            return Checkpoint(configuration: c, fingerprint: fingerprint, epoch: epoch + 1, parameters: params, sgd: sgd, adam: adam,
+                              running: running, rng: rng.state, record: history)
+        }
     }
 
     /// Per-sample losses and accuracy of the network in evaluation mode.

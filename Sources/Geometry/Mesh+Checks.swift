@@ -89,6 +89,24 @@ extension Mesh {
             let (a, b, c) = triangle(f)
             referenced[a] = true; referenced[b] = true; referenced[c] = true
         }
+        let (edges, boundary, loops, nonManifold, nonManifoldVertices) = edgeStatistics()
+        let components = componentCount(referenced: referenced)
+        let duplicates = duplicateFaceCount()
+        let usedVertices = referenced.filter { $0 }.count
+        let chi = usedVertices - edges + m
+        let genus: Int? = nonManifold == 0 ? (2 * components - chi - loops) / 2 : nil
+        return MeshReport(
+            vertices: n, triangles: m, edges: edges, boundingBoxMin: lo, boundingBoxMax: hi,
+            surfaceArea: area, components: components, boundaryEdges: boundary, boundaryLoops: loops,
+            nonManifoldEdges: nonManifold, nonManifoldVertices: nonManifoldVertices,
+            degenerateFaces: degenerate, duplicateFaces: duplicates, unreferencedVertices: n - usedVertices,
+            eulerCharacteristic: chi, genus: genus, hasTexcoords: hasTexcoords)
+    }
+
+    /// Unique edges, boundary edges and the loops they form, edges with more than two faces, and
+    /// vertices whose faces form more than one fan. O(m log m).
+    func edgeStatistics() -> (edges: Int, boundary: Int, loops: Int, nonManifoldEdges: Int, nonManifoldVertices: Int) {
+        let n = vertexCount, m = triangleCount
         // Edges: (key, face) pairs sorted by key; key = lo << 32 | hi.
         var half = [(UInt64, Int32)]()
         half.reserveCapacity(3 * m)
@@ -139,12 +157,22 @@ extension Mesh {
                 if fanRoot[v] == -1 { fanRoot[v] = r } else if fanRoot[v] != r { nonManifoldVertex[v] = true }
             }
         }
-        // Components through shared vertices.
+        return (edges, boundary, loops, nonManifold, nonManifoldVertex.filter { $0 }.count)
+    }
+
+    /// Connected components (through shared vertices) among the referenced vertices.
+    func componentCount(referenced: [Bool]) -> Int {
+        let n = vertexCount, m = triangleCount
         var uf = UnionFind(n)
         for f in 0..<m { let (a, b, c) = triangle(f); uf.union(a, b); uf.union(b, c) }
         var components = 0
         for v in 0..<n where referenced[v] && uf.find(v) == v { components += 1 }
-        // Duplicate faces: same sorted vertex triple.
+        return components
+    }
+
+    /// Faces with the same vertex set as an earlier face.
+    func duplicateFaceCount() -> Int {
+        let m = triangleCount
         var keys = [(Int32, Int32, Int32)]()
         keys.reserveCapacity(m)
         for f in 0..<m {
@@ -154,14 +182,6 @@ extension Mesh {
         keys.sort { $0.0 != $1.0 ? $0.0 < $1.0 : ($0.1 != $1.1 ? $0.1 < $1.1 : $0.2 < $1.2) }
         var duplicates = 0
         for k in 1..<max(1, keys.count) where keys[k] == keys[k - 1] { duplicates += 1 }
-        let usedVertices = referenced.filter { $0 }.count
-        let chi = usedVertices - edges + m
-        let genus: Int? = nonManifold == 0 ? (2 * components - chi - loops) / 2 : nil
-        return MeshReport(
-            vertices: n, triangles: m, edges: edges, boundingBoxMin: lo, boundingBoxMax: hi,
-            surfaceArea: area, components: components, boundaryEdges: boundary, boundaryLoops: loops,
-            nonManifoldEdges: nonManifold, nonManifoldVertices: nonManifoldVertex.filter { $0 }.count,
-            degenerateFaces: degenerate, duplicateFaces: duplicates, unreferencedVertices: n - usedVertices,
-            eulerCharacteristic: chi, genus: genus, hasTexcoords: hasTexcoords)
+        return duplicates
     }
 }

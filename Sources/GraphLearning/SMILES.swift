@@ -13,6 +13,47 @@ public enum SMILES {
 
     public struct Atom: Equatable { public var element: String; public var charge: Int; public var aromatic: Bool; public var hydrogens: Int }
 
+    struct BracketError: Error { let message: String }
+
+    /// A bracket atom's inside ("NH4+", "13C", "C@@H", "nH", "O-", "Na+"): isotope (ignored),
+    /// element (two letters where the element table has them), aromaticity, stereo marks
+    /// (ignored), hydrogen count, charge (`+`, `++`, `+2`), atom class (ignored).
+    static func bracketAtom(_ body: [Character]) -> Result<Atom, BracketError> {
+        var body = body
+        while let f = body.first, f.isNumber { body.removeFirst() }  // isotope
+        guard let f = body.first, f.isLetter else { return .failure(BracketError(message: "bracket atom without an element")) }
+        var el = String(f), aromatic = false
+        var j = 1
+        if f.isLowercase {
+            aromatic = true; el = el.uppercased()
+            if j < body.count, body[j].isLowercase { el += String(body[j]); j += 1 }  // [se], [as]
+        } else if j < body.count, body[j].isLowercase {
+            // two-letter element (Cl, Br, Na, Si, Se, …), unless the next letter is an H count
+            let two = el + String(body[j])
+            if elements.contains(two) || ["Mg", "Al", "Fe", "Cu", "Mn", "Co", "Ni", "Sn", "Hg", "Ag", "Au", "Pt", "Bi", "As", "Te", "Ge", "Ga", "Rb", "Cs", "Sr", "Ba"].contains(two) { el = two; j += 1 }
+        }
+        var h = 0, charge = 0
+        while j < body.count {
+            let d = body[j]
+            if d == "@" { j += 1; continue }
+            if d == "H" {
+                j += 1; var num = ""
+                while j < body.count, body[j].isNumber { num.append(body[j]); j += 1 }
+                h = Int(num) ?? 1; continue
+            }
+            if d == "+" || d == "-" {
+                let sign = d == "+" ? 1 : -1
+                j += 1; var num = ""; var repeatCount = 1
+                while j < body.count, body[j] == d { repeatCount += 1; j += 1 }
+                while j < body.count, body[j].isNumber { num.append(body[j]); j += 1 }
+                charge = sign * (Int(num) ?? repeatCount); continue
+            }
+            if d == ":" { j = body.count; continue }  // atom class
+            return .failure(BracketError(message: "unexpected '\(d)' in bracket atom"))
+        }
+        return .success(Atom(element: el, charge: charge, aromatic: aromatic, hydrogens: h))
+    }
+
     /// Parses one SMILES string; `context` (e.g. "micro_ZINC.csv row 17") prefixes errors.
     public static func parse(_ s: String, context: String = "SMILES") throws -> (atoms: [Atom], bonds: [(Int, Int, Int)]) {
         let chars = Array(s)
@@ -42,39 +83,10 @@ public enum SMILES {
             switch c {
             case "[":
                 guard let close = chars[i...].firstIndex(of: "]") else { throw fail("'[' without ']'") }
-                var body = Array(chars[(i + 1)..<close])
-                while let f = body.first, f.isNumber { body.removeFirst() }  // isotope
-                guard let f = body.first, f.isLetter else { throw fail("bracket atom without an element") }
-                var el = String(f), aromatic = false
-                var j = 1
-                if f.isLowercase {
-                    aromatic = true; el = el.uppercased()
-                    if j < body.count, body[j].isLowercase { el += String(body[j]); j += 1 }  // [se], [as]
-                } else if j < body.count, body[j].isLowercase {
-                    // two-letter element (Cl, Br, Na, Si, Se, …), unless the next letter is an H count
-                    let two = el + String(body[j])
-                    if elements.contains(two) || ["Mg", "Al", "Fe", "Cu", "Mn", "Co", "Ni", "Sn", "Hg", "Ag", "Au", "Pt", "Bi", "As", "Te", "Ge", "Ga", "Rb", "Cs", "Sr", "Ba"].contains(two) { el = two; j += 1 }
+                switch bracketAtom(Array(chars[(i + 1)..<close])) {
+                case .success(let atom): addAtom(atom)
+                case .failure(let e): throw fail(e.message)
                 }
-                var h = 0, charge = 0
-                while j < body.count {
-                    let d = body[j]
-                    if d == "@" { j += 1; continue }
-                    if d == "H" {
-                        j += 1; var num = ""
-                        while j < body.count, body[j].isNumber { num.append(body[j]); j += 1 }
-                        h = Int(num) ?? 1; continue
-                    }
-                    if d == "+" || d == "-" {
-                        let sign = d == "+" ? 1 : -1
-                        j += 1; var num = ""; var repeatCount = 1
-                        while j < body.count, body[j] == d { repeatCount += 1; j += 1 }
-                        while j < body.count, body[j].isNumber { num.append(body[j]); j += 1 }
-                        charge = sign * (Int(num) ?? repeatCount); continue
-                    }
-                    if d == ":" { j = body.count; continue }  // atom class
-                    throw fail("unexpected '\(d)' in bracket atom")
-                }
-                addAtom(Atom(element: el, charge: charge, aromatic: aromatic, hydrogens: h))
                 i = close + 1
             case "-": pendingBond = 1; i += 1
             case "=": pendingBond = 2; i += 1

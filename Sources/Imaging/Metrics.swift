@@ -155,7 +155,7 @@ public enum Metrics {
         let partial = UnsafeMutablePointer<Double>.allocate(capacity: bands * 3)
         defer { partial.deallocate() }
         nonisolated(unsafe) let out = partial
-        let taps = 2 * R + 1
+        precondition(weights.count == 2 * R + 1, "the window has 2R + 1 taps")
         DispatchQueue.concurrentPerform(iterations: bands) { band in
             let r0 = R + band * bandRows, r1 = min(h - R, r0 + bandRows)
             let span = r1 - r0 + 2 * R  // source rows r0 - R ..< r1 + R
@@ -165,52 +165,21 @@ public enum Metrics {
             var f = [Double](repeating: 0, count: 5 * cols)
             weights.withUnsafeBufferPointer { wk in
                 tmp.withUnsafeMutableBufferPointer { tp in
-                    for ch in 0..<3 {
-                        for i in 0..<span {
-                            let src = r0 - R + i
-                            for c in 0..<w { a[c] = x.exactValue(3 * (src * w + c) + ch); b[c] = y.exactValue(3 * (src * w + c) + ch) }
-                            a.withUnsafeBufferPointer { ap in
-                                b.withUnsafeBufferPointer { bp in
-                                    let t0 = tp.baseAddress! + i * cols
-                                    let plane = span * cols
-                                    for c in 0..<cols {
-                                        var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
-                                        for k in 0..<taps {
-                                            let u = ap[c + k], v = bp[c + k], wv = wk[k]
-                                            sx += wv * u; sy += wv * v
-                                            sxx += wv * (u * u); syy += wv * (v * v); sxy += wv * (u * v)
-                                        }
-                                        t0[c] = sx; t0[plane + c] = sy; t0[2 * plane + c] = sxx
-                                        t0[3 * plane + c] = syy; t0[4 * plane + c] = sxy
+                    f.withUnsafeMutableBufferPointer { fp in
+                        for ch in 0..<3 {
+                            for i in 0..<span {
+                                let src = r0 - R + i
+                                for c in 0..<w { a[c] = x.exactValue(3 * (src * w + c) + ch); b[c] = y.exactValue(3 * (src * w + c) + ch) }
+                                a.withUnsafeBufferPointer { ap in
+                                    b.withUnsafeBufferPointer { bp in
+                                        rowMoments(ap.baseAddress!, bp.baseAddress!, weights: wk, columns: cols, plane: span * cols,
+                                                   into: tp.baseAddress! + i * cols)
                                     }
                                 }
                             }
+                            out[band * 3 + ch] = columnSSIMSum(tp.baseAddress!, rows: r1 - r0, columns: cols, plane: span * cols,
+                                                               weights: wk, scratch: fp.baseAddress!, covNorm: covNorm, c1: c1, c2: c2)
                         }
-                        var sum = 0.0
-                        f.withUnsafeMutableBufferPointer { fp in
-                            let plane = span * cols
-                            for r in 0..<(r1 - r0) {
-                                for q in 0..<5 {
-                                    let o = fp.baseAddress! + q * cols
-                                    for c in 0..<cols { o[c] = 0 }
-                                    for k in 0..<taps {
-                                        let t = tp.baseAddress! + q * plane + (r + k) * cols
-                                        let wv = wk[k]
-                                        for c in 0..<cols { o[c] += wv * t[c] }
-                                    }
-                                }
-                                for c in 0..<cols {
-                                    let mx = fp[c], my = fp[cols + c]
-                                    let vx = covNorm * (fp[2 * cols + c] - mx * mx)
-                                    let vy = covNorm * (fp[3 * cols + c] - my * my)
-                                    let vxy = covNorm * (fp[4 * cols + c] - mx * my)
-                                    let a1 = 2 * mx * my + c1, a2 = 2 * vxy + c2
-                                    let b1 = mx * mx + my * my + c1, b2 = vx + vy + c2
-                                    sum += (a1 * a2) / (b1 * b2)
-                                }
-                            }
-                        }
-                        out[band * 3 + ch] = sum
                     }
                 }
             }
@@ -222,5 +191,56 @@ public enum Metrics {
             means[ch] = s / Double(rows * cols)
         }
         return means
+    }
+
+    /// The horizontal pass of SSIM's separable window over one source row: for each interior
+    /// column c the five window sums Σ w·x, Σ w·y, Σ w·x², Σ w·y², Σ w·xy over columns c…c+taps−1,
+    /// written to planes 0…4 (each `plane` apart) of `out`.
+    @inline(__always)
+    static func rowMoments(_ x: UnsafePointer<Double>, _ y: UnsafePointer<Double>, weights wk: UnsafeBufferPointer<Double>,
+                           columns cols: Int, plane: Int, into t0: UnsafeMutablePointer<Double>) {
+        let taps = wk.count
+        for c in 0..<cols {
+            var sx = 0.0, sy = 0.0, sxx = 0.0, syy = 0.0, sxy = 0.0
+            for k in 0..<taps {
+                let u = x[c + k], v = y[c + k], wv = wk[k]
+                sx += wv * u; sy += wv * v
+                sxx += wv * (u * u); syy += wv * (v * v); sxy += wv * (u * v)
+            }
+            t0[c] = sx; t0[plane + c] = sy; t0[2 * plane + c] = sxx
+            t0[3 * plane + c] = syy; t0[4 * plane + c] = sxy
+        }
+    }
+
+    /// The vertical pass over the row moments of a band (`rows` output rows, planes `plane` apart)
+    /// and the sum of the SSIM map over it: local means, (co)variances scaled by `covNorm`, then
+    /// (2 μx μy + C1)(2 σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2)). `scratch`: 5 × columns.
+    @inline(__always)
+    static func columnSSIMSum(_ t: UnsafeMutablePointer<Double>, rows: Int, columns cols: Int, plane: Int,
+                              weights wk: UnsafeBufferPointer<Double>, scratch fp: UnsafeMutablePointer<Double>,
+                              covNorm: Double, c1: Double, c2: Double) -> Double {
+        let taps = wk.count
+        var sum = 0.0
+        for r in 0..<rows {
+            for q in 0..<5 {
+                let o = fp + q * cols
+                for c in 0..<cols { o[c] = 0 }
+                for k in 0..<taps {
+                    let tr = t + q * plane + (r + k) * cols
+                    let wv = wk[k]
+                    for c in 0..<cols { o[c] += wv * tr[c] }
+                }
+            }
+            for c in 0..<cols {
+                let mx = fp[c], my = fp[cols + c]
+                let vx = covNorm * (fp[2 * cols + c] - mx * mx)
+                let vy = covNorm * (fp[3 * cols + c] - my * my)
+                let vxy = covNorm * (fp[4 * cols + c] - mx * my)
+                let a1 = 2 * mx * my + c1, a2 = 2 * vxy + c2
+                let b1 = mx * mx + my * my + c1, b2 = vx + vy + c2
+                sum += (a1 * a2) / (b1 * b2)
+            }
+        }
+        return sum
     }
 }

@@ -144,7 +144,7 @@ public struct FieldRun: Sendable {
     private func run(meshPath: String, texturePath: String?, configuration: FieldConfiguration, resume: Bool, options: Options,
                      events: (@Sendable (Event) -> Void)?, shouldStop: @escaping () -> Bool) throws -> Outcome {
         try configuration.check()
-        let emit = { (e: Event) in events?(e) }
+        let emit: (Event) -> Void = { e in events?(e) }
         let mesh = try Self.loadMesh(meshPath)
         let texture = try Self.loadTexture(texturePath, for: mesh, meshPath: meshPath)
         let texPath = texturePath ?? mesh.diffuseTexturePath ?? ""
@@ -170,8 +170,22 @@ public struct FieldRun: Sendable {
         }
         emit(.message("\(trainRays.count) training rays from \(configuration.trainViews) views, \(model.parameterCount) parameters; "
                       + "budget \(String(format: "%.0f", configuration.seconds)) s or \(configuration.steps) steps"))
-        var lastSave = Date()
         let t0 = Date()
+        let (completed, taken) = train(trainer, scene: scene, options: options, emit: emit, shouldStop: shouldStop)
+        emit(.trained)
+        timings["training"] = (timings["training"] ?? 0) + Date().timeIntervalSince(t0)
+        try FieldCheckpoint.save(trainer, to: checkpointFile)
+        if !completed { return .interrupted(step: trainer.state.step, checkpoint: checkpointFile) }
+        return .finished(try finish(model: model, trainer: trainer, scene: scene, meshPath: meshPath, texturePath: texPath,
+                                    timings: timings, snapshots: taken, options: options))
+    }
+
+    /// The training loop with checkpoints every `checkpointInterval` seconds and test snapshots of
+    /// the best model so far; returns whether the budget was spent, and the snapshots.
+    private func train(_ trainer: Trainer, scene: FieldScene, options: Options, emit: @escaping (Event) -> Void,
+                       shouldStop: () -> Bool) -> (Bool, [Snapshot]) {
+        let model = trainer.model
+        var lastSave = Date()
         var pending = options.snapshots.sorted().filter { $0 > trainer.state.seconds }
         var taken = [Snapshot]()
         let completed = trainer.run(shouldStop: shouldStop) { p in
@@ -194,10 +208,15 @@ public struct FieldRun: Sendable {
                 lastSave = Date()
             }
         }
-        emit(.trained)
-        timings["training"] = (timings["training"] ?? 0) + Date().timeIntervalSince(t0)
-        try FieldCheckpoint.save(trainer, to: checkpointFile)
-        if !completed { return .interrupted(step: trainer.state.step, checkpoint: checkpointFile) }
+        return (completed, taken)
+    }
+
+    /// The kept model scored on the test views, baked, and (unless `writeOutputs` is off) written
+    /// with the report.
+    private func finish(model: FieldModel, trainer: Trainer, scene: FieldScene, meshPath: String, texturePath texPath: String,
+                        timings: [String: Double], snapshots taken: [Snapshot], options: Options) throws -> FitMetrics {
+        var timings = timings
+        let mesh = scene.mesh, texture = scene.texture, configuration = model.configuration
         model.restore(trainer.best)
         var t = Date()
         let (result, predictions) = try Evaluation.evaluate(model, scene: scene)
@@ -209,18 +228,19 @@ public struct FieldRun: Sendable {
             mesh: meshPath, texture: texPath, vertices: mesh.vertexCount, triangles: mesh.triangleCount, configuration: configuration,
             parameters: model.parameterCount, steps: trainer.state.step, trainingSeconds: trainer.state.seconds,
             bestStep: trainer.state.bestStep, samplesPerSecond: Double(trainer.state.step * configuration.batch) / max(trainer.state.seconds, 1e-9),
-            trainingRays: trainRays.count, timings: timings, test: result, texturePSNR: baked.psnr.isFinite ? baked.psnr : nil,
+            trainingRays: trainer.trainRays.count, timings: timings, test: result, texturePSNR: baked.psnr.isFinite ? baked.psnr : nil,
             history: trainer.state.history, texfieldVersion: texfieldVersion)
         metrics.snapshots = taken
-        guard options.writeOutputs else { return .finished(metrics) }
+        guard options.writeOutputs else { return metrics }
         t = Date()
         try baked.image.writePNG(path: textureFile)
         try FieldCheckpoint.saveModel(model, parameters: trainer.best, to: modelFile)
         metrics.timings["outputs"] = Date().timeIntervalSince(t)
         try FitReport.write(to: directory, metrics: metrics, scene: scene, predictions: predictions, textureImage: baked.image)
         if !options.keepCheckpoint { try? FileManager.default.removeItem(atPath: checkpointFile) }
-        return .finished(metrics)
+        return metrics
     }
+
 
     // MARK: the kept model
 
