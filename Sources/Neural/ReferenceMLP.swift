@@ -1,4 +1,4 @@
-/// The reference intrinsic-neural-field MLP (Koestler et al. 2022; DESIGN.md): 5 hidden ReLU
+/// The reference intrinsic-neural-field MLP (Koestler et al. 2022; docs/ARCHITECTURE.md): 5 hidden ReLU
 /// layers of width h, the 4th of which also takes the input again (Linear(h→h) + Linear(d→h),
 /// each with its own bias), then Linear(h→3) and a sigmoid. 4h² + (2d + 9)h + 3 parameters:
 /// 328,579 at d = 1023, h = 128.

@@ -110,7 +110,7 @@ private func relativeError(_ a: [Double], _ b: [Double]) -> Double {
     @Test func parameterCountMatchesThePaper() {
         var rng = SplitMix64(seed: 1)
         let net = ReferenceMLP<Float>(inputs: 1023, using: &rng)
-        // 4h² + (2d + 9)h + 3 with h = 128, d = 1023 (DESIGN.md).
+        // 4h² + (2d + 9)h + 3 with h = 128, d = 1023 (docs/ARCHITECTURE.md, the reference protocol).
         #expect(net.parameterCount == 328_579)
     }
 }

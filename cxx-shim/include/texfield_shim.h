@@ -7,7 +7,16 @@
  * the `tf_` prefix, every function returns a status code, and every C++ exception is
  * caught at this boundary and turned into a status plus a message.
  *
- * Conventions (see DESIGN.md):
+ * Thread safety:
+ *  - A built tf_operators is read-only: any number of threads may call tf_eigs, tf_eigs_check
+ *    and the accessors on it at once (each call allocates its own work space).
+ *  - tf_eigs uses `threads` threads of its own and OpenBLAS, whose thread count is process-wide:
+ *    callers that need bit-identical results serialise solves against other BLAS users
+ *    (texfield's Spectral module does, through CBLASControl's tfk_blas_exclusive_begin/end).
+ *  - The progress callback is called from the calling thread only.
+ *  - No global state besides TF_DEBUG, read once.
+ *
+ * Conventions (docs/ARCHITECTURE.md in the repository):
  *  - positions: n x 3 doubles, row-major; faces: m x 3 int32 vertex indices, row-major.
  *  - L is the cotangent stiffness matrix, positive semi-definite, rows sum to zero:
  *    L_ij = -(cot a_ij + cot b_ij)/2 for i != j, L_ii = -sum_j L_ij.
