@@ -55,4 +55,19 @@ extension Image {
         }
         return out
     }
+
+    /// The image as RGBA with `alpha`'s first channel as the alpha channel (same size required:
+    /// `ImageError.mismatch` otherwise).
+    public func withAlpha(_ alpha: Image) throws -> Image {
+        guard alpha.width == width, alpha.height == height else {
+            throw ImageError.mismatch("alpha \(alpha.width) × \(alpha.height) for an image of \(width) × \(height)")
+        }
+        let c = rgb()
+        var out = Image(width: width, height: height, channels: 4)
+        for p in 0..<(width * height) {
+            for ch in 0..<3 { out.pixels[p * 4 + ch] = c.pixels[p * 3 + ch] }
+            out.pixels[p * 4 + 3] = alpha.pixels[p * alpha.channels]
+        }
+        return out
+    }
 }

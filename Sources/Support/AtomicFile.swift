@@ -1,4 +1,3 @@
-import Support
 import Foundation
 
 /// A file that could not be written. Names the destination and the reason.
@@ -42,7 +41,7 @@ public enum AtomicFile {
 public enum TexfieldJSON {
     public static func encoder(pretty: Bool = true) -> JSONEncoder {
         let e = JSONEncoder()
-        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys] : [.sortedKeys]
+        e.outputFormatting = pretty ? [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes] : [.sortedKeys, .withoutEscapingSlashes]
         e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return e
     }

@@ -94,10 +94,10 @@ func runWithProgress(_ run: FieldRun, quiet: Bool, _ body: (FieldRun.Options, @e
 
 /// Fits `mesh` into `dir` with the progress shown.
 func fitWithProgress(mesh: String, texture: String?, dir: String, configuration: FieldConfiguration, quiet: Bool,
-                     options: FieldRun.Options = FieldRun.Options()) throws -> FitMetrics {
+                     cameras: ProtocolViews? = nil, options: FieldRun.Options = FieldRun.Options()) throws -> FitMetrics {
     let run = FieldRun(directory: dir)
     return try runWithProgress(run, quiet: quiet, { o, e, stop in
-        try run.fit(mesh: mesh, texture: texture, configuration: configuration, options: o, events: e, shouldStop: stop)
+        try run.fit(mesh: mesh, texture: texture, configuration: configuration, cameras: cameras, options: o, events: e, shouldStop: stop)
     }, options: options)
 }
 
@@ -128,11 +128,17 @@ struct FitCommand: ParsableCommand {
     @OptionGroup var options: FitOptions
     @Option(help: "Also score the best model so far on the test views at these training times (s), e.g. 120,300.")
     var snapshots: CommaList<Double>?
+    @Option(help: "Cameras to train, validate and test on (texfield's cameras.json or nerfstudio's transforms.json); ground truth is still rendered from the texture.")
+    var cameras: String?
+    @Option(help: "With --cameras FILE in nerfstudio's convention and frames without a split: frame i is a test view when i % N == 0, a validation view when i % N == 1.")
+    var testEvery = 8
     @Option(help: "Continue the interrupted fit in this folder (its configuration; --seconds and --steps may be raised).") var resume: String?
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
         try snapshots?.check("--snapshots", in: 1e-9...1e9, "a positive number of seconds")
+        guard (1...100_000).contains(testEvery) else { throw ValidationError("--test-every must be in 1...100000") }
+        if resume != nil && cameras != nil { throw ValidationError("--cameras cannot change on --resume (the run keeps its cameras.json)") }
     }
 
     func run() throws {
@@ -148,7 +154,9 @@ struct FitCommand: ParsableCommand {
         let dir = out ?? "out/" + ((mesh as NSString).lastPathComponent as NSString).deletingPathExtension
         var o = FieldRun.Options()
         o.snapshots = snapshots?.values ?? []
-        let m = try fitWithProgress(mesh: mesh, texture: texture, dir: dir, configuration: options.configuration, quiet: quiet, options: o)
+        let views = try cameras.map { try CameraFile.read(path: $0, testEvery: testEvery) }
+        let m = try fitWithProgress(mesh: mesh, texture: texture, dir: dir, configuration: options.configuration, quiet: quiet,
+                                    cameras: views, options: o)
         printSummary(m, out: dir)
     }
 }

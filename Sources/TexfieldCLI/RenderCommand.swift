@@ -3,6 +3,7 @@ import Foundation
 import Geometry
 import Imaging
 import Render
+import Support
 import TextureField
 
 /// `texfield render`: ground-truth views of a textured mesh, as `fit` trains and tests on them.
@@ -19,6 +20,10 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Views in the set (defaults: train 5, validation 3, test 20).") var count: Int?
     @Option(name: .shortAndLong, help: "Output PNG (one view) or folder (all).") var out: String = "view.png"
     @Flag(help: "Also write the object mask (…_mask.png).") var mask = false
+    @Option(help: "Cameras from a file (texfield's cameras.json or nerfstudio's transforms.json) instead of the protocol's.")
+    var cameras: String?
+    @Option(help: "Write every view of all three sets as DIR/images/<set>_NNN.png (RGBA, alpha = the object mask) and DIR/transforms.json (nerfstudio convention, with splits): a photo set for fit --views.")
+    var transformsOut: String?
 
     func validate() throws {
         guard (8...8192).contains(size) else { throw ValidationError("--size must be in 8...8192") }
@@ -28,11 +33,27 @@ struct RenderCommand: ParsableCommand {
         let m = try Mesh.readOBJ(path: mesh)
         let tex = try FieldRun.loadTexture(texture, for: m, meshPath: mesh)
         let n = count ?? set.defaultCount
-        let views = ProtocolViews(mesh: m, seed: seed, width: size, height: size,
-                                  train: set == .train ? n : ViewSetName.train.defaultCount, validation: set == .validation ? n : ViewSetName.validation.defaultCount,
-                                  test: set == .test ? n : ViewSetName.test.defaultCount)
-        let cams = views.cameras(set.rawValue)!
+        let views = try cameras.map { try CameraFile.read(path: $0) }
+            ?? ProtocolViews(mesh: m, seed: seed, width: size, height: size,
+                             train: set == .train ? n : ViewSetName.train.defaultCount, validation: set == .validation ? n : ViewSetName.validation.defaultCount,
+                             test: set == .test ? n : ViewSetName.test.defaultCount)
         let bvh = try BVH(m)
+        if let dir = transformsOut {
+            try makeOutputFolder(dir + "/images")
+            var total = 0
+            for (name, cams) in [("train", views.train), ("validation", views.validation), ("test", views.test)] {
+                for (i, cam) in cams.enumerated() {
+                    let g = RayCaster.gbuffer(bvh, camera: cam)
+                    let rgb = try RayCaster.texturedImage(g, mesh: m, texture: tex)
+                    try rgb.withAlpha(g.mask).writePNG(path: "\(dir)/images/\(name)_\(String(format: "%03d", i)).png")
+                    total += 1
+                }
+            }
+            try AtomicFile.write(try CameraFile.encodeTransforms(views), to: dir + "/transforms.json")
+            print("\(dir)/transforms.json: \(total) views (\(views.train.count) train, \(views.validation.count) validation, \(views.test.count) test) in \(dir)/images/")
+            return
+        }
+        let cams = views.cameras(set.rawValue)!
         let indices: [Int]
         switch view {
         case .all: indices = Array(cams.indices)

@@ -52,6 +52,10 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     /// `error` refuses them. nil (automatic): clamp when every coordinate lies within 0.1 of
     /// [0, 1] (the overhang UV unwrapping leaves, e.g. on spot), with a warning; an error otherwise.
     public var uvBorder: UVBorder? = nil
+    /// true: the cameras were given (`FieldRun.fit(cameras:)`) and live in the run's
+    /// cameras.json; nil or false: the protocol's cameras drawn from `seed`, `imageSize` and the
+    /// view counts.
+    public var givenCameras: Bool? = nil
 
     public init() {}
 

@@ -1,6 +1,7 @@
 import Foundation
 import Geometry
 import Imaging
+import Render
 import Spectral
 import Support
 
@@ -22,7 +23,9 @@ public let texfieldVersion = "0.3.0"
 ///
 /// Files (each written atomically): `run.json` (where mesh and texture came from),
 /// `checkpoint.safetensors` (resumable state), `model.safetensors` (the kept model),
-/// `metrics.json`, `report.html`, `views/`, `curve.png`, `texture.png`, `eval.json`.
+/// `cameras.json` (every camera, OpenCV convention) and `transforms.json` (the same cameras in
+/// nerfstudio's convention), `metrics.json`, `report.html`, `views/`, `curve.png`, `texture.png`,
+/// `eval.json`.
 /// Not thread-safe: one fit per folder at a time.
 public struct FieldRun: Sendable {
     public let directory: String
@@ -78,6 +81,8 @@ public struct FieldRun: Sendable {
     public var reportFile: String { directory + "/report.html" }
     public var textureFile: String { directory + "/texture.png" }
     public var evaluationFile: String { directory + "/eval.json" }
+    public var camerasFile: String { directory + "/cameras.json" }
+    public var transformsFile: String { directory + "/transforms.json" }
 
     // MARK: inputs
 
@@ -122,11 +127,25 @@ public struct FieldRun: Sendable {
     /// Fits a field to `mesh` (OBJ) and `texture` (PNG; nil: the OBJ's material texture) into this
     /// folder, created when missing: eigenfunctions, views, training until the budget is spent or
     /// `shouldStop` returns true (checked between steps), then evaluation, baking and the report.
+    /// `cameras`: the training, validation and test cameras to use (e.g. `CameraFile.read`), so
+    /// that another tool and texfield are scored on identical views; nil: the protocol's cameras
+    /// drawn from the configuration's seed, image size and view counts.
     public func fit(mesh meshPath: String, texture texturePath: String?, configuration: FieldConfiguration,
-                    options: Options = Options(), events: (@Sendable (Event) -> Void)? = nil,
+                    cameras: ProtocolViews? = nil, options: Options = Options(), events: (@Sendable (Event) -> Void)? = nil,
                     shouldStop: @escaping () -> Bool = { false }) throws -> Outcome {
-        try run(meshPath: meshPath, texturePath: texturePath, configuration: configuration, resume: false, options: options,
-                events: events, shouldStop: shouldStop)
+        var c = configuration
+        c.givenCameras = cameras == nil ? nil : true
+        return try run(meshPath: meshPath, texturePath: texturePath, configuration: c, cameras: cameras, resume: false,
+                       options: options, events: events, shouldStop: shouldStop)
+    }
+
+    /// The cameras a configuration of this folder uses: the folder's cameras.json when they were
+    /// given, nil (drawn from the seed) otherwise.
+    func givenCameras(_ c: FieldConfiguration) throws -> ProtocolViews? {
+        guard c.givenCameras == true else { return nil }
+        do { return try CameraFile.read(path: camerasFile) } catch {
+            throw FieldError.notARun(path: directory, reason: "the fit used given cameras, but cameras.json cannot be read: \(error)")
+        }
     }
 
     /// Continues the fit in this folder from its checkpoint, with the same configuration and
@@ -138,10 +157,11 @@ public struct FieldRun: Sendable {
         if let s = seconds { c.seconds = s }
         if let s = steps { c.steps = s }
         return try run(meshPath: inputs.mesh, texturePath: inputs.texture.isEmpty ? nil : inputs.texture, configuration: c,
-                       resume: true, options: options, events: events, shouldStop: shouldStop)
+                       cameras: try givenCameras(c), resume: true, options: options, events: events, shouldStop: shouldStop)
     }
 
-    private func run(meshPath: String, texturePath: String?, configuration: FieldConfiguration, resume: Bool, options: Options,
+    private func run(meshPath: String, texturePath: String?, configuration: FieldConfiguration, cameras: ProtocolViews?,
+                     resume: Bool, options: Options,
                      events: (@Sendable (Event) -> Void)?, shouldStop: @escaping () -> Bool) throws -> Outcome {
         try configuration.check()
         let emit: (Event) -> Void = { e in events?(e) }
@@ -156,9 +176,11 @@ public struct FieldRun: Sendable {
         let scene: FieldScene
         do {
             scene = try FieldScene(mesh: mesh, texture: texture, configuration: configuration, meshName: meshPath,
-                                   progress: { _, f in events?(.preparing(f)) })
+                                   cameras: cameras, progress: { _, f in events?(.preparing(f)) })
         } catch let e as SpectralError { throw FieldError.invalid("\(meshPath): \(e)") }
         emit(.prepared)
+        try AtomicFile.write(try CameraFile.encodeOpenCV(scene.views), to: camerasFile)
+        try AtomicFile.write(try CameraFile.encodeTransforms(scene.views), to: transformsFile)
         for w in scene.warnings { emit(.warning(w)) }
         var timings = scene.timings
         let model = FieldModel(configuration: configuration, surface: scene.surface)
@@ -168,7 +190,7 @@ public struct FieldRun: Sendable {
             try FieldCheckpoint.load(trainer, from: checkpointFile)
             emit(.resumed(step: trainer.state.step, seconds: trainer.state.seconds))
         }
-        emit(.message("\(trainRays.count) training rays from \(configuration.trainViews) views, \(model.parameterCount) parameters; "
+        emit(.message("\(trainRays.count) training rays from \(scene.train.count) views, \(model.parameterCount) parameters; "
                       + "budget \(String(format: "%.0f", configuration.seconds)) s or \(configuration.steps) steps"))
         let t0 = Date()
         let (completed, taken) = train(trainer, scene: scene, options: options, emit: emit, shouldStop: shouldStop)
@@ -265,9 +287,15 @@ public struct FieldRun: Sendable {
     public func evaluate(testViews: Int? = nil) throws -> EvaluationResult {
         _ = try inputs()
         var c = try modelConfiguration()
-        if let t = testViews { c.testViews = t }
+        let cameras = try givenCameras(c)
+        if let t = testViews {
+            guard cameras == nil else {
+                throw FieldError.invalid("\(directory): the fit used given cameras (cameras.json); its test views cannot be redrawn")
+            }
+            c.testViews = t
+        }
         let (surface, config, inputs) = try self.surface(configuration: c)
-        let scene = try FieldScene(surface: surface, configuration: config, meshName: inputs.mesh)
+        let scene = try FieldScene(surface: surface, configuration: config, meshName: inputs.mesh, cameras: cameras)
         let model = try model(on: surface, configuration: config)
         let (r, _) = try Evaluation.evaluate(model, scene: scene)
         try AtomicFile.write(try TexfieldJSON.encoder().encode(r), to: evaluationFile)

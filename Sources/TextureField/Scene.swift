@@ -144,14 +144,15 @@ public struct FieldScene: Sendable {
     public var eigenvalues: [Double] { fieldSurface.eigenvalues }
     public var warnings: [String] { fieldSurface.warnings }
 
-    /// Renders the views of configuration `c` (seeded camera placement, image size, view counts)
-    /// of `surface`. Throws when no training view sees the mesh.
-    public init(surface: FieldSurface, configuration c: FieldConfiguration, meshName: String = "mesh") throws {
+    /// Renders `cameras`, or else the views of configuration `c` (seeded camera placement, image
+    /// size, view counts), of `surface`. Throws when no training view sees the mesh.
+    public init(surface: FieldSurface, configuration c: FieldConfiguration, meshName: String = "mesh",
+                cameras: ProtocolViews? = nil) throws {
         fieldSurface = surface
         let t0 = Date()
         let mesh = surface.mesh, tex = surface.texture, border = surface.border
-        views = ProtocolViews(mesh: mesh, seed: c.seed, width: c.imageSize, height: c.imageSize,
-                              train: c.trainViews, validation: c.validationViews, test: c.testViews)
+        views = cameras ?? ProtocolViews(mesh: mesh, seed: c.seed, width: c.imageSize, height: c.imageSize,
+                                         train: c.trainViews, validation: c.validationViews, test: c.testViews)
         let bvh = try BVH(mesh)
         func render(_ cams: [Camera]) throws -> [RenderedView] {
             try cams.map { cam in
@@ -169,9 +170,10 @@ public struct FieldScene: Sendable {
 
     /// `FieldSurface` then the views.
     public init(mesh: Mesh, texture: Image, configuration c: FieldConfiguration, meshName: String = "mesh",
-                cache: EigenCache? = EigenCache(), progress: (@Sendable (String, Double) -> Void)? = nil) throws {
+                cameras: ProtocolViews? = nil, cache: EigenCache? = EigenCache(),
+                progress: (@Sendable (String, Double) -> Void)? = nil) throws {
         let s = try FieldSurface(mesh: mesh, texture: texture, configuration: c, meshName: meshName, cache: cache, progress: progress)
-        try self.init(surface: s, configuration: c, meshName: meshName)
+        try self.init(surface: s, configuration: c, meshName: meshName, cameras: cameras)
     }
 
     /// The object pixels of `views` as surface points with their true colours.

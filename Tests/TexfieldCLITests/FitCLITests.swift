@@ -38,6 +38,17 @@ private func run(_ args: [String]) throws {
         try run(["bake", dir + "/fit", "--width", "64", "--height", "32", "-o", dir + "/baked.png"])
         let baked = try Image.readPNG(path: dir + "/baked.png")
         #expect(baked.width == 64 && baked.height == 32)
+        // Cameras out and in: the run's transforms.json rendered as a photo set (RGBA, alpha =
+        // mask), and a fit on the run's cameras scores the same as the run.
+        #expect(FileManager.default.fileExists(atPath: dir + "/fit/cameras.json") && FileManager.default.fileExists(atPath: dir + "/fit/transforms.json"))
+        try run(["render", dir + "/m/torus.obj", "--cameras", dir + "/fit/cameras.json", "--transforms-out", dir + "/photos"])
+        let photo = try Image.readPNG(path: dir + "/photos/images/test_000.png")
+        #expect(photo.channels == 4 && photo.width == 32)
+        #expect(FileManager.default.fileExists(atPath: dir + "/photos/transforms.json"))
+        try run(["fit", dir + "/m/torus.obj", "--out", dir + "/fit-cams", "--cameras", dir + "/photos/transforms.json"] + small)
+        let mc = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/fit-cams/metrics.json"))) as! [String: Any]
+        #expect((mc["test"] as! [String: Any])["meanPSNR"] as? Double == (m["test"] as! [String: Any])["meanPSNR"] as? Double)
+        #expect(throws: (any Error).self) { try run(["fit", "--resume", dir + "/fit", "--cameras", dir + "/fit/cameras.json"]) }
         // Resume a finished run with a larger step budget: continues from step 40.
         try run(["fit", "--resume", dir + "/fit", "--steps", "50", "--quiet"])
         let m2 = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/fit/metrics.json"))) as! [String: Any]

@@ -2,6 +2,7 @@ import Foundation
 import Geometry
 import Imaging
 import Testing
+import Render
 import TextureField
 
 /// A fresh folder under the temporary directory.
@@ -95,5 +96,32 @@ private final class Counter: @unchecked Sendable {
         #expect(throws: FieldError.self) { try c.check() }
         c = smallConfig(); c.seconds = .infinity
         #expect(throws: FieldError.self) { try c.check() }
+    }
+}
+
+@Suite struct GivenCameraTests {
+    /// A fit on the cameras another fit wrote — as texfield's cameras.json or as nerfstudio's
+    /// transforms.json — sees the same views and ends with the same model, bit for bit; its
+    /// evaluation reads the cameras back from the folder.
+    @Test func camerasInAndOut() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-cams-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Mesh.torus(segments: 24, rings: 12).writeOBJ(path: dir + "/torus.obj")
+        try texture(split: true).writePNG(path: dir + "/torus.png")
+        var c = smallConfig()
+        c.steps = 30
+        let first = FieldRun(directory: dir + "/first")
+        guard case .finished(let a) = try first.fit(mesh: dir + "/torus.obj", texture: dir + "/torus.png", configuration: c) else { return }
+        #expect(FileManager.default.fileExists(atPath: first.camerasFile) && FileManager.default.fileExists(atPath: first.transformsFile))
+        for file in [first.camerasFile, first.transformsFile] {
+            let run = FieldRun(directory: dir + "/again-" + (file as NSString).lastPathComponent)
+            let cams = try CameraFile.read(path: file)
+            guard case .finished(let b) = try run.fit(mesh: dir + "/torus.obj", texture: dir + "/torus.png", configuration: c, cameras: cams) else { return }
+            #expect(b.test.meanPSNR == a.test.meanPSNR && b.configuration.givenCameras == true, "\(file)")
+            #expect(b.history.map(\.trainL1) == a.history.map(\.trainL1) && b.history.map(\.validationL1) == a.history.map(\.validationL1))
+            #expect(try run.evaluate().meanPSNR == a.test.meanPSNR)
+            #expect(throws: FieldError.self) { _ = try run.evaluate(testViews: 2) }
+        }
     }
 }
