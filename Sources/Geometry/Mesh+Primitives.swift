@@ -113,6 +113,44 @@ extension Mesh {
         return Mesh(positions: positions, triangles: tris, texcoords: texcoords, cornerTexcoords: ctex)
     }
 
+    /// A tube of radius `tube` around the (p, q) torus knot (p turns around the z axis, q through
+    /// the hole; the knot's own torus has radii 1 and 0.4), `segments` rings of `sides` vertices,
+    /// with texture coordinates u along the knot and v around the tube (seams per corner). A
+    /// thin, self-occluding shape: the (2, 3) knot is the trefoil.
+    public static func torusKnot(p: Int = 2, q: Int = 3, tube: Double = 0.12, segments: Int = 256, sides: Int = 16) -> Mesh {
+        func centre(_ t: Double) -> SIMD3<Double> {
+            let r = 1 + 0.4 * cos(Double(q) * t)
+            return SIMD3(r * cos(Double(p) * t), r * sin(Double(p) * t), 0.4 * sin(Double(q) * t))
+        }
+        var positions = [Double](), texcoords = [Double](), tris = [Int32](), ctex = [Int32]()
+        for i in 0..<segments {
+            let t = 2 * Double.pi * Double(i) / Double(segments), dt = 1e-4
+            let c = centre(t)
+            var tangent = centre(t + dt) - centre(t - dt)
+            tangent /= (tangent * tangent).sum().squareRoot()
+            // A frame around the tangent: the normal from the second difference, then the binormal.
+            var n = centre(t + dt) + centre(t - dt) - 2 * c
+            n -= (n * tangent).sum() * tangent
+            n /= max((n * n).sum().squareRoot(), 1e-300)
+            let b = SIMD3(tangent.y * n.z - tangent.z * n.y, tangent.z * n.x - tangent.x * n.z, tangent.x * n.y - tangent.y * n.x)
+            for j in 0..<sides {
+                let a = 2 * Double.pi * Double(j) / Double(sides)
+                let x = c + tube * (cos(a) * n + sin(a) * b)
+                positions += [x.x, x.y, x.z]
+            }
+        }
+        for i in 0...segments { for j in 0...sides { texcoords += [Double(i) / Double(segments), Double(j) / Double(sides)] } }
+        func v(_ i: Int, _ j: Int) -> Int32 { Int32((i % segments) * sides + (j % sides)) }
+        func t(_ i: Int, _ j: Int) -> Int32 { Int32(i * (sides + 1) + j) }
+        for i in 0..<segments {
+            for j in 0..<sides {
+                tris += [v(i, j), v(i + 1, j), v(i + 1, j + 1)]; ctex += [t(i, j), t(i + 1, j), t(i + 1, j + 1)]
+                tris += [v(i, j), v(i + 1, j + 1), v(i, j + 1)]; ctex += [t(i, j), t(i + 1, j + 1), t(i, j + 1)]
+            }
+        }
+        return Mesh(positions: positions, triangles: tris, texcoords: texcoords, cornerTexcoords: ctex)
+    }
+
     /// The unit square [0,1]² in the z = 0 plane, split into `cells × cells` squares of two
     /// triangles each, with texture coordinates equal to (x, y).
     public static func grid(cells: Int) -> Mesh {

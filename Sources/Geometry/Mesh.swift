@@ -81,6 +81,13 @@ public struct Mesh: Sendable, Equatable {
         return 0.5 * (x * x).sum().squareRoot()
     }
 
+    /// Returns the mesh with x, y and z multiplied by `s.x`, `s.y`, `s.z` (e.g. flattened).
+    public func scaled(by s: SIMD3<Double>) -> Mesh {
+        var m = self
+        for i in 0..<vertexCount { m.positions[3 * i] *= s.x; m.positions[3 * i + 1] *= s.y; m.positions[3 * i + 2] *= s.z }
+        return m
+    }
+
     /// Returns the mesh with every position multiplied by `s`.
     public func scaled(by s: Double) -> Mesh {
         var m = self

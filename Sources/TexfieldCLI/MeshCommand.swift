@@ -3,6 +3,7 @@ import ArgumentParser
 import Foundation
 import Geometry
 import Imaging
+import TextureField
 
 /// `texfield mesh …`: writes the meshes the project generates itself.
 struct MeshCommand: ParsableCommand {
@@ -80,18 +81,6 @@ enum DemoMeshes {
         try Mesh.icosphere(subdivisions: 8, jitter: 0.3, seed: 1).writeOBJ(path: dir + "/icosphere.obj")
     }
 
-    /// A colourful, smoothly varying texture with a few sharp stripes, periodic in u and v.
-    static func texture(size: Int) -> Image {
-        var img = Image(width: size, height: size, channels: 3)
-        for r in 0..<size {
-            for c in 0..<size {
-                let u = Double(c) / Double(size), v = 1 - Double(r) / Double(size)
-                let a = 2 * Double.pi * u, b = 2 * Double.pi * v
-                var rgb = [0.5 + 0.4 * cos(a), 0.5 + 0.4 * sin(2 * a + b), 0.5 + 0.4 * cos(3 * b)]
-                if Int(floor(u * 16)) % 4 == 0 && Int(floor(v * 8)) % 2 == 0 { rgb = [0.95, 0.9, 0.2] }
-                for ch in 0..<3 { img[r, c, ch] = Float(rgb[ch]) }
-            }
-        }
-        return img
-    }
+    /// The demo torus's texture: colourful, smoothly varying, a few sharp stripes.
+    static func texture(size: Int) -> Image { BenchmarkSet.demoTexture(size: size) }
 }

@@ -31,6 +31,9 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     public var learningRate: Double = 4e-3
     /// How the learning rate moves over the budget.
     public var schedule: LearningRateSchedule = .cosine
+    /// Linear warm-up: the rate grows from lr/warmupSteps to lr over the first `warmupSteps`
+    /// steps (nil: none), then follows the schedule.
+    public var warmupSteps: Int? = nil
     public var batch: Int = 4096
     /// Training stops at this many steps or after `seconds`, whichever comes first.
     public var steps: Int = 1_000_000
@@ -69,6 +72,7 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
         try need(learningRate.isFinite && learningRate > 0 && learningRate <= 1e6, "learningRate", learningRate, "(0, 1e6]")
         try need((1...1 << 20).contains(batch), "batch", batch, "1...1048576")
         try need(steps >= 1, "steps", steps, "1...")
+        if let w = warmupSteps { try need((1...10_000_000).contains(w), "warmupSteps", w, "1...10000000") }
         try need(seconds > 0 && seconds.isFinite, "seconds", seconds, "a positive finite number")
         try need((8...4096).contains(imageSize), "imageSize", imageSize, "8...4096")
         try need((1...10_000).contains(trainViews), "trainViews", trainViews, "1...10000")

@@ -44,6 +44,10 @@ public struct FieldRun: Sendable {
     public struct Options: Sendable {
         /// Training times (s) at which the best model so far is scored on the test views.
         public var snapshots: [Double] = []
+        /// Steps at which the same is done (deterministic, unlike times, on a loaded machine).
+        public var snapshotSteps: [Int] = []
+        /// Snapshots also bake the texture and score it against the input (texture-space PSNR).
+        public var snapshotTexture = false
         /// Keep checkpoint.safetensors after a finished run (an experiment drops it to save space).
         public var keepCheckpoint = true
         /// Write model, texture, views and report (false: only compute the metrics).
@@ -209,16 +213,26 @@ public struct FieldRun: Sendable {
         let model = trainer.model
         var lastSave = Date()
         var pending = options.snapshots.sorted().filter { $0 > trainer.state.seconds }
+        var pendingSteps = options.snapshotSteps.sorted().filter { $0 > trainer.state.step }
         var taken = [Snapshot]()
         let completed = trainer.run(shouldStop: shouldStop) { p in
-            if let next = pending.first, p.seconds >= next {
-                pending.removeFirst()
+            var due = false
+            while let next = pending.first, p.seconds >= next { pending.removeFirst(); due = true }
+            while let next = pendingSteps.first, p.step >= next { pendingSteps.removeFirst(); due = true }
+            if due {
                 let current = model.parameterSnapshot
                 // the kept model at this moment: the best validated so far
                 model.restore(trainer.best)
                 if let (r, _) = try? Evaluation.evaluate(model, scene: scene) {
+                    var tex: Double? = nil
+                    if options.snapshotTexture {
+                        let b = Baker.bake(model, mesh: scene.mesh, width: scene.texture.width, height: scene.texture.height, reference: scene.texture)
+                        tex = b.psnr.isFinite ? b.psnr : nil
+                    }
+                    let last = trainer.state.history.last
                     let s = Snapshot(seconds: p.seconds, step: p.step, bestStep: trainer.state.bestStep,
-                                     meanPSNR: r.meanPSNR, meanDSSIM100: r.meanDSSIM100)
+                                     meanPSNR: r.meanPSNR, meanDSSIM100: r.meanDSSIM100, texturePSNR: tex,
+                                     trainPSNR: last?.trainPSNR, validationPSNR: last?.validationPSNR)
                     taken.append(s)
                     emit(.snapshot(s))
                 }

@@ -8,10 +8,19 @@ public struct Snapshot: Codable, Sendable {
     public var seconds: Double
     public var step: Int
     public var bestStep: Int
+    /// Mean test PSNR and DSSIM×100 of the best model so far.
     public var meanPSNR: Double
     public var meanDSSIM100: Double
-    public init(seconds: Double, step: Int, bestStep: Int, meanPSNR: Double, meanDSSIM100: Double) {
+    /// Texture-space PSNR of the best model so far (when `FieldRun.Options.snapshotTexture`).
+    public var texturePSNR: Double?
+    /// Training PSNR (mean over the batches since the last validation) and validation PSNR at the
+    /// last validation: their difference is the train/validation gap.
+    public var trainPSNR: Double?
+    public var validationPSNR: Double?
+    public init(seconds: Double, step: Int, bestStep: Int, meanPSNR: Double, meanDSSIM100: Double,
+                texturePSNR: Double? = nil, trainPSNR: Double? = nil, validationPSNR: Double? = nil) {
         self.seconds = seconds; self.step = step; self.bestStep = bestStep; self.meanPSNR = meanPSNR; self.meanDSSIM100 = meanDSSIM100
+        self.texturePSNR = texturePSNR; self.trainPSNR = trainPSNR; self.validationPSNR = validationPSNR
     }
 }
 

@@ -105,7 +105,8 @@ public final class Trainer: @unchecked Sendable {
             let start = (state.step % perEpoch) * c.batch
             let rows = min(c.batch, n - start)
             let f = max(Double(state.step) / Double(max(1, c.steps)), state.seconds / max(c.seconds, 1e-9))
-            let rate = c.learningRate * c.schedule.factor(f)
+            var rate = c.learningRate * c.schedule.factor(f)
+            if let w = c.warmupSteps, state.step < w { rate *= Double(state.step + 1) / Double(w) }
             model.adam.learningRate = rate
             model.phiAdam?.learningRate = rate
             let (l1, mse) = model.trainStep(trainRays.points, colors: trainRays.colors, order: ord, start: start, rows: rows,

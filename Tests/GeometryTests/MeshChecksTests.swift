@@ -72,3 +72,18 @@ private let cube = mesh(
         #expect(m.report().degenerateFaces == 1)
     }
 }
+
+@Suite struct KnotAndScaleTests {
+    /// The trefoil tube is a closed torus-like surface (one component, no boundary, genus 1) with
+    /// texture coordinates on every corner; a flattened copy keeps the topology.
+    @Test func trefoilTube() {
+        let m = Mesh.torusKnot(p: 2, q: 3, tube: 0.12, segments: 120, sides: 12)
+        let r = m.report()
+        #expect(r.vertices == 1440 && r.triangles == 2880 && r.components == 1 && r.boundaryEdges == 0)
+        #expect(r.genus == 1 && r.degenerateFaces == 0 && r.hasTexcoords)
+        let flat = Mesh.torus().scaled(by: SIMD3(1, 1, 0.1))
+        #expect(flat.report().genus == 1)
+        let box = flat.boundingBox
+        #expect(abs(box.max.z - 0.04) < 1e-12 && abs(box.max.x - 1.4) < 1e-12)
+    }
+}

@@ -125,3 +125,33 @@ private final class Counter: @unchecked Sendable {
         }
     }
 }
+
+@Suite struct BenchmarkSetAndWarmupTests {
+    /// The generated cases exist, are deterministic and have texture coordinates inside [0, 1].
+    @Test func casesAreDeterministic() throws {
+        let a = try BenchmarkSet.cases(), b = try BenchmarkSet.cases()
+        #expect(a.map(\.name) == BenchmarkSet.generatedNames)
+        for (x, y) in zip(a, b) {
+            #expect(x.texture == y.texture && x.mesh.positions == y.mesh.positions, "\(x.name)")
+            #expect(x.mesh.hasTexcoords && x.mesh.texcoords.allSatisfy { (0...1).contains($0) }, "\(x.name)")
+        }
+        #expect(a.first { $0.name == "torus-print" }!.texture.width == 2048)
+    }
+
+    /// A linear warm-up changes the first steps only: with warm-up over 10 steps the first update
+    /// is a tenth of the plain one's (Adam's first step moves every weight by about the rate).
+    @Test func warmupScalesTheFirstSteps() throws {
+        var c = smallConfig()
+        c.schedule = .constant
+        let (_, plain, _) = try fit(c, tex: texture(split: true), steps: 1)
+        c.warmupSteps = 10
+        let (_, warm, _) = try fit(c, tex: texture(split: true), steps: 1)
+        var c0 = smallConfig(); c0.schedule = .constant
+        let start = FieldModel(configuration: c0, surface: SurfaceData(vertexCount: 0, k: c0.eigenfunctions, phi: [], lambda: [], positions: []))
+        let p0 = start.mlp.parameters
+        let d1 = zip(plain.mlp.parameters, p0).map { abs($0 - $1) }.max()!, d2 = zip(warm.mlp.parameters, p0).map { abs($0 - $1) }.max()!
+        #expect(abs(d2 / d1 - 0.1) < 0.01, "\(d2 / d1)")
+        c.warmupSteps = 0
+        #expect(throws: FieldError.self) { try c.check() }
+    }
+}
