@@ -25,6 +25,7 @@ public enum CameraFile {
     public struct Error: Swift.Error, CustomStringConvertible, Equatable, Sendable {
         public let path: String
         public let message: String
+        public init(path: String, message: String) { self.path = path; self.message = message }
         public var description: String { "\(path): \(message)" }
     }
 

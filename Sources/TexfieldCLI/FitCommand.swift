@@ -130,7 +130,10 @@ struct FitCommand: ParsableCommand {
     var snapshots: CommaList<Double>?
     @Option(help: "Cameras to train, validate and test on (texfield's cameras.json or nerfstudio's transforms.json); ground truth is still rendered from the texture.")
     var cameras: String?
-    @Option(help: "With --cameras FILE in nerfstudio's convention and frames without a split: frame i is a test view when i % N == 0, a validation view when i % N == 1.")
+    @Option(help: "Fit to photographs instead of a texture: a nerfstudio/instant-ngp transforms.json whose frames name PNG images (RGBA: alpha marks the object; RGB: the mesh's silhouette does). The product is the baked texture.")
+    var views: String?
+    @Option(help: "Side of the baked texture when fitting to photographs.") var atlasSize = 1024
+    @Option(help: "With --cameras or --views in nerfstudio's convention and frames without a split: frame i is a test view when i % N == 0, a validation view when i % N == 1.")
     var testEvery = 8
     @Option(help: "Continue the interrupted fit in this folder (its configuration; --seconds and --steps may be raised).") var resume: String?
     @Flag(help: "No progress output.") var quiet = false
@@ -138,7 +141,9 @@ struct FitCommand: ParsableCommand {
     func validate() throws {
         try snapshots?.check("--snapshots", in: 1e-9...1e9, "a positive number of seconds")
         guard (1...100_000).contains(testEvery) else { throw ValidationError("--test-every must be in 1...100000") }
-        if resume != nil && cameras != nil { throw ValidationError("--cameras cannot change on --resume (the run keeps its cameras.json)") }
+        if resume != nil && (cameras != nil || views != nil) { throw ValidationError("--cameras and --views cannot change on --resume (the run keeps them)") }
+        if views != nil && (cameras != nil || texture != nil) { throw ValidationError("--views fits photographs: give neither a TEXTURE nor --cameras") }
+        guard (2...16384).contains(atlasSize) else { throw ValidationError("--atlas-size must be in 2...16384") }
     }
 
     func run() throws {
@@ -154,9 +159,19 @@ struct FitCommand: ParsableCommand {
         let dir = out ?? "out/" + ((mesh as NSString).lastPathComponent as NSString).deletingPathExtension
         var o = FieldRun.Options()
         o.snapshots = snapshots?.values ?? []
-        let views = try cameras.map { try CameraFile.read(path: $0, testEvery: testEvery) }
+        if let photos = views {
+            var c = options.configuration
+            c.atlasSize = atlasSize
+            let run = FieldRun(directory: dir)
+            let m = try runWithProgress(run, quiet: quiet, { o, e, stop in
+                try run.fit(mesh: mesh, photos: photos, testEvery: testEvery, configuration: c, options: o, events: e, shouldStop: stop)
+            }, options: o)
+            printSummary(m, out: dir)
+            return
+        }
+        let given = try cameras.map { try CameraFile.read(path: $0, testEvery: testEvery) }
         let m = try fitWithProgress(mesh: mesh, texture: texture, dir: dir, configuration: options.configuration, quiet: quiet,
-                                    cameras: views, options: o)
+                                    cameras: given, options: o)
         printSummary(m, out: dir)
     }
 }

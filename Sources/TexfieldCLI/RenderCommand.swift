@@ -22,7 +22,7 @@ struct RenderCommand: ParsableCommand {
     @Flag(help: "Also write the object mask (…_mask.png).") var mask = false
     @Option(help: "Cameras from a file (texfield's cameras.json or nerfstudio's transforms.json) instead of the protocol's.")
     var cameras: String?
-    @Option(help: "Write every view of all three sets as DIR/images/<set>_NNN.png (RGBA, alpha = the object mask) and DIR/transforms.json (nerfstudio convention, with splits): a photo set for fit --views.")
+    @Option(help: "Write every view of all three sets as DIR/images/<set>_NNN.png (16-bit RGBA, alpha = the object mask) and DIR/transforms.json (nerfstudio convention, with splits): a photo set for fit --views.")
     var transformsOut: String?
 
     func validate() throws {
@@ -45,7 +45,7 @@ struct RenderCommand: ParsableCommand {
                 for (i, cam) in cams.enumerated() {
                     let g = RayCaster.gbuffer(bvh, camera: cam)
                     let rgb = try RayCaster.texturedImage(g, mesh: m, texture: tex)
-                    try rgb.withAlpha(g.mask).writePNG(path: "\(dir)/images/\(name)_\(String(format: "%03d", i)).png")
+                    try rgb.withAlpha(g.mask).writePNG(path: "\(dir)/images/\(name)_\(String(format: "%03d", i)).png", sixteenBit: true)
                     total += 1
                 }
             }

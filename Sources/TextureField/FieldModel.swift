@@ -59,6 +59,9 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     /// cameras.json; nil or false: the protocol's cameras drawn from `seed`, `imageSize` and the
     /// view counts.
     public var givenCameras: Bool? = nil
+    /// Side of the baked atlas when there is no input texture to take the size from (fits to
+    /// photographs); nil: 1024.
+    public var atlasSize: Int? = nil
 
     public init() {}
 
@@ -72,6 +75,7 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
         try need(learningRate.isFinite && learningRate > 0 && learningRate <= 1e6, "learningRate", learningRate, "(0, 1e6]")
         try need((1...1 << 20).contains(batch), "batch", batch, "1...1048576")
         try need(steps >= 1, "steps", steps, "1...")
+        if let a = atlasSize { try need((2...16384).contains(a), "atlasSize", a, "2...16384") }
         if let w = warmupSteps { try need((1...10_000_000).contains(w), "warmupSteps", w, "1...10000000") }
         try need(seconds > 0 && seconds.isFinite, "seconds", seconds, "a positive finite number")
         try need((8...4096).contains(imageSize), "imageSize", imageSize, "8...4096")

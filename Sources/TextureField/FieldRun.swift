@@ -37,7 +37,21 @@ public struct FieldRun: Sendable {
     public struct Inputs: Codable, Sendable, Equatable {
         public var mesh: String
         public var texture: String
-        public init(mesh: String, texture: String) { self.mesh = mesh; self.texture = texture }
+        /// The photographs' transforms.json when the field was fitted to photographs (then
+        /// `texture` is empty), and how frames without a split were split.
+        public var photos: String?
+        public var testEvery: Int?
+        public init(mesh: String, texture: String, photos: String? = nil, testEvery: Int? = nil) {
+            self.mesh = mesh; self.texture = texture; self.photos = photos; self.testEvery = testEvery
+        }
+    }
+
+    /// Where a fit's colours come from.
+    enum Source {
+        /// A texture (nil: the mesh's material texture) rendered from the protocol's or given cameras.
+        case texture(path: String?, cameras: ProtocolViews?)
+        /// Photographs with their cameras (a transforms.json).
+        case photos(path: String, testEvery: Int)
     }
 
     /// What a fit does besides training.
@@ -139,8 +153,28 @@ public struct FieldRun: Sendable {
                     shouldStop: @escaping () -> Bool = { false }) throws -> Outcome {
         var c = configuration
         c.givenCameras = cameras == nil ? nil : true
-        return try run(meshPath: meshPath, texturePath: texturePath, configuration: c, cameras: cameras, resume: false,
+        return try run(meshPath: meshPath, source: .texture(path: texturePath, cameras: cameras), configuration: c, resume: false,
                        options: options, events: events, shouldStop: shouldStop)
+    }
+
+    /// Fits a field to photographs of `mesh`: `photos` is a nerfstudio / instant-ngp
+    /// transforms.json whose frames name PNG images (RGBA: alpha marks the object; RGB: the mesh's
+    /// silhouette does) and carry a `split` (else frame i is a test view when i % testEvery == 0, a
+    /// validation view when i % testEvery == 1). The product is the baked texture
+    /// (`configuration.atlasSize`²); test PSNR is measured against the test photos.
+    public func fit(mesh meshPath: String, photos: String, testEvery: Int = 8, configuration: FieldConfiguration,
+                    options: Options = Options(), events: (@Sendable (Event) -> Void)? = nil,
+                    shouldStop: @escaping () -> Bool = { false }) throws -> Outcome {
+        var c = configuration
+        c.givenCameras = true
+        return try run(meshPath: meshPath, source: .photos(path: photos, testEvery: testEvery), configuration: c, resume: false,
+                       options: options, events: events, shouldStop: shouldStop)
+    }
+
+    /// The source recorded in run.json for a configuration of this folder.
+    func source(_ inputs: Inputs, _ c: FieldConfiguration) throws -> Source {
+        if let p = inputs.photos { return .photos(path: p, testEvery: inputs.testEvery ?? 8) }
+        return .texture(path: inputs.texture.isEmpty ? nil : inputs.texture, cameras: try givenCameras(c))
     }
 
     /// The cameras a configuration of this folder uses: the folder's cameras.json when they were
@@ -160,28 +194,38 @@ public struct FieldRun: Sendable {
         var c = try checkpointConfiguration()
         if let s = seconds { c.seconds = s }
         if let s = steps { c.steps = s }
-        return try run(meshPath: inputs.mesh, texturePath: inputs.texture.isEmpty ? nil : inputs.texture, configuration: c,
-                       cameras: try givenCameras(c), resume: true, options: options, events: events, shouldStop: shouldStop)
+        return try run(meshPath: inputs.mesh, source: try source(inputs, c), configuration: c, resume: true, options: options,
+                       events: events, shouldStop: shouldStop)
     }
 
-    private func run(meshPath: String, texturePath: String?, configuration: FieldConfiguration, cameras: ProtocolViews?,
-                     resume: Bool, options: Options,
+    private func run(meshPath: String, source: Source, configuration: FieldConfiguration, resume: Bool, options: Options,
                      events: (@Sendable (Event) -> Void)?, shouldStop: @escaping () -> Bool) throws -> Outcome {
         try configuration.check()
         let emit: (Event) -> Void = { e in events?(e) }
         let mesh = try Self.loadMesh(meshPath)
-        let texture = try Self.loadTexture(texturePath, for: mesh, meshPath: meshPath)
-        let texPath = texturePath ?? mesh.diffuseTexturePath ?? ""
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let abs = { (p: String) in p.isEmpty ? "" : URL(fileURLWithPath: p).standardizedFileURL.path }
-        try AtomicFile.write(try JSONEncoder().encode(Inputs(mesh: abs(meshPath), texture: abs(texPath))), to: runFile)
-        emit(.message("texfield fit: \(meshPath) (\(mesh.vertexCount) vertices, \(mesh.triangleCount) triangles), \(configuration.encoding.rawValue)"
-                      + (configuration.encoding.usesEigenfunctions ? ", k = \(configuration.eigenfunctions)" : "")))
-        let scene: FieldScene
+        let scene: FieldScene, texPath: String, inputs: Inputs
         do {
-            scene = try FieldScene(mesh: mesh, texture: texture, configuration: configuration, meshName: meshPath,
-                                   cameras: cameras, progress: { _, f in events?(.preparing(f)) })
+            let progress: @Sendable (String, Double) -> Void = { _, f in events?(.preparing(f)) }
+            switch source {
+            case .texture(let texturePath, let cameras):
+                let texture = try Self.loadTexture(texturePath, for: mesh, meshPath: meshPath)
+                texPath = texturePath ?? mesh.diffuseTexturePath ?? ""
+                inputs = Inputs(mesh: abs(meshPath), texture: abs(texPath))
+                emit(.message(fitMessage(meshPath, mesh, configuration)))
+                scene = try FieldScene(mesh: mesh, texture: texture, configuration: configuration, meshName: meshPath,
+                                       cameras: cameras, progress: progress)
+            case .photos(let path, let testEvery):
+                let photos = try PhotoSet.read(path: path, testEvery: testEvery)
+                texPath = ""
+                inputs = Inputs(mesh: abs(meshPath), texture: "", photos: abs(path), testEvery: testEvery)
+                emit(.message(fitMessage(meshPath, mesh, configuration) + "; \(photos.photos.count) photographs from \(path)"))
+                let surface = try FieldSurface(mesh: mesh, texture: nil, configuration: configuration, meshName: meshPath, progress: progress)
+                scene = try FieldScene(surface: surface, photos: photos, meshName: meshPath)
+            }
         } catch let e as SpectralError { throw FieldError.invalid("\(meshPath): \(e)") }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        try AtomicFile.write(try JSONEncoder().encode(inputs), to: runFile)
         emit(.prepared)
         try AtomicFile.write(try CameraFile.encodeOpenCV(scene.views), to: camerasFile)
         try AtomicFile.write(try CameraFile.encodeTransforms(scene.views), to: transformsFile)
@@ -206,6 +250,11 @@ public struct FieldRun: Sendable {
                                     timings: timings, snapshots: taken, options: options))
     }
 
+    private func fitMessage(_ path: String, _ mesh: Mesh, _ c: FieldConfiguration) -> String {
+        "texfield fit: \(path) (\(mesh.vertexCount) vertices, \(mesh.triangleCount) triangles), \(c.encoding.rawValue)"
+            + (c.encoding.usesEigenfunctions ? ", k = \(c.eigenfunctions)" : "")
+    }
+
     /// The training loop with checkpoints every `checkpointInterval` seconds and test snapshots of
     /// the best model so far; returns whether the budget was spent, and the snapshots.
     private func train(_ trainer: Trainer, scene: FieldScene, options: Options, emit: @escaping (Event) -> Void,
@@ -226,7 +275,8 @@ public struct FieldRun: Sendable {
                 if let (r, _) = try? Evaluation.evaluate(model, scene: scene) {
                     var tex: Double? = nil
                     if options.snapshotTexture {
-                        let b = Baker.bake(model, mesh: scene.mesh, width: scene.texture.width, height: scene.texture.height, reference: scene.texture)
+                        let (w, h) = atlasSize(scene.texture, model.configuration)
+                        let b = Baker.bake(model, mesh: scene.mesh, width: w, height: h, reference: scene.texture)
                         tex = b.psnr.isFinite ? b.psnr : nil
                     }
                     let last = trainer.state.history.last
@@ -252,13 +302,14 @@ public struct FieldRun: Sendable {
     private func finish(model: FieldModel, trainer: Trainer, scene: FieldScene, meshPath: String, texturePath texPath: String,
                         timings: [String: Double], snapshots taken: [Snapshot], options: Options) throws -> FitMetrics {
         var timings = timings
-        let mesh = scene.mesh, texture = scene.texture, configuration = model.configuration
+        let mesh = scene.mesh, configuration = model.configuration
+        let (atlasWidth, atlasHeight) = atlasSize(scene.texture, configuration)
         model.restore(trainer.best)
         var t = Date()
         let (result, predictions) = try Evaluation.evaluate(model, scene: scene)
         timings["evaluation"] = Date().timeIntervalSince(t)
         t = Date()
-        let baked = Baker.bake(model, mesh: mesh, width: texture.width, height: texture.height, reference: texture)
+        let baked = Baker.bake(model, mesh: mesh, width: atlasWidth, height: atlasHeight, reference: scene.texture)
         timings["bake"] = Date().timeIntervalSince(t)
         var metrics = FitMetrics(
             mesh: meshPath, texture: texPath, vertices: mesh.vertexCount, triangles: mesh.triangleCount, configuration: configuration,
@@ -278,6 +329,11 @@ public struct FieldRun: Sendable {
     }
 
 
+    /// The baked atlas's size: the texture's, or `atlasSize`² for a fit to photographs.
+    func atlasSize(_ texture: Image?, _ c: FieldConfiguration) -> (Int, Int) {
+        texture.map { ($0.width, $0.height) } ?? (c.atlasSize ?? 1024, c.atlasSize ?? 1024)
+    }
+
     // MARK: the kept model
 
     /// The finished fit's mesh and texture, configuration and surface data (no views rendered).
@@ -285,7 +341,8 @@ public struct FieldRun: Sendable {
         let inputs = try inputs()
         let c = try configuration ?? modelConfiguration()
         let mesh = try Self.loadMesh(inputs.mesh)
-        let texture = try Self.loadTexture(inputs.texture.isEmpty ? nil : inputs.texture, for: mesh, meshPath: inputs.mesh)
+        let texture = inputs.photos != nil ? nil
+            : try Self.loadTexture(inputs.texture.isEmpty ? nil : inputs.texture, for: mesh, meshPath: inputs.mesh)
         return (try FieldSurface(mesh: mesh, texture: texture, configuration: c, meshName: inputs.mesh), c, inputs)
     }
 
@@ -309,7 +366,12 @@ public struct FieldRun: Sendable {
             c.testViews = t
         }
         let (surface, config, inputs) = try self.surface(configuration: c)
-        let scene = try FieldScene(surface: surface, configuration: config, meshName: inputs.mesh, cameras: cameras)
+        let scene: FieldScene
+        if let p = inputs.photos {
+            scene = try FieldScene(surface: surface, photos: try PhotoSet.read(path: p, testEvery: inputs.testEvery ?? 8), meshName: inputs.mesh)
+        } else {
+            scene = try FieldScene(surface: surface, configuration: config, meshName: inputs.mesh, cameras: cameras)
+        }
         let model = try model(on: surface, configuration: config)
         let (r, _) = try Evaluation.evaluate(model, scene: scene)
         try AtomicFile.write(try TexfieldJSON.encoder().encode(r), to: evaluationFile)
@@ -323,12 +385,13 @@ public struct FieldRun: Sendable {
             throw FieldError.invalid("bake: a \(w) × \(h) atlas is outside 2...16384 on a side")
         }
         let (surface, config, _) = try self.surface()
-        let w = width ?? surface.texture.width, h = height ?? surface.texture.height
+        let (aw, ah) = atlasSize(surface.texture, config)
+        let w = width ?? aw, h = height ?? ah
         guard (2...16384).contains(w), (2...16384).contains(h) else {
             throw FieldError.invalid("bake: a \(w) × \(h) atlas is outside 2...16384 on a side")
         }
         let model = try model(on: surface, configuration: config)
-        let same = w == surface.texture.width && h == surface.texture.height
+        let same = w == surface.texture?.width && h == surface.texture?.height
         return Baker.bake(model, mesh: surface.mesh, width: w, height: h, reference: same ? surface.texture : nil)
     }
 }

@@ -21,6 +21,8 @@ public enum FieldError: Error, CustomStringConvertible, Equatable {
     case configurationChanged(path: String)
     /// A folder that is not (or not yet) a finished fit.
     case notARun(path: String, reason: String)
+    /// A photograph whose alpha mask does not match the mesh's silhouette at its camera.
+    case photoMismatch(path: String, iou: Double, minimum: Double)
 
     public var description: String {
         switch self {
@@ -36,6 +38,8 @@ public enum FieldError: Error, CustomStringConvertible, Equatable {
         case .configurationChanged(let p):
             return "\(p): the checkpoint was made with another configuration (only the step and time budgets may change when resuming)"
         case .notARun(let p, let r): return "\(p): \(r)"
+        case .photoMismatch(let p, let iou, let m):
+            return "\(p): the photo's alpha mask and the mesh's silhouette at its camera overlap by IoU \(String(format: "%.2f", iou)) (needed \(String(format: "%.2f", m))); is the pose in another convention (OpenCV vs OpenGL axes), another scale, or for another mesh?"
         }
     }
 }
@@ -61,8 +65,8 @@ public struct RenderedView: Sendable {
 /// (`FieldScene`).
 public struct FieldSurface: Sendable {
     public let mesh: Mesh
-    /// The texture as RGB.
-    public let texture: Image
+    /// The texture as RGB; nil when the field is fitted to photographs (`PhotoSet`).
+    public let texture: Image?
     /// Per-vertex inputs of the field (eigenfunctions, eigenvalues, unit-cube positions).
     public let data: SurfaceData
     /// The k eigenvalues used (the constant one dropped); empty for encodings without eigenfunctions.
@@ -76,7 +80,7 @@ public struct FieldSurface: Sendable {
 
     /// Checks the mesh's texture coordinates against `c.uvBorder` and computes (or loads from
     /// `cache`) the k + 1 smallest eigenpairs when the encoding uses them.
-    public init(mesh: Mesh, texture: Image, configuration c: FieldConfiguration, meshName: String = "mesh",
+    public init(mesh: Mesh, texture: Image?, configuration c: FieldConfiguration, meshName: String = "mesh",
                 cache: EigenCache? = EigenCache(), progress: (@Sendable (String, Double) -> Void)? = nil) throws {
         guard mesh.hasTexcoords else { throw FieldError.noTexcoords(meshName) }
         for (i, t) in mesh.texcoords.enumerated() where !t.isFinite {
@@ -102,7 +106,7 @@ public struct FieldSurface: Sendable {
         border = c.uvBorder == .wrap ? .wrap : .clamp
         try c.check()
         self.mesh = mesh
-        self.texture = texture.rgb()
+        self.texture = texture?.rgb()
         let t0 = Date()
         let n = mesh.vertexCount
         var phi = [Float](), lambda = [Float](), values = [Double]()
@@ -139,7 +143,7 @@ public struct FieldScene: Sendable {
     public var timings: [String: Double] = [:]
 
     public var mesh: Mesh { fieldSurface.mesh }
-    public var texture: Image { fieldSurface.texture }
+    public var texture: Image? { fieldSurface.texture }
     public var surface: SurfaceData { fieldSurface.data }
     public var eigenvalues: [Double] { fieldSurface.eigenvalues }
     public var warnings: [String] { fieldSurface.warnings }
@@ -150,7 +154,8 @@ public struct FieldScene: Sendable {
                 cameras: ProtocolViews? = nil) throws {
         fieldSurface = surface
         let t0 = Date()
-        let mesh = surface.mesh, tex = surface.texture, border = surface.border
+        let mesh = surface.mesh, border = surface.border
+        guard let tex = surface.texture else { throw FieldError.invalid("\(meshName): no texture to render views from (use the photographs' scene)") }
         views = cameras ?? ProtocolViews(mesh: mesh, seed: c.seed, width: c.imageSize, height: c.imageSize,
                                          train: c.trainViews, validation: c.validationViews, test: c.testViews)
         let bvh = try BVH(mesh)
@@ -164,6 +169,39 @@ public struct FieldScene: Sendable {
         train = try render(views.train)
         validation = try render(views.validation)
         test = try render(views.test)
+        timings = ["eigenfunctions": surface.seconds, "render": Date().timeIntervalSince(t0)]
+        guard train.contains(where: { $0.gbuffer.hitCount > 0 }) else { throw FieldError.noObjectPixels(meshName) }
+    }
+
+    /// Photographs as the views: each photo's camera is cast against the mesh; the object pixels
+    /// are those the mesh covers and, when the photo has an alpha channel, that the photo marks
+    /// (alpha > 0.5). The ground truth is the photo there, white elsewhere. A photo whose alpha and
+    /// the mesh's silhouette overlap by less than `minimumIoU` (intersection over union) is refused:
+    /// its pose is likely in another convention or scale.
+    public init(surface: FieldSurface, photos: PhotoSet, meshName: String = "mesh", minimumIoU: Double = 0.5) throws {
+        fieldSurface = surface
+        let t0 = Date()
+        views = photos.cameras
+        let bvh = try BVH(surface.mesh)
+        var sets: [String: [RenderedView]] = ["train": [], "validation": [], "test": []]
+        for p in photos.photos {
+            var g = RayCaster.gbuffer(bvh, camera: p.camera)
+            if let alpha = p.alpha {
+                var both = 0, either = 0
+                for i in 0..<(g.width * g.height) {
+                    let hit = g.face[i] >= 0
+                    if hit && alpha[i] { both += 1 }
+                    if hit || alpha[i] { either += 1 }
+                }
+                let iou = either == 0 ? 0 : Double(both) / Double(either)
+                guard iou >= minimumIoU else { throw FieldError.photoMismatch(path: p.path, iou: iou, minimum: minimumIoU) }
+                for i in 0..<(g.width * g.height) where !alpha[i] { g.face[i] = -1 }
+            }
+            var truth = Image(width: g.width, height: g.height, channels: 3, fill: 1)
+            g.forEachHit { i, _, _, _, _ in for c in 0..<3 { truth.pixels[3 * i + c] = p.image.pixels[3 * i + c] } }
+            sets[p.split, default: []].append(RenderedView(camera: p.camera, gbuffer: g, truth: truth))
+        }
+        train = sets["train"]!; validation = sets["validation"]!; test = sets["test"]!
         timings = ["eigenfunctions": surface.seconds, "render": Date().timeIntervalSince(t0)]
         guard train.contains(where: { $0.gbuffer.hitCount > 0 }) else { throw FieldError.noObjectPixels(meshName) }
     }
