@@ -2,6 +2,7 @@ import Foundation
 import Geometry
 import Imaging
 import Render
+import Support
 
 /// Metrics of one test view.
 public struct ViewMetrics: Codable, Sendable {
@@ -71,7 +72,9 @@ public enum Baker {
     /// Rasterises every triangle in UV space at the texel centres of a width × height atlas (the
     /// sampling convention: texel (row r, column c) is uv (c / (W − 1), 1 − r / (H − 1))),
     /// evaluates the field there, then dilates the result into the gaps (up to 64 texels).
-    public static func bake(_ model: FieldModel, mesh: Mesh, width: Int, height: Int, reference: Image?) -> BakedTexture {
+    /// The texel centres of a width × height atlas that some triangle's UV footprint covers, as
+    /// surface points (the first triangle wins), with their texel indices (row-major).
+    public static func rasterize(_ mesh: Mesh, width: Int, height: Int) -> (points: SurfacePoints, texels: [Int]) {
         var owner = [Int32](repeating: -1, count: width * height)
         var pts = SurfacePoints()
         var texels = [Int]()
@@ -104,6 +107,11 @@ public enum Baker {
                 }
             }
         }
+        return (pts, texels)
+    }
+
+    public static func bake(_ model: FieldModel, mesh: Mesh, width: Int, height: Int, reference: Image?) -> BakedTexture {
+        let (pts, texels) = rasterize(mesh, width: width, height: height)
         let colors = model.predict(pts)
         var img = Image(width: width, height: height, channels: 3, fill: 0)
         var covered = [Bool](repeating: false, count: width * height)
@@ -119,6 +127,24 @@ public enum Baker {
         }
         dilate(&img, filled: covered, passes: 64)
         return BakedTexture(image: img, covered: covered, psnr: psnrValue)
+    }
+
+    /// A fixed random subset of `count` covered texels of `texture`'s atlas with their colours: the
+    /// field's texture-space PSNR on it tracks the whole atlas's cheaply during training.
+    public static func texelSample(_ mesh: Mesh, texture: Image, count: Int, seed: UInt64) -> ViewRays {
+        let (pts, texels) = rasterize(mesh, width: texture.width, height: texture.height)
+        let tex = texture.rgb()
+        var rng = SplitMix64(seed: seed ^ 0x7E7E_1A11)
+        var idx = Array(0..<texels.count)
+        let m = min(count, idx.count)
+        for i in 0..<m { idx.swapAt(i, Int.random(in: i..<idx.count, using: &rng)) }
+        var out = ViewRays()
+        for i in idx.prefix(m).sorted() {
+            out.points.append(pts.vertices[3 * i], pts.vertices[3 * i + 1], pts.vertices[3 * i + 2],
+                              pts.weights[3 * i], pts.weights[3 * i + 1], pts.weights[3 * i + 2])
+            out.colors += tex.pixels[(3 * texels[i])..<(3 * texels[i] + 3)]
+        }
+        return out
     }
 
     /// Fills unfilled texels with the mean of their filled 8-neighbours, pass by pass.

@@ -234,6 +234,9 @@ public struct FieldRun: Sendable {
         let model = FieldModel(configuration: configuration, surface: scene.surface)
         let trainRays = scene.rays(scene.train), valRays = scene.rays(scene.validation)
         let trainer = Trainer(model: model, train: trainRays, validation: valRays)
+        if let tex = scene.texture {
+            trainer.textureSample = Baker.texelSample(scene.mesh, texture: tex, count: 131_072, seed: configuration.seed)
+        }
         if resume {
             try FieldCheckpoint.load(trainer, from: checkpointFile)
             emit(.resumed(step: trainer.state.step, seconds: trainer.state.seconds))

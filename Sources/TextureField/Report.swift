@@ -98,7 +98,7 @@ public enum FitReport {
     static func chart(_ h: [HistoryPoint]) -> String {
         guard h.count >= 1 else { return "<p>(no training history)</p>" }
         let W = 640.0, H = 300.0, L = 56.0, R = 16.0, T = 16.0, B = 40.0
-        let xs = h.map(\.seconds), ys = h.map(\.trainPSNR) + h.compactMap(\.validationPSNR)
+        let xs = h.map(\.seconds), ys = h.map(\.trainPSNR) + h.compactMap(\.validationPSNR) + h.compactMap(\.texturePSNR)
         let x0 = 0.0, x1 = max(xs.max() ?? 1, 1e-9)
         let finite = ys.filter { $0.isFinite }
         var y0 = (finite.min() ?? 0).rounded(.down), y1 = (finite.max() ?? 1).rounded(.up)
@@ -121,9 +121,26 @@ public enum FitReport {
         s += "<text x=\"14\" y=\"\((T + H - B) / 2)\" transform=\"rotate(-90 14 \((T + H - B) / 2))\" text-anchor=\"middle\">PSNR (dB)</text>"
         s += path(h.map { ($0.seconds, $0.trainPSNR) }, "#2b6cb0")
         s += path(h.compactMap { p in p.validationPSNR.map { (p.seconds, $0) } }, "#c05621")
+        s += path(h.compactMap { p in p.texturePSNR.map { (p.seconds, $0) } }, "#2f855a")
         s += "<text x=\"\(L + 10)\" y=\"\(T + 16)\" fill=\"#2b6cb0\">training batches</text>"
-        s += "<text x=\"\(L + 10)\" y=\"\(T + 32)\" fill=\"#c05621\">validation views</text></svg>"
+        s += "<text x=\"\(L + 10)\" y=\"\(T + 32)\" fill=\"#c05621\">validation views</text>"
+        if h.contains(where: { $0.texturePSNR != nil }) {
+            s += "<text x=\"\(L + 10)\" y=\"\(T + 48)\" fill=\"#2f855a\">texture space (131,072 texels sampled)</text>"
+        }
+        return s + "</svg>"
         return s
+    }
+
+    /// The train/validation gap (training PSNR − validation PSNR) and texture-space PSNR at up to
+    /// eight validation points, evenly spread.
+    static func gapTable(_ h: [HistoryPoint]) -> String {
+        let pts = h.filter { $0.validationPSNR != nil }
+        guard !pts.isEmpty else { return "" }
+        let pick = Array(Set((0..<8).map { $0 * (pts.count - 1) / 7 })).sorted().map { pts[$0] }
+        let rows = pick.map { p in
+            "<tr><td>\(p.step)</td><td>\(f(p.seconds, 0))</td><td>\(f(p.trainPSNR))</td><td>\(f(p.validationPSNR ?? .nan))</td><td>\(f(p.trainPSNR - (p.validationPSNR ?? .nan)))</td><td>\(f(p.texturePSNR ?? .nan))</td></tr>"
+        }.joined()
+        return "<table><tr><th>step</th><th>training time (s)</th><th>training PSNR</th><th>validation PSNR</th><th>gap (dB)</th><th>texture-space PSNR</th></tr>\(rows)</table>"
     }
 
     static func html(_ m: FitMetrics, shown: [Int], hasTexture: Bool) -> String {
@@ -155,10 +172,11 @@ public enum FitReport {
         <tr><th>encoding</th><td>\(c.encoding.rawValue)\(c.encoding.usesEigenfunctions ? ", k = \(c.eigenfunctions)" : "")</td></tr>
         <tr><th>parameters</th><td>\(m.parameters)</td></tr>
         <tr><th>training</th><td>\(m.steps) steps of \(c.batch) rays in \(f(m.trainingSeconds, 1)) s (\(Int(m.samplesPerSecond)) rays/s), lr \(c.learningRate); model kept from step \(m.bestStep)</td></tr>
-        <tr><th>training rays</th><td>\(m.trainingRays) (\(c.trainViews) views of \(c.imageSize)²)</td></tr>
+        <tr><th>training rays</th><td>\(m.trainingRays)\(c.givenCameras == true ? " (given cameras)" : " (\(c.trainViews) views of \(c.imageSize)²)")</td></tr>
         </table>
         <h2>Training</h2>
         \(chart(m.history))
+        \(gapTable(m.history))
         \(m.snapshots.isEmpty ? "" : "<table><tr><th>training time (s)</th><th>step</th><th>model from step</th><th>test PSNR (dB)</th><th>DSSIM×100</th></tr>" + m.snapshots.map { "<tr><td>\(f($0.seconds, 0))</td><td>\($0.step)</td><td>\($0.bestStep)</td><td>\(f($0.meanPSNR))</td><td>\(f($0.meanDSSIM100, 3))</td></tr>" }.joined() + "</table>")
         <h2>Test views</h2>
         \(views)

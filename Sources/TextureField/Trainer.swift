@@ -12,6 +12,8 @@ public struct HistoryPoint: Codable, Sendable, Equatable {
     public var trainPSNR: Double
     public var validationL1: Double?
     public var validationPSNR: Double?
+    /// PSNR against the input texture on a fixed sample of atlas texels (`Trainer.textureSample`).
+    public var texturePSNR: Double?
 }
 
 /// What the progress callback sees.
@@ -48,6 +50,9 @@ public final class Trainer: @unchecked Sendable {
     public let validationRays: ViewRays
     public var state = TrainingState()
     public var best: ([Float], [Float]?)
+    /// Texels of the input texture (`Baker.texelSample`): when set, every validation also measures
+    /// texture-space PSNR on them (not used for choosing the model).
+    public var textureSample: ViewRays?
     var trainL1Sum = 0.0, trainSESum = 0.0, sinceLast = 0
 
     public init(model: FieldModel, train: ViewRays, validation: ViewRays) {
@@ -141,8 +146,14 @@ public final class Trainer: @unchecked Sendable {
         var l1 = 0.0, se = 0.0
         for i in p.indices { let d = Double(p[i] - validationRays.colors[i]); l1 += Swift.abs(d); se += d * d }
         l1 /= Double(max(1, p.count)); se /= Double(max(1, p.count))
-        let point = HistoryPoint(step: state.step, seconds: state.seconds, trainL1: trainL1Sum / Double(max(1, sinceLast)),
+        var point = HistoryPoint(step: state.step, seconds: state.seconds, trainL1: trainL1Sum / Double(max(1, sinceLast)),
                                  trainPSNR: psnr(trainSESum / Double(max(1, sinceLast))), validationL1: l1, validationPSNR: psnr(se))
+        if let t = textureSample, t.count > 0 {
+            let q = model.predict(t.points)
+            var tse = 0.0
+            for i in q.indices { let d = Double(q[i] - t.colors[i]); tse += d * d }
+            point.texturePSNR = psnr(tse / Double(q.count))
+        }
         state.history.append(point)
         trainL1Sum = 0; trainSESum = 0; sinceLast = 0
         if l1 < state.bestValidationL1 {

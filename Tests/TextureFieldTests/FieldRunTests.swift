@@ -214,3 +214,20 @@ private final class Counter: @unchecked Sendable {
         }
     }
 }
+
+@Suite struct TexelSampleTests {
+    /// The texel sample with every covered texel gives the baked atlas's texture-space PSNR; the
+    /// training history records texture-space PSNR at each validation when a texture is given.
+    @Test func sampleOfAllTexelsEqualsTheBake() throws {
+        let (scene, model, trainer) = try fit(smallConfig(), tex: texture(split: true), steps: 60)
+        let tex = scene.texture!
+        let baked = Baker.bake(model, mesh: scene.mesh, width: tex.width, height: tex.height, reference: tex)
+        let all = Baker.texelSample(scene.mesh, texture: tex, count: Int.max, seed: 0)
+        #expect(all.count == baked.covered.filter { $0 }.count)
+        let q = model.predict(all.points)
+        var se = 0.0
+        for i in q.indices { let d = Double(q[i] - all.colors[i]); se += d * d }
+        #expect(abs(-10 * log10(se / Double(q.count)) - baked.psnr) < 1e-9)
+        #expect(trainer.state.history.allSatisfy { $0.texturePSNR == nil })  // not set by this helper
+    }
+}
