@@ -93,7 +93,7 @@ extension Mesh {
     /// UV seams are per corner: no vertex is split.
     public static func torus(majorRadius R: Double = 1, minorRadius r: Double = 0.4,
                              segments: Int = 48, rings: Int = 24) -> Mesh {
-        var positions = [Double](), texcoords = [Double](), tris = [Int32](), ctex = [Int32]()
+        var positions = [Double]()
         for i in 0..<segments {
             let a = 2 * Double.pi * Double(i) / Double(segments)
             for j in 0..<rings {
@@ -101,16 +101,7 @@ extension Mesh {
                 positions += [(R + r * cos(b)) * cos(a), (R + r * cos(b)) * sin(a), r * sin(b)]
             }
         }
-        for i in 0...segments { for j in 0...rings { texcoords += [Double(i) / Double(segments), Double(j) / Double(rings)] } }
-        func v(_ i: Int, _ j: Int) -> Int32 { Int32((i % segments) * rings + (j % rings)) }
-        func t(_ i: Int, _ j: Int) -> Int32 { Int32(i * (rings + 1) + j) }
-        for i in 0..<segments {
-            for j in 0..<rings {
-                tris += [v(i, j), v(i + 1, j), v(i + 1, j + 1)]; ctex += [t(i, j), t(i + 1, j), t(i + 1, j + 1)]
-                tris += [v(i, j), v(i + 1, j + 1), v(i, j + 1)]; ctex += [t(i, j), t(i + 1, j + 1), t(i, j + 1)]
-            }
-        }
-        return Mesh(positions: positions, triangles: tris, texcoords: texcoords, cornerTexcoords: ctex)
+        return periodicGrid(positions: positions, segments: segments, rings: rings)
     }
 
     /// A tube of radius `tube` around the (p, q) torus knot (p turns around the z axis, q through
@@ -122,7 +113,7 @@ extension Mesh {
             let r = 1 + 0.4 * cos(Double(q) * t)
             return SIMD3(r * cos(Double(p) * t), r * sin(Double(p) * t), 0.4 * sin(Double(q) * t))
         }
-        var positions = [Double](), texcoords = [Double](), tris = [Int32](), ctex = [Int32]()
+        var positions = [Double]()
         for i in 0..<segments {
             let t = 2 * Double.pi * Double(i) / Double(segments), dt = 1e-4
             let c = centre(t)
@@ -139,11 +130,19 @@ extension Mesh {
                 positions += [x.x, x.y, x.z]
             }
         }
-        for i in 0...segments { for j in 0...sides { texcoords += [Double(i) / Double(segments), Double(j) / Double(sides)] } }
-        func v(_ i: Int, _ j: Int) -> Int32 { Int32((i % segments) * sides + (j % sides)) }
-        func t(_ i: Int, _ j: Int) -> Int32 { Int32(i * (sides + 1) + j) }
+        return periodicGrid(positions: positions, segments: segments, rings: sides)
+    }
+
+    /// The triangles of a grid that is periodic in both directions (vertex (i, j) at
+    /// `positions[3 * (i * rings + j)]`), with texture coordinates u = i / segments, v = j / rings
+    /// on a (segments + 1) × (rings + 1) grid, so the seams are per corner and no vertex is split.
+    static func periodicGrid(positions: [Double], segments: Int, rings: Int) -> Mesh {
+        var texcoords = [Double](), tris = [Int32](), ctex = [Int32]()
+        for i in 0...segments { for j in 0...rings { texcoords += [Double(i) / Double(segments), Double(j) / Double(rings)] } }
+        func v(_ i: Int, _ j: Int) -> Int32 { Int32((i % segments) * rings + (j % rings)) }
+        func t(_ i: Int, _ j: Int) -> Int32 { Int32(i * (rings + 1) + j) }
         for i in 0..<segments {
-            for j in 0..<sides {
+            for j in 0..<rings {
                 tris += [v(i, j), v(i + 1, j), v(i + 1, j + 1)]; ctex += [t(i, j), t(i + 1, j), t(i + 1, j + 1)]
                 tris += [v(i, j), v(i + 1, j + 1), v(i, j + 1)]; ctex += [t(i, j), t(i + 1, j + 1), t(i, j + 1)]
             }
