@@ -26,8 +26,9 @@ func installInterruptHandler() {
 struct FitOptions: ParsableArguments {
     @Option(name: .short, help: "Eigenfunctions (the constant one is dropped besides).") var k = 1023
     @Option(help: "Encoding: \(Encoding.allCases.map(\.rawValue).joined(separator: ", ")).") var encoding: Encoding = .eigen
-    @Option(help: "Adam's (base) learning rate (the published one is 1e-4, constant).") var lr = 4e-3
-    @Option(help: "Learning-rate schedule over the budget: cosine (to 1% at the end) or constant.") var schedule: LearningRateSchedule = .cosine
+    @Option(help: "Adam's (base) learning rate (the published one is 1e-4, constant).") var lr = FieldConfiguration().learningRate
+    @Option(help: "Learning-rate schedule over the budget: cosine (to 1% at the end) or constant.") var schedule = FieldConfiguration().schedule
+    @Option(help: "Linear learning-rate warm-up over this many steps (default: none).") var warmup: Int?
     @Option(help: "Training time budget in seconds (validation excluded; default 600).") var seconds: Double?
     @Option(help: "Step budget (default: none besides the time).") var steps: Int?
     @Option(help: "Rays per batch.") var batch = 4096
@@ -47,13 +48,14 @@ struct FitOptions: ParsableArguments {
         guard (8...4096).contains(size) else { throw ValidationError("--size must be in 8...4096") }
         guard trainViews >= 1, testViews >= 1, validateEvery >= 1 else { throw ValidationError("view counts and --validate-every must be positive") }
         guard (1...64).contains(signnetHidden) else { throw ValidationError("--signnet-hidden must be in 1...64") }
+        if let w = warmup, !(1...10_000_000).contains(w) { throw ValidationError("--warmup must be in 1...10000000") }
     }
 
     var configuration: FieldConfiguration {
         var c = FieldConfiguration()
         c.encoding = encoding; c.eigenfunctions = k; c.learningRate = lr; c.schedule = schedule; c.seconds = seconds ?? 600; c.steps = steps ?? 1_000_000
         c.batch = batch; c.seed = seed; c.imageSize = size; c.trainViews = trainViews; c.testViews = testViews
-        c.validateEvery = validateEvery; c.signnetHidden = signnetHidden; c.uvBorder = uvBorder
+        c.validateEvery = validateEvery; c.signnetHidden = signnetHidden; c.uvBorder = uvBorder; c.warmupSteps = warmup
         return c
     }
 }

@@ -57,27 +57,31 @@ public enum BenchmarkSet {
         return img
     }
 
-    /// Lines of small dark "glyphs" (random 3 × 5 blocks of 2-pixel cells) in a few ink colours on
-    /// a light paper, the lines 14 pixels apart: detail at the scale of a few texels.
-    public static func finePrint(size: Int, seed: UInt64) -> Image {
+    /// Lines of small dark "glyphs" (random 3 × 5 blocks of `cell`-pixel squares) in a few ink
+    /// colours on a light paper: detail a few texels wide. With `cell` 3 a glyph is 9 × 15 texels,
+    /// the lines 21 texels apart (with `cell` 2, 6 × 10 and 14 apart: too fine for 1023
+    /// eigenfunctions on meshes of a few thousand vertices — every setting then ends at the mean
+    /// colour, about 9.9 dB).
+    public static func finePrint(size: Int, seed: UInt64, cell: Int = 3) -> Image {
         var rng = SplitMix64(seed: seed)
         var img = Image(width: size, height: size, channels: 3, fill: 0.93)
         let inks: [[Float]] = [[0.1, 0.1, 0.12], [0.55, 0.05, 0.05], [0.05, 0.15, 0.5], [0.05, 0.4, 0.15]]
+        let advance = 4 * cell, lineHeight = 7 * cell
         var row = 4
-        while row + 10 < size {
+        while row + 5 * cell < size {
             var col = 4
             var ink = inks[Int(rng.next() % UInt64(inks.count))]
-            while col + 6 < size {
-                if rng.next() % 7 == 0 { col += 8; ink = inks[Int(rng.next() % UInt64(inks.count))]; continue }  // a space
+            while col + 3 * cell < size {
+                if rng.next() % 7 == 0 { col += advance; ink = inks[Int(rng.next() % UInt64(inks.count))]; continue }  // a space
                 let bits = rng.next()
                 for gy in 0..<5 { for gx in 0..<3 where (bits >> UInt64(gy * 3 + gx)) & 1 == 1 {
-                    for dy in 0..<2 { for dx in 0..<2 {
-                        for ch in 0..<3 { img[row + 2 * gy + dy, col + 2 * gx + dx, ch] = ink[ch] }
+                    for dy in 0..<cell { for dx in 0..<cell {
+                        for ch in 0..<3 { img[row + cell * gy + dy, col + cell * gx + dx, ch] = ink[ch] }
                     } }
                 } }
-                col += 8
+                col += advance
             }
-            row += 14
+            row += lineHeight
         }
         return img
     }
