@@ -17,7 +17,7 @@ public enum BenchmarkSet {
     }
 
     /// The names of the generated cases.
-    public static let generatedNames = ["torus-demo", "torus-print", "knot-edges", "knot-print", "ring-gradient"]
+    public static let generatedNames = ["torus-demo", "torus-print", "knot-edges", "knot-print", "ring-gradient", "fish"]
 
     /// The cases: the generated ones, then `spot` and `spot-print` when `spot` (mesh, texture
     /// paths) is given.
@@ -32,6 +32,8 @@ public enum BenchmarkSet {
                  texture: voronoiCells(size: 1024, cells: 96, seed: 2)),
             Case(name: "knot-print", what: "trefoil knot tube, fine print (2048²)", mesh: knot, texture: finePrint(size: 2048, seed: 3)),
             Case(name: "ring-gradient", what: "flat ring (thin edges), smooth gradients (512²)", mesh: ring, texture: smoothGradient(size: 512)),
+            Case(name: "fish", what: "a cartoon fish: ellipsoid body and three thin fins (separate parts, one atlas), spots, stripes and gradients (2048²)",
+                 mesh: fishMesh(), texture: fishTexture(size: 2048, seed: 5)),
         ]
         if let spot {
             let m = try Mesh.readOBJ(path: spot.mesh)
@@ -112,6 +114,89 @@ public enum BenchmarkSet {
                 if dd < bestD { bestD = dd; best = i }
             }
             for ch in 0..<3 { img[r, c, ch] = colours[best][ch] }
+        } }
+        return img
+    }
+
+    /// A latitude–longitude sphere of radius 1 (`segments` around, `rings` from pole to pole) with
+    /// texture coordinates u = longitude, v = latitude, seams per corner.
+    static func uvSphere(segments: Int, rings: Int) -> Mesh {
+        var positions = [Double](), texcoords = [Double](), tris = [Int32](), ctex = [Int32]()
+        // vertex 0: south pole, then rings − 1 latitude circles, then the north pole
+        positions += [0, 0, -1]
+        for r in 1..<rings {
+            let th = Double.pi * Double(r) / Double(rings) - Double.pi / 2
+            for s in 0..<segments {
+                let ph = 2 * Double.pi * Double(s) / Double(segments)
+                positions += [cos(th) * cos(ph), cos(th) * sin(ph), sin(th)]
+            }
+        }
+        positions += [0, 0, 1]
+        let north = Int32(1 + (rings - 1) * segments)
+        for r in 0...rings { for s in 0...segments { texcoords += [Double(s) / Double(segments), Double(r) / Double(rings)] } }
+        func v(_ r: Int, _ s: Int) -> Int32 { r == 0 ? 0 : (r == rings ? north : Int32(1 + (r - 1) * segments + s % segments)) }
+        func t(_ r: Int, _ s: Int) -> Int32 { Int32(r * (segments + 1) + s) }
+        for r in 0..<rings {
+            for s in 0..<segments {
+                if r > 0 { tris += [v(r, s), v(r, s + 1), v(r + 1, s + 1)]; ctex += [t(r, s), t(r, s + 1), t(r + 1, s + 1)] }
+                if r < rings - 1 { tris += [v(r, s), v(r + 1, s + 1), v(r + 1, s)]; ctex += [t(r, s), t(r + 1, s + 1), t(r + 1, s)] }
+            }
+        }
+        return Mesh(positions: positions, triangles: tris, texcoords: texcoords, cornerTexcoords: ctex)
+    }
+
+    /// Parts placed in one mesh: each scaled and moved, its texture coordinates mapped into a
+    /// rectangle (u0, v0, u1, v1) of the shared atlas.
+    static func assemble(_ parts: [(mesh: Mesh, scale: SIMD3<Double>, offset: SIMD3<Double>, uv: (Double, Double, Double, Double))]) -> Mesh {
+        var positions = [Double](), texcoords = [Double](), tris = [Int32](), ctex = [Int32]()
+        for p in parts {
+            let v0 = Int32(positions.count / 3), t0 = Int32(texcoords.count / 2)
+            for i in 0..<p.mesh.vertexCount {
+                let q = p.mesh.position(i) * p.scale + p.offset
+                positions += [q.x, q.y, q.z]
+            }
+            for i in 0..<(p.mesh.texcoords.count / 2) {
+                texcoords += [p.uv.0 + (p.uv.2 - p.uv.0) * p.mesh.texcoords[2 * i], p.uv.1 + (p.uv.3 - p.uv.1) * p.mesh.texcoords[2 * i + 1]]
+            }
+            tris += p.mesh.triangles.map { $0 + v0 }
+            ctex += p.mesh.cornerTexcoords.map { $0 + t0 }
+        }
+        return Mesh(positions: positions, triangles: tris, texcoords: texcoords, cornerTexcoords: ctex)
+    }
+
+    /// A cartoon fish of about 7,000 vertices: an ellipsoid body along x and three thin fins (tail,
+    /// dorsal, belly), flattened across y, each its own part and atlas region (body: u in [0, 0.66];
+    /// fins: stacked in [0.68, 1]). Thin parts and fins occluding the body from most views.
+    public static func fishMesh() -> Mesh {
+        let body = uvSphere(segments: 96, rings: 48), fin = uvSphere(segments: 48, rings: 24)
+        return assemble([
+            (body, SIMD3(1.0, 0.42, 0.34), SIMD3(0, 0, 0), (0, 0, 0.66, 1)),
+            (fin, SIMD3(0.32, 0.025, 0.34), SIMD3(-1.15, 0, 0), (0.68, 0, 1, 0.32)),
+            (fin, SIMD3(0.38, 0.02, 0.16), SIMD3(-0.05, 0, 0.38), (0.68, 0.34, 1, 0.64)),
+            (fin, SIMD3(0.22, 0.02, 0.1), SIMD3(0.1, 0, -0.36), (0.68, 0.66, 1, 0.98)),
+        ])
+    }
+
+    /// The fish's atlas: a body with a smooth belly-to-back gradient, dark spots and thin stripes;
+    /// fins with hard-edged stripes of two colours.
+    public static func fishTexture(size: Int, seed: UInt64) -> Image {
+        var rng = SplitMix64(seed: seed)
+        let spots = (0..<40).map { _ in (Double.random(in: 0.05..<0.61, using: &rng), Double.random(in: 0.25..<0.85, using: &rng), Double.random(in: 0.008..<0.025, using: &rng)) }
+        var img = Image(width: size, height: size, channels: 3)
+        for r in 0..<size { for c in 0..<size {
+            let u = Double(c) / Double(size - 1), v = 1 - Double(r) / Double(size - 1)
+            var rgb: [Double]
+            if u <= 0.67 {
+                // v is latitude: belly (0) pale, back (1) deep blue-green; thin stripes along the flank
+                rgb = [0.95 - 0.8 * v, 0.85 - 0.35 * v, 0.55 + 0.3 * v]
+                if abs(sin(2 * Double.pi * 40 * u)) > 0.92 && v > 0.35 && v < 0.65 { rgb = [0.95, 0.55, 0.1] }
+                for (su, sv, sr) in spots where (u - su) * (u - su) + (v - sv) * (v - sv) < sr * sr { rgb = [0.08, 0.08, 0.15] }
+            } else {
+                let stripe = Int(floor(u * 60)) % 2 == 0
+                rgb = stripe ? [0.9, 0.3, 0.15] : [0.98, 0.85, 0.3]
+                if v.truncatingRemainder(dividingBy: 0.33) > 0.31 { rgb = [0.2, 0.2, 0.2] }
+            }
+            for ch in 0..<3 { img[r, c, ch] = Float(rgb[ch]) }
         } }
         return img
     }
