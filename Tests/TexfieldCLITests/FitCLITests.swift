@@ -79,4 +79,17 @@ private func run(_ args: [String]) throws {
         #expect { try run(["eval", dir + "/nothing"]) } throws: { "\($0)".contains("run.json") }
         #expect(throws: (any Error).self) { try run(["experiment", "encodings", dir + "/m/torus.obj", "--shard", "3/2"]) }
     }
+
+    /// The defaults study's options: learning-rate settings parse or are refused, snapshots must
+    /// lie within the step budget, unknown cases are named.
+    @Test func defaultsStudyOptions() throws {
+        for good in ["default", "reference", "cosine-1e-3", "constant-5e-4", "cosine-4e-3-w500"] {
+            _ = try TexfieldCommand.parseAsRoot(["experiment", "defaults", "--settings", good])
+        }
+        for bad in ["fast", "cosine-", "cosine-2", "cosine-1e-3-w0", "linear-1e-3", "cosine-nan"] {
+            #expect(throws: (any Error).self) { _ = try TexfieldCommand.parseAsRoot(["experiment", "defaults", "--settings", bad]) }
+        }
+        #expect(throws: (any Error).self) { _ = try TexfieldCommand.parseAsRoot(["experiment", "defaults", "--steps", "10", "--snapshot-steps", "20"]) }
+        #expect { try run(["experiment", "defaults", "--cases", "teapot", "--merge-only", "--out", "/nonexistent"]) } throws: { "\($0)".contains("teapot") }
+    }
 }
