@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "TexfieldCLI",
             dependencies: [
-                "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField", "Dynamics", "GraphLearning",
+                "Geometry", "Spectral", "Imaging", "Neural", "Render", "TextureField", "Dynamics", "GraphLearning", "Support",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI", "CBLASControl"]),

@@ -22,46 +22,68 @@ public struct Dataset: Sendable {
     public let dimension: Int
     public let classes: Int
     public var count: Int { labels.count }
+    /// When the file's labels were not 0..<C: the original label of each class (class i was
+    /// `labelMap[i]` in the file); nil when the labels were used as they are.
+    public var labelMap: [Int]? = nil
 
     public init(features: [Float], labels: [Int], dimension: Int, classes: Int) {
         self.features = features; self.labels = labels; self.dimension = dimension; self.classes = classes
     }
 
     /// Reads a CSV: a header line, numeric columns, the label in the column named `label` (else
-    /// the last); labels must be integers ≥ 0. Errors name the file, line and column.
+    /// the last); labels must be integers ≥ 0. Errors name the file, line and column. Labels that
+    /// are not the dense range 0..<C (e.g. 3, 7, 99999999999) are remapped to 0..<C in sorted
+    /// order; `labelMap` then holds the original label of each class (memory stays proportional
+    /// to the rows present, whatever the label values).
     public static func csv(path: String) throws -> Dataset {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw DynamicsError.badData("\(path): cannot read (\(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file"))")
+        let text: String
+        do { text = try InputFile.readText(path, limit: 1 << 30) } catch let e as FileReadError { throw DynamicsError.badData(e.description) }
+        // Line numbers as in the file: empty lines are skipped but counted.
+        var rows = [(line: Int, text: Substring)]()
+        var number = 0
+        for raw in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+            number += 1
+            if !raw.allSatisfy(\.isWhitespace) { rows.append((number, raw)) }
         }
-        guard let text = String(data: data, encoding: .utf8) else { throw DynamicsError.badData("\(path): not UTF-8 text") }
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
-        guard !lines.isEmpty else { throw DynamicsError.badData("\(path): empty file") }
-        let header = lines.removeFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        guard header.count >= 2 else { throw DynamicsError.badData("\(path): line 1: need at least one feature column and a label column") }
+        guard !rows.isEmpty else { throw DynamicsError.badData("\(path): empty file") }
+        let first = rows.removeFirst()
+        let header = first.text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard header.count >= 2 else { throw DynamicsError.badData("\(path): line \(first.line): need at least one feature column and a label column") }
+        if header.allSatisfy({ Double($0) != nil }) {
+            throw DynamicsError.badData("\(path): line \(first.line) holds numbers, not column names: the first line must be a header (e.g. x1,x2,label)")
+        }
         let labelColumn = header.firstIndex(of: "label") ?? header.count - 1
-        var features = [Float](), labels = [Int]()
-        for (i, line) in lines.enumerated() {
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+        var features = [Float](), rawLabels = [Int]()
+        features.reserveCapacity(rows.count * (header.count - 1))
+        for (line, row) in rows {
+            let cells = row.split(separator: ",", omittingEmptySubsequences: false)
             guard cells.count == header.count else {
-                throw DynamicsError.badData("\(path): line \(i + 2): \(cells.count) columns, the header has \(header.count)")
+                throw DynamicsError.badData("\(path): line \(line): \(cells.count) columns, the header has \(header.count)")
             }
             for (j, c) in cells.enumerated() {
                 let s = c.trimmingCharacters(in: .whitespaces)
                 if j == labelColumn {
-                    guard let l = Int(s), l >= 0 else { throw DynamicsError.badData("\(path): line \(i + 2): label '\(s)' is not an integer ≥ 0") }
-                    labels.append(l)
+                    guard let l = Int(s), l >= 0 else { throw DynamicsError.badData("\(path): line \(line): label '\(excerpt(s))' is not an integer ≥ 0") }
+                    rawLabels.append(l)
                 } else {
                     guard let v = Float(s), v.isFinite else {
-                        throw DynamicsError.badData("\(path): line \(i + 2), column \(j + 1) (\(header[j])): '\(s)' is not a finite number")
+                        let reason = Double(s).map { $0.isFinite ? "is beyond the float32 range (±3.4e38)" : "is not a finite number" } ?? "is not a number"
+                        throw DynamicsError.badData("\(path): line \(line), column \(j + 1) (\(excerpt(header[j]))): '\(excerpt(s))' \(reason)")
                     }
                     features.append(v)
                 }
             }
         }
-        guard !labels.isEmpty else { throw DynamicsError.badData("\(path): no data rows") }
-        let classes = labels.max()! + 1
-        guard classes >= 2 else { throw DynamicsError.badData("\(path): every label is 0; need at least two classes") }
-        return Dataset(features: features, labels: labels, dimension: header.count - 1, classes: classes)
+        guard !rawLabels.isEmpty else { throw DynamicsError.badData("\(path): no data rows") }
+        let distinct = Array(Set(rawLabels)).sorted()
+        guard distinct.count >= 2 else { throw DynamicsError.badData("\(path): every label is \(distinct[0]); need at least two classes") }
+        var out = Dataset(features: features, labels: rawLabels, dimension: header.count - 1, classes: distinct.count)
+        if distinct.last! != distinct.count - 1 {
+            let index = Dictionary(uniqueKeysWithValues: distinct.enumerated().map { ($1, $0) })
+            out.labels = rawLabels.map { index[$0]! }
+            out.labelMap = distinct
+        }
+        return out
     }
 
     /// The built-in default: `classes` Gaussian blobs in `dimension` dimensions whose centres lie
@@ -114,7 +136,7 @@ public struct Dataset: Sendable {
         var out = self
         var idx = Array(0..<count)
         idx.shuffle(using: &rng)
-        for i in idx.prefix(Int((fraction * Double(count)).rounded())) {
+        for i in idx.prefix(Int(clamping: (fraction * Double(count)).rounded(), to: 0...count)) {
             let shift = Int.random(in: 1..<classes, using: &rng)
             out.labels[i] = (labels[i] + shift) % classes
         }

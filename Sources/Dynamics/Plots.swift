@@ -1,3 +1,4 @@
+import Support
 import Foundation
 import Imaging
 
@@ -13,8 +14,8 @@ public enum Plot {
         guard !pts.isEmpty else { return img }
         let x0 = pts.map(\.0).min()!, x1 = pts.map(\.0).max()!, y0 = pts.map(\.1).min()!, y1 = pts.map(\.1).max()!
         let m = 12
-        func px(_ x: Double) -> Int { m + Int((x - x0) / max(x1 - x0, 1e-300) * Double(width - 2 * m - 1)) }
-        func py(_ y: Double) -> Int { height - m - 1 - Int((y - y0) / max(y1 - y0, 1e-300) * Double(height - 2 * m - 1)) }
+        func px(_ x: Double) -> Int { m + Int(clamping: (x - x0) / max(x1 - x0, 1e-300) * Double(width - 2 * m - 1), to: 0...(width - 2 * m - 1)) }
+        func py(_ y: Double) -> Int { height - m - 1 - Int(clamping: (y - y0) / max(y1 - y0, 1e-300) * Double(height - 2 * m - 1), to: 0...(height - 2 * m - 1)) }
         for c in m..<(width - m) { for ch in 0..<3 { img[m, c, ch] = 0.6; img[height - m - 1, c, ch] = 0.6 } }
         for r in m..<(height - m) { for ch in 0..<3 { img[r, m, ch] = 0.6; img[r, width - m - 1, ch] = 0.6 } }
         for (s, list) in series.enumerated() {

@@ -89,7 +89,7 @@ public struct SweepPoint: Codable, Sendable, Equatable {
     public var training: TrainingConfiguration
     public var perturbations: Int
     public var name: String {
-        String(format: "noise%02d-lr%g%@%@", Int((labelNoise * 100).rounded()), training.learningRate,
+        String(format: "noise%02d-lr%g%@%@", Int(clamping: (labelNoise * 100).rounded(), to: -1...1000), training.learningRate,
                training.optimizer == .adam ? "-adam" : "", training.seed == 0 ? "" : "-seed\(training.seed)")
     }
     public init(labelNoise: Double, training: TrainingConfiguration, perturbations: Int) {

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 #if canImport(Glibc)
@@ -18,18 +19,8 @@ extension Mesh {
     ///   zero or out-of-range indices, faces with fewer than three corners, binary data,
     ///   files without vertices or faces, and unreadable paths.
     public static func readOBJ(path: String) throws -> Mesh {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw MeshError.unreadable(path: path, reason: "no such file")
-        }
-        if isDir.boolValue { throw MeshError.unreadable(path: path, reason: "is a directory") }
-        guard FileManager.default.isReadableFile(atPath: path) else {
-            throw MeshError.unreadable(path: path, reason: "permission denied")
-        }
         let data: Data
-        do { data = try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
-            throw MeshError.unreadable(path: path, reason: error.localizedDescription)
-        }
+        do { data = try InputFile.read(path) } catch let e as FileReadError { throw MeshError.unreadable(path: path, reason: e.reason) }
         let (mesh0, material) = try parse(data, path: path)
         var mesh = mesh0
         mesh.diffuseTexturePath = MaterialLibrary.diffuseTexture(
@@ -311,7 +302,7 @@ enum MaterialLibrary {
         var first: String?
         for lib in libraries {
             let libPath = lib.hasPrefix("/") ? lib : (dir as NSString).appendingPathComponent(lib)
-            guard let text = try? String(contentsOfFile: libPath, encoding: .utf8) else { continue }
+            guard let text = try? InputFile.readText(libPath, limit: 64 << 20) else { continue }
             var current: String?
             for raw in text.split(whereSeparator: { $0 == "\n" || $0 == "\r" }) {
                 let parts = raw.split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 public enum GraphError: Error, CustomStringConvertible, Equatable {
@@ -57,9 +58,8 @@ public struct Graph: Sendable, Equatable {
     /// "targets": [numbers]}.
     /// Errors name the file and line.
     public static func readJSONLines(path: String) throws -> [Graph] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw GraphError.bad("\(path): cannot read")
-        }
+        let text: String
+        do { text = try InputFile.readText(path, limit: 1 << 30) } catch let e as FileReadError { throw GraphError.bad(e.description) }
         var out = [Graph]()
         for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let where_ = "\(path): line \(i + 1)"

@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// A SMILES reader for molecule graphs: atoms become nodes (element, formal charge,
@@ -142,9 +143,8 @@ public enum SMILES {
 
     /// Reads a CSV with a SMILES column and a numeric target column (by name); errors name the row.
     public static func readCSV(path: String, smilesColumn: String = "SMILES", targetColumn: String = "score") throws -> [Graph] {
-        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
-            throw GraphError.bad("\(path): cannot read")
-        }
+        let text: String
+        do { text = try InputFile.readText(path, limit: 1 << 30) } catch let e as FileReadError { throw GraphError.bad(e.description) }
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)
         guard !lines.isEmpty else { throw GraphError.bad("\(path): empty") }
         let header = lines.removeFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }

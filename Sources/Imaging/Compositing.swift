@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// Helpers that make report pictures: panels side by side, error heat maps, line plots.
@@ -61,13 +62,13 @@ public enum Compositing {
                 let x = Double(m) + Double(i) / Double(maxCount - 1) * Double(width - 2 * m)
                 let y = Double(height - m) - (v - lo) / span * Double(height - 2 * m)
                 if let (px, py) = prev {
-                    let steps = Int(max(abs(x - px), abs(y - py)).rounded(.up)) + 1
+                    let steps = Int(clamping: max(abs(x - px), abs(y - py)).rounded(.up), to: 0...(4 * (width + height))) + 1
                     for t in 0...steps {
                         let f = Double(t) / Double(steps)
-                        let cx = Int((px + f * (x - px)).rounded()), cy = Int((py + f * (y - py)).rounded())
+                        let cx = Int(clamping: (px + f * (x - px)).rounded(), to: -1...width), cy = Int(clamping: (py + f * (y - py)).rounded(), to: -1...height)
                         plot(cy, cx, col); plot(cy + 1, cx, col)
                     }
-                } else { plot(Int(y.rounded()), Int(x.rounded()), col) }
+                } else { plot(Int(clamping: y.rounded(), to: -1...height), Int(clamping: x.rounded(), to: -1...width), col) }
                 prev = (x, y)
             }
         }

@@ -1,10 +1,11 @@
+import Support
 import CLibPNG
 import Foundation
 
 extension Image {
     /// Largest image `readPNG` accepts, in pixels (checked from the header, before any pixel
-    /// buffer is allocated): 2^28 (16384 × 16384).
-    public static let maxPixels = 1 << 28
+    /// buffer is allocated): 2^26 (8192 × 8192; about 1.3 GB while decoding).
+    public static let maxPixels = 1 << 26
 
     /// Reads a PNG through libpng's simplified API (which reports errors in its struct, so no
     /// longjmp crosses a Swift frame). Every colour type and bit depth is accepted (gray, gray +
@@ -13,14 +14,8 @@ extension Image {
     /// stored: 8-bit files give k/255, 16-bit files k/65535 (for 16-bit files with alpha the
     /// simplified API premultiplies, which is undone here; a colour under alpha 0 reads as 0).
     public static func readPNG(path: String) throws -> Image {
-        var isDir: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir) else {
-            throw ImageError.unreadable(path: path, reason: "no such file")
-        }
-        if isDir.boolValue { throw ImageError.unreadable(path: path, reason: "is a directory") }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ImageError.unreadable(path: path, reason: "permission denied")
-        }
+        let data: Data
+        do { data = try InputFile.read(path, limit: 1 << 30) } catch let e as FileReadError { throw ImageError.unreadable(path: path, reason: e.reason) }
         return try decodePNG(data, path: path)
     }
 
@@ -41,7 +36,15 @@ extension Image {
             defer { png_image_free(&img) }
             let w = Int(img.width), h = Int(img.height)
             guard w > 0, h > 0 else { throw ImageError.invalid(path: path, reason: "zero width or height") }
-            guard w * h <= maxPixels else { throw ImageError.tooLarge(path: path, width: w, height: h, limit: maxPixels) }
+            guard w <= maxPixels, h <= maxPixels, w * h <= maxPixels else { throw ImageError.tooLarge(path: path, width: w, height: h, limit: maxPixels) }
+            // Memory proportional to the data present: deflate expands at most 1032:1, and the
+            // rows of even a 1-bit image take h·(1 + ⌈w/8⌉) bytes, so a file shorter than that
+            // bound divided by 1032 cannot hold the image its header claims (a 68-byte file
+            // claiming 8192² is refused here instead of allocating a gigabyte).
+            let minimumRaw = h * (1 + (w + 7) / 8)
+            guard data.count >= minimumRaw / 1032 else {
+                throw ImageError.invalid(path: path, reason: "the header claims \(w) × \(h) pixels, but \(data.count) bytes of compressed data cannot hold them (truncated file?)")
+            }
             let hasAlpha = (img.format & UInt32(PNG_FORMAT_FLAG_ALPHA)) != 0
             // A 16-bit file reports the linear flag: reading it as 16-bit "linear" keeps the
             // stored values (the simplified API assumes 16-bit data is linear when the file says

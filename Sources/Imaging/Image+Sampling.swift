@@ -1,3 +1,5 @@
+import Support
+
 /// How sampling treats coordinates outside the image.
 public enum BorderMode: Sendable {
     /// Coordinates wrap around (a periodic texture).
@@ -13,6 +15,13 @@ extension Image {
         ((1 - v) * Double(height - 1), u * Double(width - 1))
     }
 
+    /// The pixel position of (u, v) after making the coordinates safe for integer conversion
+    /// (any value a file may hold, 1e308 or NaN included, gives an index in the image).
+    @inlinable func safePixelPosition(u: Double, v: Double, border: BorderMode) -> (row: Double, column: Double) {
+        let wrap = border == .wrap
+        return pixelPosition(u: u.safeTextureCoordinate(wrap: wrap), v: v.safeTextureCoordinate(wrap: wrap))
+    }
+
     @inlinable func index(_ i: Int, _ n: Int, _ mode: BorderMode) -> Int {
         switch mode {
         case .clamp: return min(max(i, 0), n - 1)
@@ -24,14 +33,14 @@ extension Image {
 
     /// Nearest-neighbour sample at texture coordinate (u, v); writes `channels` values to `out`.
     public func sampleNearest(u: Double, v: Double, border: BorderMode = .clamp, into out: inout [Float]) {
-        let (r, c) = pixelPosition(u: u, v: v)
+        let (r, c) = safePixelPosition(u: u, v: v, border: border)
         let ri = index(Int(r.rounded()), height, border), ci = index(Int(c.rounded()), width, border)
         for ch in 0..<channels { out[ch] = self[ri, ci, ch] }
     }
 
     /// Bilinear sample at texture coordinate (u, v); writes `channels` values to `out`.
     public func sampleBilinear(u: Double, v: Double, border: BorderMode = .clamp, into out: inout [Float]) {
-        let (r, c) = pixelPosition(u: u, v: v)
+        let (r, c) = safePixelPosition(u: u, v: v, border: border)
         let r0 = r.rounded(.down), c0 = c.rounded(.down)
         let fr = Float(r - r0), fc = Float(c - c0)
         let ra = index(Int(r0), height, border), rb = index(Int(r0) + 1, height, border)

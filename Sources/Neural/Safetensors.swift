@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// A tensor as stored in a safetensors file.
@@ -59,60 +60,69 @@ public enum Safetensors {
         let bytes = [UInt8](data)
         func fail(_ r: String) -> CheckpointError { .invalid(path: path, reason: r) }
         guard bytes.count >= 8 else { throw fail("shorter than its 8-byte header length") }
-        var n = 0
-        for i in 0..<8 { n |= Int(bytes[i]) << (8 * i) }
-        guard n > 0, 8 + n <= bytes.count else { throw fail("header length \(n) exceeds the file") }
+        var header64: UInt64 = 0
+        for i in 0..<8 { header64 |= UInt64(bytes[i]) << (8 * UInt64(i)) }
+        guard header64 > 0, header64 <= UInt64(bytes.count - 8) else { throw fail("header length \(header64) exceeds the file (\(bytes.count) bytes)") }
+        let n = Int(header64)
         guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + n)])) as? [String: Any] else {
             throw fail("header is not a JSON object")
         }
         let base = 8 + n
+        let available = bytes.count - base
         var tensors = [String: StoredTensor]()
         var metadata = [String: String]()
         for (name, value) in header {
             if name == "__metadata__" { metadata = value as? [String: String] ?? [:]; continue }
+            let shown = excerpt(name)
             guard let info = value as? [String: Any], let dtype = info["dtype"] as? String,
                   let shape = info["shape"] as? [Int], let off = info["data_offsets"] as? [Int], off.count == 2 else {
-                throw fail("tensor \(name) has no dtype, shape or data_offsets")
+                throw fail("tensor \(shown) has no dtype, shape or data_offsets")
             }
-            let count = shape.reduce(1, *)
             let size = dtype == "F32" ? 4 : (dtype == "F64" ? 8 : 0)
-            guard size > 0 else { throw fail("tensor \(name): unsupported dtype \(dtype)") }
-            guard off[0] >= 0, off[1] == off[0] + size * count, base + off[1] <= bytes.count else {
-                throw fail("tensor \(name): data_offsets \(off) do not fit its shape or the file")
+            guard size > 0 else { throw fail("tensor \(shown): unsupported dtype \(excerpt(dtype))") }
+            // The element count, with every product checked against the bytes actually present:
+            // a shape of [2^62, 2^62] is refused here, before anything is allocated.
+            var count = 1
+            for d in shape {
+                guard d >= 0 else { throw fail("tensor \(shown): negative dimension \(d) in shape \(shape)") }
+                let (p, overflow) = count.multipliedReportingOverflow(by: d)
+                guard !overflow, p <= available / size else {
+                    throw fail("tensor \(shown): shape \(shape) needs more bytes than the file holds")
+                }
+                count = p
+            }
+            guard off[0] >= 0, off[0] <= available, off[1] >= off[0], off[1] - off[0] == size * count, off[1] <= available else {
+                throw fail("tensor \(shown): data_offsets \(off) do not fit its shape \(shape) or the file")
             }
             var values = [Float](repeating: 0, count: count)
+            var firstBad: Int? = nil
             bytes.withUnsafeBytes { raw in
                 let p = raw.baseAddress! + base + off[0]
                 for i in 0..<count {
                     values[i] = size == 4 ? Float(bitPattern: UInt32(littleEndian: p.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self)))
                         : Float(Double(bitPattern: UInt64(littleEndian: p.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self))))
+                    if firstBad == nil && !values[i].isFinite { firstBad = i }
                 }
+            }
+            if let i = firstBad {
+                throw fail("tensor \(shown): value \(values[i]) at index \(i) is not finite (a diverged or corrupted model)")
             }
             tensors[name] = StoredTensor(shape: shape, values: values)
         }
         return (tensors, metadata)
     }
 
-    /// Writes atomically (temporary file in the same folder, then rename).
+    /// Writes atomically (temporary file in the same folder, then rename; `AtomicFile`).
     public static func write(path: String, tensors: [String: StoredTensor], metadata: [String: String] = [:]) throws {
         let data = try encode(tensors, metadata: metadata)
-        let url = URL(fileURLWithPath: path)
-        let tmp = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())")
-        do {
-            try data.write(to: tmp)
-            if rename(tmp.path, path) != 0 { throw CheckpointError.unreadable(path: path, reason: String(cString: strerror(errno))) }
-        } catch let e as CheckpointError {
-            try? FileManager.default.removeItem(at: tmp)
-            throw e
-        } catch {
-            throw CheckpointError.unreadable(path: path, reason: error.localizedDescription)
+        do { try AtomicFile.write(data, to: path) } catch let e as FileWriteError {
+            throw CheckpointError.unreadable(path: path, reason: "cannot write: \(e.reason)")
         }
     }
 
     public static func read(path: String) throws -> (tensors: [String: StoredTensor], metadata: [String: String]) {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw CheckpointError.unreadable(path: path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
-        }
+        let data: Data
+        do { data = try InputFile.read(path) } catch let e as FileReadError { throw CheckpointError.unreadable(path: path, reason: e.reason) }
         return try decode(data, path: path)
     }
 }

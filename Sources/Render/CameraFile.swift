@@ -116,8 +116,8 @@ public enum CameraFile {
     /// Every camera of a file with its split (and, for `transforms.json`, its image path resolved
     /// against the file's folder).
     public static func readFrames(path: String, testEvery: Int = 8) throws -> [NamedFrame] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw Error(path: path, message: "cannot read the file") }
-        guard data.count <= 256 << 20 else { throw Error(path: path, message: "larger than 256 MiB; not a camera file") }
+        let data: Data
+        do { data = try InputFile.read(path, limit: 256 << 20) } catch let e as FileReadError { throw Error(path: path, message: "cannot read: \(e.reason)") }
         guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw Error(path: path, message: "not a JSON object")
         }

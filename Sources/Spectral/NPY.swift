@@ -62,9 +62,8 @@ public enum NPY {
     /// Reads an array of float64, float32, int32, int64, uint8 or bool; Fortran order is
     /// converted to C order.
     public static func read(path: String) throws -> NPYArray {
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SpectralError.file(path: path, message: "cannot read")
-        }
+        let data: Data
+        do { data = try InputFile.read(path) } catch let e as FileReadError { throw SpectralError.file(path: path, message: "cannot read: \(e.reason)") }
         return try decode(data, path: path)
     }
 
@@ -100,7 +99,7 @@ public enum NPY {
             guard let v = Int(part.trimmingCharacters(in: .whitespaces)), v >= 0 else { throw fail("bad shape") }
             return v
         }
-        let count = shape.reduce(1, *)
+        guard shape.count <= 32 else { throw fail("\(shape.count) dimensions (at most 32)") }
         let size: Int
         switch descr {
         case "<f8", "<i8", "<u8": size = 8
@@ -108,7 +107,15 @@ public enum NPY {
         case "|u1", "|b1", "|i1": size = 1
         default: throw fail("unsupported dtype \(descr)")
         }
-        guard b.count - offset >= count * size else { throw fail("truncated data (\(b.count - offset) bytes for \(count) values)") }
+        // The element count with every product checked against the bytes present (a shape of
+        // (2^62, 2^62) is refused before anything is allocated).
+        let available = (b.count - offset) / size
+        var count = 1
+        for d in shape {
+            let (p, overflow) = count.multipliedReportingOverflow(by: d)
+            guard !overflow, p <= available else { throw fail("truncated data: shape \(shape) needs more than the \(b.count - offset) bytes present") }
+            count = p
+        }
         var values = [Double](repeating: 0, count: count)
         b.withUnsafeBytes { raw in
             let p = raw.baseAddress! + offset

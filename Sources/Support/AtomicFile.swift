@@ -15,6 +15,19 @@ public enum AtomicFile {
     /// Writes `data` to `path` atomically. Throws `FileWriteError` when the folder does not exist
     /// or the write or the rename fails (the temporary file is then removed).
     public static func write(_ data: Data, to path: String) throws {
+        var path = path
+        // Never replace a device, a pipe or a folder by the rename (as root, `-o /dev/null`
+        // would otherwise destroy /dev/null); a symbolic link is followed to its regular file.
+        var st = stat()
+        if stat(path, &st) == 0 {
+            let t = st.st_mode & S_IFMT
+            guard t == S_IFREG else {
+                throw FileWriteError(path: path, reason: t == S_IFDIR ? "is a folder" : "exists and is not a regular file (a device, pipe or socket); texfield writes regular files only")
+            }
+            if let resolved = try? FileManager.default.destinationOfSymbolicLink(atPath: path) {
+                path = resolved.hasPrefix("/") ? resolved : URL(fileURLWithPath: path).deletingLastPathComponent().appendingPathComponent(resolved).path
+            }
+        }
         let url = URL(fileURLWithPath: path)
         let dir = url.deletingLastPathComponent()
         var isDir: ObjCBool = false

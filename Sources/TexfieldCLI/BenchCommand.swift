@@ -22,6 +22,8 @@ struct BenchCommand: ParsableCommand {
         @Option(name: .customLong("repeat"), help: "Repetitions.") var repetitions = 21
         @Option(help: "SSIM convention.") var ssim: SSIMConvention = .gaussian
 
+        func validate() throws { try OptionLimits.check("--size", size, 8...8192); try OptionLimits.check("--repeat", repetitions, 1...10_000) }
+
         func run() throws {
             let a: Image, b: Image
             if let f = first, let s = second {
@@ -55,6 +57,8 @@ struct TrainBench: ParsableCommand {
     @Option(help: "Batch size.") var batch = 4096
     @Option(help: "Timed steps.") var steps = 20
     @Option(help: "Write the trained weights and Adam state here (safetensors).") var save: String?
+
+    func validate() throws { try OptionLimits.check("--inputs", inputs, 1...65_536); try OptionLimits.check("--batch", batch, 1...(1 << 20)); try OptionLimits.check("--steps", steps, 1...1_000_000) }
 
     func run() throws {
         let peak = sgemmPeak()
@@ -123,6 +127,11 @@ struct RenderBench: ParsableCommand {
     @Option(help: "Image side in pixels.") var size = 512
     @Option(name: .customLong("repeat"), help: "Passes over the views.") var repetitions = 3
     @Option(help: "Write the cameras (JSON: K, camera-to-world R, centre) here.") var camerasOut: String?
+
+    func validate() throws {
+        try OptionLimits.check("--views", views, OptionLimits.views); try OptionLimits.check("--size", size, 8...8192); try OptionLimits.check("--repeat", repetitions, 1...10_000)
+        try OptionLimits.checkRendered(views: 1, size: size)
+    }
 
     func run() throws {
         let m = try Mesh.readOBJ(path: mesh)

@@ -13,6 +13,10 @@ func commandLineError(_ error: Error) -> Error {
         return CommandError("\(error): pass --uv-border wrap to tile the texture or --uv-border clamp to repeat its edge")
     case FieldError.configurationChanged:
         return CommandError("\(error): only --steps and --seconds may change on --resume")
+    case FieldError.inputsChanged:
+        return CommandError("\(error); pass --force to go on anyway, or fit again")
+    case FieldError.diverged:
+        return CommandError("\(error). On the command line: fit again with a lower --lr.")
     case FieldError.noTexture:
         return CommandError("\(error); pass TEXTURE.png")
     case DynamicsError.checkpointMismatch:

@@ -33,12 +33,18 @@ struct DynamicsCommand: ParsableCommand {
         @Option(help: "Iterations measured.") var window = 300
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/map"
 
+        func validate() throws {
+            try OptionLimits.check("--burn-in", burnIn, 0...100_000_000)
+            try OptionLimits.check("--window", window, 1...1_000_000)
+        }
+
         func run() throws {
             let parts = eta.split(separator: ":").compactMap { Double($0) }
-            guard parts.count == 3, parts[2] >= 2, parts[0] > 0, parts[1] > parts[0] else {
-                throw ValidationError("--eta must be from:to:count with 0 < from < to and count ≥ 2")
+            guard parts.count == 3, parts.allSatisfy(\.isFinite), parts[0] > 0, parts[1] > parts[0], let count = Int(exactly: parts[2]),
+                  (2...100_000).contains(count) else {
+                throw ValidationError("--eta must be from:to:count with 0 < from < to (finite) and an integer count in 2...100000")
             }
-            let count = Int(parts[2])
+            guard count * window <= 100_000_000 else { throw ValidationError("--eta count × --window = \(count * window) exceeds 100000000 recorded iterations") }
             let values = (0..<count).map { parts[0] + (parts[1] - parts[0]) * Double($0) / Double(count - 1) }
             let o = objective
             let sweep = OrbitAnalysis.sweep(values, start: o.start, burnIn: burnIn, window: window) { o.gradientDescent(eta: $0) }
@@ -81,6 +87,21 @@ struct DynamicsCommand: ParsableCommand {
         @Option(help: "Epochs left out of the time averages.") var burnIn = 50
         @Option(help: "Seed (weights and batch order).") var seed: UInt64 = 0
 
+        func validate() throws {
+            try OptionLimits.check("--train-count", trainCount, 1...10_000_000)
+            try OptionLimits.check("--test-count", testCount, 1...10_000_000)
+            try OptionLimits.check("--lr", lr, OptionLimits.learningRate)
+            try OptionLimits.check("--momentum", momentum, 0...0.999_999)
+            try OptionLimits.check("--weight-decay", weightDecay, 0...1e3)
+            try OptionLimits.check("--hidden", hidden, 1...4096)
+            try OptionLimits.check("--batch", batch, 1...1_000_000)
+            try OptionLimits.check("--epochs", epochs, OptionLimits.epochs)
+            try OptionLimits.check("--burn-in", burnIn, 0...(max(0, epochs - 1)))
+            guard trainCount.multipliedReportingOverflow(by: epochs).partialValue <= 200_000_000 else {
+                throw ValidationError("--train-count × --epochs exceeds 2·10⁸ recorded per-sample losses")
+            }
+        }
+
         func split() throws -> DataSplit {
             let d: Dataset
             d = try data.map { try Dataset.csv(path: $0) } ?? Dataset.synthetic()
@@ -101,6 +122,8 @@ struct DynamicsCommand: ParsableCommand {
         @OptionGroup var data: DataOptions
         @Option(help: "Fraction of training labels replaced by another class.") var labelNoise = 0.0
         @Option(name: .shortAndLong, help: "Output folder.") var out = "out/dynamics-train"
+
+        func validate() throws { try OptionLimits.check("--label-noise", labelNoise, 0...0.999_999) }
 
         func run() throws {
             let split = try data.split()
@@ -140,7 +163,9 @@ struct DynamicsCommand: ParsableCommand {
             try noise.check("--noise", in: 0...0.999_999, "a fraction in [0, 1)")
             try lrs.check("--lrs", in: 1e-12...1e6, "a positive step")
             let ns = noise.values, ls = lrs.values
-            guard perturbations >= 1 else { throw ValidationError("--perturbations must be at least 1") }
+            try OptionLimits.check("--perturbations", perturbations, 1...1000)
+            try OptionLimits.check("--seeds", seeds, OptionLimits.seeds)
+            guard ns.count <= 1000, ls.count <= 1000 else { throw ValidationError("--noise and --lrs: at most 1000 values each") }
             let sh = try ExperimentCommand.Shard.parse(shard)
             let split = try data.split()
             var jobs = [(SweepPoint, Int)]()

@@ -50,6 +50,8 @@ struct ExperimentCommand: ParsableCommand {
         @OptionGroup var options: FitOptions
         @Flag(help: "No progress output.") var quiet = false
 
+        func validate() throws { try OptionLimits.check("--seeds", seeds, OptionLimits.seeds) }
+
         func run() throws {
             let list = encodings?.values ?? Encoding.allCases
             guard seeds >= 1 else { throw ValidationError("--seeds must be at least 1") }
@@ -191,6 +193,7 @@ struct ExperimentCommand: ParsableCommand {
 
         func validate() throws {
             guard (1...10_000_000).contains(steps) else { throw ValidationError("--steps must be in 1...10000000") }
+            guard snapshotSteps.values.count <= 1000 else { throw ValidationError("--snapshot-steps: at most 1000 values") }
             guard snapshotSteps.values.allSatisfy({ (1...steps).contains($0) }) else { throw ValidationError("--snapshot-steps must lie in 1...--steps") }
         }
 

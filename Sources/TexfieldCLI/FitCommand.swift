@@ -42,6 +42,15 @@ struct FitOptions: ParsableArguments {
     var uvBorder: UVBorder?
 
     func validate() throws {
+        try OptionLimits.check("-k", k, 1...65_536)
+        try OptionLimits.check("--lr", lr, OptionLimits.learningRate)
+        try OptionLimits.check("--seconds", seconds, 1e-3...1e8)
+        try OptionLimits.check("--steps", steps, OptionLimits.steps)
+        try OptionLimits.check("--batch", batch, 1...(1 << 20))
+        try OptionLimits.check("--train-views", trainViews, OptionLimits.views)
+        try OptionLimits.check("--test-views", testViews, OptionLimits.views)
+        try OptionLimits.check("--validate-every", validateEvery, OptionLimits.steps)
+        try OptionLimits.checkRendered(views: trainViews + testViews + 3, size: size)
         guard k >= 1 else { throw ValidationError("-k must be at least 1") }
         guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
         guard (seconds ?? 1) > 0, (steps ?? 1) > 0, batch > 0 else { throw ValidationError("--seconds, --steps and --batch must be positive") }
@@ -138,6 +147,7 @@ struct FitCommand: ParsableCommand {
     @Option(help: "With --cameras or --views in nerfstudio's convention and frames without a split: frame i is a test view when i % N == 0, a validation view when i % N == 1.")
     var testEvery = 8
     @Option(help: "Continue the interrupted fit in this folder (its configuration; --seconds and --steps may be raised).") var resume: String?
+    @Flag(help: "With --resume: go on (with a warning) when the mesh or texture changed since the fit.") var force = false
     @Flag(help: "No progress output.") var quiet = false
 
     func validate() throws {
@@ -150,7 +160,8 @@ struct FitCommand: ParsableCommand {
 
     func run() throws {
         if let dir = resume {
-            let run = FieldRun(directory: dir)
+            var run = FieldRun(directory: dir)
+            run.acceptChangedInputs = force
             let m = try runWithProgress(run, quiet: quiet) { o, e, stop in
                 try run.resume(seconds: options.seconds, steps: options.steps, options: o, events: e, shouldStop: stop)
             }

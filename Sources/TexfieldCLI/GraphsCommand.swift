@@ -26,9 +26,11 @@ struct GraphsCommand: ParsableCommand {
         @Flag(help: "Keep the runs already in OUT/results.json and do only the missing ones.") var resume = false
 
         func validate(epochs: Int) throws {
-            guard seeds >= 1, epochs >= 1, k >= 1, (lr ?? 1) > 0, (lr ?? 1).isFinite, batch >= 1 else {
-                throw ValidationError("--seeds, --epochs, -k, --lr and --batch must be positive")
-            }
+            try OptionLimits.check("--seeds", seeds, OptionLimits.seeds)
+            try OptionLimits.check("--epochs", epochs, OptionLimits.epochs)
+            try OptionLimits.check("-k", k, 1...1024)
+            try OptionLimits.check("--lr", lr, OptionLimits.learningRate)
+            try OptionLimits.check("--batch", batch, 1...100_000)
         }
         func options(epochs: Int, defaultLR: Double = 1e-3) -> GraphTrainingOptions {
             GraphTrainingOptions(epochs: epochs, learningRate: lr ?? defaultLR, batch: batch, cosine: !constantLr)
@@ -127,6 +129,13 @@ struct GraphsCommand: ParsableCommand {
         @Option(help: "Test graphs.") var test = 500
         @Option(help: "Epochs.") var epochs = 200
         @Option(help: "Message-passing layers.") var layers = 4
+
+        func validate() throws {
+            try OptionLimits.check("--graphs", graphs, 2...1_000_000)
+            try OptionLimits.check("--test", test, 1...(max(1, graphs - 1)))
+            try OptionLimits.check("--epochs", epochs, OptionLimits.epochs)
+            try OptionLimits.check("--layers", layers, 1...64)
+        }
     }
 
     /// A regression experiment on generated graphs: the last `test` graphs are the test set; one

@@ -32,7 +32,7 @@ struct MeshCommand: ParsableCommand {
         @Option var segments = 48
         @Option var rings = 24
         @Option(name: .shortAndLong, help: "Output OBJ.") var out: String
-        func validate() throws { guard segments >= 3, rings >= 3 else { throw ValidationError("need at least 3 segments and rings") } }
+        func validate() throws { try OptionLimits.check("--segments", segments, 3...4096); try OptionLimits.check("--rings", rings, 3...4096) }
         func run() throws { try Mesh.torus(segments: segments, rings: rings).writeOBJ(path: out) }
     }
 
@@ -40,7 +40,7 @@ struct MeshCommand: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "The unit square split into cells × cells × 2 triangles.")
         @Option var cells = 32
         @Option(name: .shortAndLong, help: "Output OBJ.") var out: String
-        func validate() throws { guard cells >= 1 else { throw ValidationError("--cells must be at least 1") } }
+        func validate() throws { try OptionLimits.check("--cells", cells, 1...4096) }
         func run() throws { try Mesh.grid(cells: cells).writeOBJ(path: out) }
     }
 

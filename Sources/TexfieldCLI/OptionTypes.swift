@@ -37,7 +37,7 @@ enum ViewSetName: String, ExpressibleByArgument, CaseIterable, Sendable {
 }
 
 /// A view index, or every view of the set.
-enum ViewChoice: ExpressibleByArgument, Sendable, CustomStringConvertible {
+enum ViewChoice: ExpressibleByArgument, Sendable, CustomStringConvertible, Equatable {
     case all
     case index(Int)
     init?(argument: String) {

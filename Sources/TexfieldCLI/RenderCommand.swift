@@ -27,6 +27,8 @@ struct RenderCommand: ParsableCommand {
 
     func validate() throws {
         guard (8...8192).contains(size) else { throw ValidationError("--size must be in 8...8192") }
+        try OptionLimits.check("--count", count, OptionLimits.views)
+        try OptionLimits.checkRendered(views: view == .all ? (count ?? 20) : 1, size: size)
     }
 
     func run() throws {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Support
 
 #if canImport(Glibc)
 import Glibc
@@ -31,7 +32,7 @@ enum Terminal {
             if now.timeIntervalSince(lastDraw) < 0.1 && fraction < 1 { return }
             lastDraw = now
             let width = 30
-            let filled = Int((fraction * Double(width)).rounded(.down))
+            let filled = Int(clamping: (fraction * Double(width)).rounded(.down), to: 0...width)
             let bar = String(repeating: "█", count: filled) + String(repeating: "·", count: width - filled)
             let elapsed = now.timeIntervalSince(start)
             let eta = fraction > 0.02 ? elapsed * (1 - fraction) / fraction : .nan

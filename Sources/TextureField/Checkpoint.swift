@@ -79,7 +79,7 @@ public enum FieldCheckpoint {
         do { state = try TexfieldJSON.decoder().decode(TrainingState.self, from: Data(s.utf8)) } catch {
             throw FieldError.checkpoint("\(path): unreadable training state: \(error)")
         }
-        guard state.step >= 0, state.step <= config.steps, state.seconds.isFinite, state.seconds >= 0,
+        guard state.step >= 0, state.step <= 1_000_000_000, state.seconds.isFinite, state.seconds >= 0,
               state.bestStep >= 0, state.bestStep <= state.step, !state.bestValidationL1.isNaN else {
             throw FieldError.checkpoint("\(path): training state out of range (step \(state.step), seconds \(state.seconds), best step \(state.bestStep))")
         }

@@ -86,8 +86,9 @@ public enum Baker {
                 uv.append(SIMD2(mesh.texcoords[2 * t] * sx, (1 - mesh.texcoords[2 * t + 1]) * sy))
             }
             let lo = pointwiseMin(uv[0], pointwiseMin(uv[1], uv[2])), hi = pointwiseMax(uv[0], pointwiseMax(uv[1], uv[2]))
-            let c0 = max(0, Int(lo.x.rounded(.up))), c1 = min(width - 1, Int(hi.x.rounded(.down)))
-            let r0 = max(0, Int(lo.y.rounded(.up))), r1 = min(height - 1, Int(hi.y.rounded(.down)))
+            // Clamped conversions: a coordinate of 1e308 or NaN in the file must not trap.
+            let c0 = Int(clamping: lo.x.rounded(.up), to: 0...width), c1 = Int(clamping: hi.x.rounded(.down), to: -1...(width - 1))
+            let r0 = Int(clamping: lo.y.rounded(.up), to: 0...height), r1 = Int(clamping: hi.y.rounded(.down), to: -1...(height - 1))
             guard c0 <= c1, r0 <= r1 else { continue }
             let e1 = uv[1] - uv[0], e2 = uv[2] - uv[0]
             let det = e1.x * e2.y - e1.y * e2.x

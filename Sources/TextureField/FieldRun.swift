@@ -29,6 +29,9 @@ public let texfieldVersion = "0.3.0"
 /// Not thread-safe: one fit per folder at a time.
 public struct FieldRun: Sendable {
     public let directory: String
+    /// Go on when the mesh, texture or photographs changed since the fit (their content hashes
+    /// in run.json differ); by default `resume`, `evaluate` and `bake` refuse.
+    public var acceptChangedInputs = false
 
     public init(directory: String) { self.directory = directory }
 
@@ -41,9 +44,49 @@ public struct FieldRun: Sendable {
         /// `texture` is empty), and how frames without a split were split.
         public var photos: String?
         public var testEvery: Int?
+        /// Content hashes (`ContentHash`) of the files at fit time: "mesh", "texture", "photos"
+        /// (the transforms.json). Absent in runs written before texfield 0.4.
+        public var hashes: [String: String]?
         public init(mesh: String, texture: String, photos: String? = nil, testEvery: Int? = nil) {
             self.mesh = mesh; self.texture = texture; self.photos = photos; self.testEvery = testEvery
         }
+
+        /// The files this run read, by role.
+        var files: [(String, String)] {
+            var f = [("mesh", mesh)]
+            if !texture.isEmpty { f.append(("texture", texture)) }
+            if let p = photos { f.append(("photos", p)) }
+            return f
+        }
+
+        /// With the content hashes of the files as they are now.
+        func hashed() throws -> Inputs {
+            var c = self
+            c.hashes = Dictionary(uniqueKeysWithValues: try files.map { ($0.0, try ContentHash.file($0.1)) })
+            return c
+        }
+    }
+
+    /// The inputs whose content changed since the fit (role and path); empty when all match or
+    /// the run recorded no hashes.
+    public func changedInputs() throws -> [String] {
+        let i = try inputs()
+        guard let recorded = i.hashes else { return [] }
+        var changed = [String]()
+        for (role, path) in i.files {
+            guard let h = recorded[role] else { continue }
+            let now: String
+            do { now = try ContentHash.file(path) } catch { throw FieldError.notARun(path: runFile, reason: "its \(role) \(path) cannot be read: \(error)") }
+            if now != h { changed.append("\(role) \(path)") }
+        }
+        return changed
+    }
+
+    /// Throws `FieldError.inputsChanged` when an input changed since the fit, unless
+    /// `acceptChangedInputs`.
+    func requireUnchangedInputs() throws {
+        let changed = try changedInputs()
+        if !changed.isEmpty && !acceptChangedInputs { throw FieldError.inputsChanged(run: directory, files: changed) }
     }
 
     /// Where a fit's colours come from.
@@ -116,11 +159,15 @@ public struct FieldRun: Sendable {
 
     /// The inputs recorded in `run.json`.
     public func inputs() throws -> Inputs {
-        guard let data = FileManager.default.contents(atPath: runFile) else {
+        guard FileManager.default.fileExists(atPath: runFile) else {
             throw FieldError.notARun(path: directory, reason: "no run.json; is this the folder of a texfield fit?")
         }
+        let data: Data
+        do { data = try InputFile.read(runFile, limit: 16 << 20) } catch let e as FileReadError {
+            throw FieldError.notARun(path: runFile, reason: "cannot read: \(e.reason)")
+        }
         do { return try JSONDecoder().decode(Inputs.self, from: data) } catch {
-            throw FieldError.notARun(path: runFile, reason: "unreadable: \(error)")
+            throw FieldError.notARun(path: runFile, reason: "corrupted (not the run.json texfield writes): \(describeDecodingError(error))")
         }
     }
 
@@ -191,6 +238,11 @@ public struct FieldRun: Sendable {
     public func resume(seconds: Double? = nil, steps: Int? = nil, options: Options = Options(),
                        events: (@Sendable (Event) -> Void)? = nil, shouldStop: @escaping () -> Bool = { false }) throws -> Outcome {
         let inputs = try inputs()
+        let changed = try changedInputs()
+        if !changed.isEmpty {
+            if !acceptChangedInputs { throw FieldError.inputsChanged(run: directory, files: changed) }
+            events?(.warning("\(changed.joined(separator: ", ")) changed since the fit; resuming anyway (asked to)"))
+        }
         var c = try checkpointConfiguration()
         if let s = seconds { c.seconds = s }
         if let s = steps { c.steps = s }
@@ -211,21 +263,21 @@ public struct FieldRun: Sendable {
             case .texture(let texturePath, let cameras):
                 let texture = try Self.loadTexture(texturePath, for: mesh, meshPath: meshPath)
                 texPath = texturePath ?? mesh.diffuseTexturePath ?? ""
-                inputs = Inputs(mesh: abs(meshPath), texture: abs(texPath))
+                inputs = try Inputs(mesh: abs(meshPath), texture: abs(texPath)).hashed()
                 emit(.message(fitMessage(meshPath, mesh, configuration)))
                 scene = try FieldScene(mesh: mesh, texture: texture, configuration: configuration, meshName: meshPath,
                                        cameras: cameras, progress: progress)
             case .photos(let path, let testEvery):
                 let photos = try PhotoSet.read(path: path, testEvery: testEvery)
                 texPath = ""
-                inputs = Inputs(mesh: abs(meshPath), texture: "", photos: abs(path), testEvery: testEvery)
+                inputs = try Inputs(mesh: abs(meshPath), texture: "", photos: abs(path), testEvery: testEvery).hashed()
                 emit(.message(fitMessage(meshPath, mesh, configuration) + "; \(photos.photos.count) photographs from \(path)"))
                 let surface = try FieldSurface(mesh: mesh, texture: nil, configuration: configuration, meshName: meshPath, progress: progress)
                 scene = try FieldScene(surface: surface, photos: photos, meshName: meshPath)
             }
         } catch let e as SpectralError { throw FieldError.invalid("\(meshPath): \(e)") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        try AtomicFile.write(try JSONEncoder().encode(inputs), to: runFile)
+        try AtomicFile.write(try TexfieldJSON.encoder().encode(inputs), to: runFile)
         emit(.prepared)
         try AtomicFile.write(try CameraFile.encodeOpenCV(scene.views), to: camerasFile)
         try AtomicFile.write(try CameraFile.encodeTransforms(scene.views), to: transformsFile)
@@ -240,15 +292,28 @@ public struct FieldRun: Sendable {
         if resume {
             try FieldCheckpoint.load(trainer, from: checkpointFile)
             emit(.resumed(step: trainer.state.step, seconds: trainer.state.seconds))
+        } else {
+            // A checkpoint exists from step 0 on: an interrupt (or a divergence) at any moment
+            // of training leaves a run that resumes.
+            try FieldCheckpoint.save(trainer, to: checkpointFile)
         }
         emit(.message("\(trainRays.count) training rays from \(scene.train.count) views, \(model.parameterCount) parameters; "
                       + "budget \(String(format: "%.0f", configuration.seconds)) s or \(configuration.steps) steps"))
         let t0 = Date()
-        let (completed, taken) = train(trainer, scene: scene, options: options, emit: emit, shouldStop: shouldStop)
+        let (end, taken, lastCheckpointStep) = train(trainer, scene: scene, options: options, emit: emit, shouldStop: shouldStop)
         emit(.trained)
         timings["training"] = (timings["training"] ?? 0) + Date().timeIntervalSince(t0)
+        if case .diverged(let step, let loss) = end {
+            // The weights are lost; the checkpoint on disk is the last good state. Keep the best
+            // model validated so far, if any.
+            if trainer.state.bestStep > 0 && options.writeOutputs {
+                try FieldCheckpoint.saveModel(model, parameters: trainer.best, to: modelFile)
+            }
+            throw FieldError.diverged(directory: directory, step: step, loss: loss, learningRate: configuration.learningRate,
+                                      checkpointStep: lastCheckpointStep, bestStep: trainer.state.bestStep)
+        }
         try FieldCheckpoint.save(trainer, to: checkpointFile)
-        if !completed { return .interrupted(step: trainer.state.step, checkpoint: checkpointFile) }
+        if end == .interrupted { return .interrupted(step: trainer.state.step, checkpoint: checkpointFile) }
         return .finished(try finish(model: model, trainer: trainer, scene: scene, meshPath: meshPath, texturePath: texPath,
                                     timings: timings, snapshots: taken, options: options))
     }
@@ -261,13 +326,14 @@ public struct FieldRun: Sendable {
     /// The training loop with checkpoints every `checkpointInterval` seconds and test snapshots of
     /// the best model so far; returns whether the budget was spent, and the snapshots.
     private func train(_ trainer: Trainer, scene: FieldScene, options: Options, emit: @escaping (Event) -> Void,
-                       shouldStop: () -> Bool) -> (Bool, [Snapshot]) {
+                       shouldStop: () -> Bool) -> (TrainingEnd, [Snapshot], lastCheckpointStep: Int) {
+        var savedStep = trainer.state.step
         let model = trainer.model
         var lastSave = Date()
         var pending = options.snapshots.sorted().filter { $0 > trainer.state.seconds }
         var pendingSteps = options.snapshotSteps.sorted().filter { $0 > trainer.state.step }
         var taken = [Snapshot]()
-        let completed = trainer.run(shouldStop: shouldStop) { p in
+        let end = trainer.run(shouldStop: shouldStop) { p in
             var due = false
             while let next = pending.first, p.seconds >= next { pending.removeFirst(); due = true }
             while let next = pendingSteps.first, p.step >= next { pendingSteps.removeFirst(); due = true }
@@ -293,11 +359,11 @@ public struct FieldRun: Sendable {
             }
             emit(.training(p))
             if Date().timeIntervalSince(lastSave) > options.checkpointInterval {
-                try? FieldCheckpoint.save(trainer, to: checkpointFile)
+                if (try? FieldCheckpoint.save(trainer, to: checkpointFile)) != nil { savedStep = trainer.state.step }
                 lastSave = Date()
             }
         }
-        return (completed, taken)
+        return (end, taken, savedStep)
     }
 
     /// The kept model scored on the test views, baked, and (unless `writeOutputs` is off) written
@@ -312,7 +378,8 @@ public struct FieldRun: Sendable {
         let (result, predictions) = try Evaluation.evaluate(model, scene: scene)
         timings["evaluation"] = Date().timeIntervalSince(t)
         t = Date()
-        let baked = Baker.bake(model, mesh: mesh, width: atlasWidth, height: atlasHeight, reference: scene.texture)
+        let baked = try Self.checkFinite(Baker.bake(model, mesh: mesh, width: atlasWidth, height: atlasHeight, reference: scene.texture),
+                                         model: directory)
         timings["bake"] = Date().timeIntervalSince(t)
         var metrics = FitMetrics(
             mesh: meshPath, texture: texPath, vertices: mesh.vertexCount, triangles: mesh.triangleCount, configuration: configuration,
@@ -342,6 +409,7 @@ public struct FieldRun: Sendable {
     /// The finished fit's mesh and texture, configuration and surface data (no views rendered).
     public func surface(configuration: FieldConfiguration? = nil) throws -> (FieldSurface, FieldConfiguration, Inputs) {
         let inputs = try inputs()
+        try requireUnchangedInputs()
         let c = try configuration ?? modelConfiguration()
         let mesh = try Self.loadMesh(inputs.mesh)
         let texture = inputs.photos != nil ? nil
@@ -395,6 +463,16 @@ public struct FieldRun: Sendable {
         }
         let model = try model(on: surface, configuration: config)
         let same = w == surface.texture?.width && h == surface.texture?.height
-        return Baker.bake(model, mesh: surface.mesh, width: w, height: h, reference: same ? surface.texture : nil)
+        return try Self.checkFinite(Baker.bake(model, mesh: surface.mesh, width: w, height: h, reference: same ? surface.texture : nil),
+                                    model: modelFile)
+    }
+
+    /// Refuses a baked atlas with non-finite colours (instead of writing them as black).
+    static func checkFinite(_ b: BakedTexture, model: String) throws -> BakedTexture {
+        if let i = b.image.pixels.firstIndex(where: { !$0.isFinite }) {
+            let c = b.image.channels
+            throw FieldError.nonFinite("\(model): the model gives a non-finite colour (\(b.image.pixels[i])) at texel (\(i / c % b.image.width), \(i / c / b.image.width)); its weights are corrupted or diverged")
+        }
+        return b
     }
 }

@@ -23,6 +23,12 @@ public enum FieldError: Error, CustomStringConvertible, Equatable {
     case notARun(path: String, reason: String)
     /// A photograph whose alpha mask does not match the mesh's silhouette at its camera.
     case photoMismatch(path: String, iou: Double, minimum: Double)
+    /// Training produced a non-finite loss at `step`; what was kept is said in the message.
+    case diverged(directory: String, step: Int, loss: Double, learningRate: Double, checkpointStep: Int, bestStep: Int)
+    /// A model that gives non-finite colours (corrupted or diverged weights).
+    case nonFinite(String)
+    /// The mesh, texture or photographs of a run changed since the fit (content hashes differ).
+    case inputsChanged(run: String, files: [String])
 
     public var description: String {
         switch self {
@@ -40,6 +46,13 @@ public enum FieldError: Error, CustomStringConvertible, Equatable {
         case .notARun(let p, let r): return "\(p): \(r)"
         case .photoMismatch(let p, let iou, let m):
             return "\(p): the photo's alpha mask and the mesh's silhouette at its camera overlap by IoU \(String(format: "%.2f", iou)) (needed \(String(format: "%.2f", m))); is the pose in another convention (OpenCV vs OpenGL axes), another scale, or for another mesh?"
+        case .diverged(let d, let step, let loss, let lr, let cs, let bs):
+            return "training diverged at step \(step) (loss \(loss)) with learning rate \(lr): lower the learning rate (e.g. by 4×). "
+                + "Kept in \(d): the last good checkpoint (step \(cs); resume it with other budgets, or start over with a lower rate)"
+                + (bs > 0 ? " and the best model so far (model.safetensors, step \(bs))" : "")
+        case .nonFinite(let s): return s
+        case .inputsChanged(let r, let f):
+            return "\(r): \(f.joined(separator: ", ")) changed since the fit (content hash differs); the numbers would not be the fit's"
         }
     }
 }

@@ -40,6 +40,17 @@ public struct TrainingState: Codable, Sendable {
     public init() {}
 }
 
+/// How `Trainer.run` ended.
+public enum TrainingEnd: Sendable, Equatable {
+    /// The step or time budget was spent.
+    case budgetSpent
+    /// `shouldStop` returned true; the state is that after the last completed step.
+    case interrupted
+    /// A non-finite loss appeared at `step` (the step was not counted: the state, the best model
+    /// and any checkpoint written so far are from before it).
+    case diverged(step: Int, loss: Double)
+}
+
 /// The training loop of the reference protocol: rays of the training views shuffled each epoch,
 /// batches of `batch`, L1, Adam; the validation loss every `validateEvery` steps decides the
 /// model kept. All randomness is a function of (seed, epoch) and (seed, step), so a resumed run
@@ -92,10 +103,11 @@ public final class Trainer: @unchecked Sendable {
         return (0..<model.surface.k).map { _ in rng.next() & 1 == 0 ? 1 : -1 }
     }
 
-    /// Trains until the step or time budget is spent, or `shouldStop` returns true (checked
-    /// between steps). Returns true when the budget was spent (false: interrupted).
+    /// Trains until the step or time budget is spent, `shouldStop` returns true (checked
+    /// between steps), or the loss stops being a finite number (checked at every step and every
+    /// validation: the run stops at the step where it appears).
     @discardableResult
-    public func run(shouldStop: () -> Bool = { false }, progress: ((TrainingProgress) -> Void)? = nil) -> Bool {
+    public func run(shouldStop: () -> Bool = { false }, progress: ((TrainingProgress) -> Void)? = nil) -> TrainingEnd {
         let c = model.configuration
         let n = trainRays.count
         let perEpoch = max(1, (n + c.batch - 1) / c.batch)
@@ -104,7 +116,7 @@ public final class Trainer: @unchecked Sendable {
         var segmentStart = Date()
         let segmentBase = state.seconds
         while state.step < c.steps && state.seconds < c.seconds {
-            if shouldStop() { return false }
+            if shouldStop() { return .interrupted }
             let e = state.step / perEpoch
             if e != epoch { ord = order(epoch: e); epoch = e }
             let start = (state.step % perEpoch) * c.batch
@@ -116,6 +128,7 @@ public final class Trainer: @unchecked Sendable {
             model.phiAdam?.learningRate = rate
             let (l1, mse) = model.trainStep(trainRays.points, colors: trainRays.colors, order: ord, start: start, rows: rows,
                                             signs: signs(step: state.step))
+            guard l1.isFinite, mse.isFinite else { return .diverged(step: state.step + 1, loss: l1.isFinite ? mse : l1) }
             state.step += 1
             state.seconds = segmentBase + Date().timeIntervalSince(segmentStart)
             trainL1Sum += l1; trainSESum += mse; sinceLast += 1
@@ -123,7 +136,7 @@ public final class Trainer: @unchecked Sendable {
             if due {
                 // Validation time is not training time: the clock pauses.
                 let pause = Date()
-                validate()
+                if let bad = validate() { return .diverged(step: state.step, loss: bad) }
                 segmentStart = segmentStart.addingTimeInterval(Date().timeIntervalSince(pause))
             }
             if let progress {
@@ -135,19 +148,24 @@ public final class Trainer: @unchecked Sendable {
                                           samplesPerSecond: Double(state.step * c.batch) / max(state.seconds, 1e-9)))
             }
         }
-        if sinceLast > 0 { validate() }
+        // The model kept must have been validated at the last step (also when a resumed run's
+        // budget ends at or before the checkpoint's step).
+        if state.history.last?.step != state.step, let bad = validate() { return .diverged(step: state.step, loss: bad) }
         state.finished = true
-        return true
+        return .budgetSpent
     }
 
-    /// Measures the validation loss, appends a history point, keeps the best model.
-    func validate() {
+    /// Measures the validation loss, appends a history point, keeps the best model. Returns the
+    /// loss when it is not finite (nothing is recorded then).
+    func validate() -> Double? {
         let p = model.predict(validationRays.points)
         var l1 = 0.0, se = 0.0
         for i in p.indices { let d = Double(p[i] - validationRays.colors[i]); l1 += Swift.abs(d); se += d * d }
         l1 /= Double(max(1, p.count)); se /= Double(max(1, p.count))
-        var point = HistoryPoint(step: state.step, seconds: state.seconds, trainL1: trainL1Sum / Double(max(1, sinceLast)),
-                                 trainPSNR: psnr(trainSESum / Double(max(1, sinceLast))), validationL1: l1, validationPSNR: psnr(se))
+        guard l1.isFinite, se.isFinite else { return l1.isFinite ? se : l1 }
+        // No training batch since the last point (a resumed run validated at once): NaN.
+        var point = HistoryPoint(step: state.step, seconds: state.seconds, trainL1: sinceLast > 0 ? trainL1Sum / Double(sinceLast) : .nan,
+                                 trainPSNR: sinceLast > 0 ? psnr(trainSESum / Double(sinceLast)) : .nan, validationL1: l1, validationPSNR: psnr(se))
         if let t = textureSample, t.count > 0 {
             let q = model.predict(t.points)
             var tse = 0.0
@@ -161,6 +179,7 @@ public final class Trainer: @unchecked Sendable {
             state.bestStep = state.step
             best = model.parameterSnapshot
         }
+        return nil
     }
 }
 
