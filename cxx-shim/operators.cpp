@@ -38,11 +38,11 @@ extern "C" tf_status tf_operators_build(const double *V, int64_t n, const int32_
             throw Error(TF_ERR_INVALID, "unknown mass kind " + std::to_string(mass_kind));
         for (int64_t i = 0; i < 3 * n; ++i)
             if (!std::isfinite(V[i]))
-                throw Error(TF_ERR_INVALID, "vertex " + std::to_string(i / 3) +
+                throw Error(TF_ERR_INVALID, "vertex index " + std::to_string(i / 3) + " (0-based)" +
                                                 " has a non-finite coordinate");
         for (int64_t f = 0; f < 3 * m; ++f)
             if (F[f] < 0 || F[f] >= n)
-                throw Error(TF_ERR_INVALID, "face " + std::to_string(f / 3) + " refers to vertex " +
+                throw Error(TF_ERR_INVALID, "face index " + std::to_string(f / 3) + " (0-based) refers to vertex index " +
                                                 std::to_string(F[f]) + ", outside 0..<" +
                                                 std::to_string(n));
 

@@ -176,7 +176,7 @@ public enum Trainer {
             run.record(epoch)
             if let path = checkpoint, epoch + 1 == c.epochs || Date().timeIntervalSince(lastSave) > 10 {
                 lastSave = Date()
-                try AtomicFile.write(try JSONEncoder().encode(run.checkpoint(after: epoch)), to: path)
+                try AtomicFile.write(try TexfieldJSON.encoder(pretty: false).encode(run.checkpoint(after: epoch)), to: path)
             }
             progress?(epoch + 1)
         }
@@ -212,7 +212,7 @@ public enum Trainer {
         /// Restores a checkpoint of the same configuration (the epoch count may differ) and data;
         /// returns the epoch to continue from.
         mutating func restore(_ data: Data, path: String) throws -> Int {
-            guard let ck = try? JSONDecoder().decode(Checkpoint.self, from: data) else {
+            guard let ck = try? TexfieldJSON.decoder().decode(Checkpoint.self, from: data) else {
                 throw DynamicsError.invalid("\(path): not a dynamics checkpoint (delete it to start over)")
             }
             var mine = c, theirs = ck.configuration

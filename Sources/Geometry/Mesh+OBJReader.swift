@@ -72,15 +72,16 @@ struct OBJParser {
     mutating func parse(_ buf: UnsafeBufferPointer<UInt8>) throws {
         let base = buf.baseAddress!
         let end = buf.count - 1  // index of the terminator
-        var i = 0
+        // A UTF-8 byte-order mark (some Windows editors write one) is skipped.
+        var i = end >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF ? 3 : 0
         line = 0
         while i < end {
             line += 1
-            // Find the end of the line.
+            // Find the end of the line: LF, CRLF or a lone CR (classic Mac files).
             var e = i
-            while e < end && base[e] != 10 { e += 1 }
+            while e < end && base[e] != 10 && base[e] != 13 { e += 1 }
             try parseLine(base, i, e)
-            i = e + 1
+            i = e < end && base[e] == 13 && base[e + 1] == 10 ? e + 2 : e + 1
         }
     }
 
@@ -163,6 +164,11 @@ struct OBJParser {
         return String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// A token for a message: at most 40 characters (a 10 MB token is never echoed whole).
+    func shown(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> String {
+        excerpt(text(p, s, min(e, s + 4096)), limit: 40) + (e - s > 4096 ? " (\(e - s) bytes)" : "")
+    }
+
     /// Parses the next number on the line; nil at the end of the line.
     mutating func number(_ p: UnsafePointer<UInt8>, _ i: inout Int, _ end: Int) throws -> Double? {
         while i < end && OBJParser.isSpace(p[i]) { i += 1 }
@@ -175,15 +181,17 @@ struct OBJParser {
         if consumed == 0 || j > end || (j < end && !OBJParser.isSpace(p[j]) && p[j] != 35) {
             var k = i
             while k < end && !OBJParser.isSpace(p[k]) { k += 1 }
-            throw fail("malformed number '\(text(p, i, k))'")
+            throw fail("malformed number '\(shown(p, i, k))'")
         }
         if !x.isFinite {
             var k = i
             while k < end && !OBJParser.isSpace(p[k]) { k += 1 }
-            throw fail("non-finite number '\(text(p, i, k))'")
+            let token = shown(p, i, k)
+            throw fail(x.isNaN || token.lowercased().contains("inf") ? "number '\(token)' is not finite"
+                       : "number '\(token)' is beyond the range of a double (±1.8e308)")
         }
         // Reject hexadecimal and other strtod extras that OBJ does not have.
-        for q in i..<j where p[q] == 120 || p[q] == 88 { throw fail("malformed number '\(text(p, i, j))'") }
+        for q in i..<j where p[q] == 120 || p[q] == 88 { throw fail("malformed number '\(shown(p, i, j))'") }
         i = j
         return x
     }
@@ -224,7 +232,7 @@ struct OBJParser {
             guard let rv = try index(p, &i, end) else {
                 var k = i
                 while k < end && !OBJParser.isSpace(p[k]) { k += 1 }
-                throw fail("malformed face corner '\(text(p, cornerStart, k))'")
+                throw fail("malformed face corner '\(shown(p, cornerStart, k))'")
             }
             var rt: Int? = nil, rn: Int? = nil
             if i < end && p[i] == 47 {  // '/'
@@ -239,7 +247,7 @@ struct OBJParser {
             if i < end && !OBJParser.isSpace(p[i]) && p[i] != 35 {
                 var k = i
                 while k < end && !OBJParser.isSpace(p[k]) { k += 1 }
-                throw fail("malformed face corner '\(text(p, cornerStart, k))'")
+                throw fail("malformed face corner '\(shown(p, cornerStart, k))'")
             }
             let v = try resolve(rv, count: nv, what: "vertex")
             let t = try rt.map { try resolve($0, count: nt, what: "texture coordinate") } ?? -1

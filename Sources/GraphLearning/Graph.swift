@@ -53,6 +53,9 @@ public struct Graph: Sendable, Equatable {
                      edgeTypes: edgeTypes, label: label, targets: targets)
     }
 
+    /// The most nodes a graph read from a file may have.
+    public static let maxNodes = 10_000
+
     /// Reads JSON lines: one graph per line, {"nodes": n, "edges": [[a, b], …], optional
     /// "features": [[…], …] (n rows), "edge_types": […], "label": int, "target": number or
     /// "targets": [numbers]}.
@@ -61,11 +64,14 @@ public struct Graph: Sendable, Equatable {
         let text: String
         do { text = try InputFile.readText(path, limit: 1 << 30) } catch let e as FileReadError { throw GraphError.bad(e.description) }
         var out = [Graph]()
-        for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
+        for (i, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let where_ = "\(path): line \(i + 1)"
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { throw GraphError.bad("\(where_): not a JSON object") }
-            guard let n = obj["nodes"] as? Int, n >= 0 else { throw GraphError.bad("\(where_): \"nodes\" must be a count ≥ 0") }
+            guard let n = obj["nodes"] as? Int, (0...maxNodes).contains(n) else {
+                throw GraphError.bad("\(where_): \"nodes\" must be a count in 0...\(maxNodes) (spectral encodings are dense in the node count)")
+            }
             let rawEdges = obj["edges"] as? [[Int]] ?? []
+            guard rawEdges.count <= 64 * max(n, 1) else { throw GraphError.bad("\(where_): \(rawEdges.count) edges for \(n) nodes (at most 64 per node)") }
             var edges = [(Int, Int)]()
             for e in rawEdges {
                 guard e.count == 2, (0..<n).contains(e[0]), (0..<n).contains(e[1]) else { throw GraphError.bad("\(where_): edge \(e) is not two node indices in 0..<\(n)") }
@@ -74,12 +80,14 @@ public struct Graph: Sendable, Equatable {
             var feats: [Float]? = nil, fc = 1
             if let f = obj["features"] as? [[Double]] {
                 guard f.count == n, let w = f.first?.count, f.allSatisfy({ $0.count == w }) else { throw GraphError.bad("\(where_): \"features\" must have \(n) rows of equal length") }
-                if let bad = f.joined().first(where: { !$0.isFinite }) { throw GraphError.bad("\(where_): feature \(bad) is not finite") }
+                if let bad = f.joined().first(where: { !(Swift.abs($0) <= Double(Float.greatestFiniteMagnitude)) }) {
+                    throw GraphError.bad("\(where_): feature \(bad) is \(bad.isFinite ? "beyond the float32 range (±3.4e38)" : "not finite")")
+                }
                 feats = f.flatMap { $0.map(Float.init) }; fc = w
             }
             let types = obj["edge_types"] as? [Int]
-            if let t = types, t.count != edges.count || t.contains(where: { $0 < 0 }) {
-                throw GraphError.bad("\(where_): \"edge_types\" must hold one type ≥ 0 per edge (\(edges.count))")
+            if let t = types, t.count != edges.count || t.contains(where: { !(0...255).contains($0) }) {
+                throw GraphError.bad("\(where_): \"edge_types\" must hold one type in 0...255 per edge (\(edges.count))")
             }
             let targets = obj["targets"] as? [Double] ?? [obj["target"] as? Double ?? 0]
             if let bad = targets.first(where: { !$0.isFinite }) { throw GraphError.bad("\(where_): target \(bad) is not finite") }

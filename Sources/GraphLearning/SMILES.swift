@@ -63,7 +63,7 @@ public enum SMILES {
         var stack = [Int?]()
         var rings = [Int: (Int, Int?)]()
         var i = 0
-        func fail(_ msg: String) -> GraphError { GraphError.bad("\(context): \(msg) at character \(i + 1) of '\(s)'") }
+        func fail(_ msg: String) -> GraphError { GraphError.bad("\(context): \(msg) at character \(i + 1) of '\(excerpt(s))'") }
         func addAtom(_ a: Atom) {
             atoms.append(a)
             let idx = atoms.count - 1
@@ -120,11 +120,18 @@ public enum SMILES {
                 throw fail("unexpected '\(c)'")
             }
         }
-        guard stack.isEmpty else { throw GraphError.bad("\(context): unbalanced '(' in '\(s)'") }
-        guard rings.isEmpty else { throw GraphError.bad("\(context): ring closure \(rings.keys.sorted().map(String.init).joined(separator: ", ")) never closed in '\(s)'") }
-        guard !atoms.isEmpty else { throw GraphError.bad("\(context): no atoms in '\(s)'") }
+        guard stack.isEmpty else { throw GraphError.bad("\(context): unbalanced '(' in '\(excerpt(s))'") }
+        guard rings.isEmpty else { throw GraphError.bad("\(context): ring closure \(rings.keys.sorted().map(String.init).joined(separator: ", ")) never closed in '\(excerpt(s))'") }
+        guard !atoms.isEmpty else { throw GraphError.bad("\(context): no atoms in '\(excerpt(s))'") }
+        // Spectral encodings decompose each graph densely (n² memory): molecules are bounded.
+        guard atoms.count <= maxAtoms else {
+            throw GraphError.bad("\(context): \(atoms.count) atoms; at most \(maxAtoms) per molecule (spectral encodings are dense in the atom count)")
+        }
         return (atoms, bonds)
     }
+
+    /// The most atoms a molecule may have (ZINC's have at most 38).
+    public static let maxAtoms = 1000
 
     /// The molecule as a graph (edge types = bond orders, 4 = aromatic).
     public static func graph(_ s: String, context: String = "SMILES", target: Double = 0) throws -> Graph {
@@ -145,17 +152,23 @@ public enum SMILES {
     public static func readCSV(path: String, smilesColumn: String = "SMILES", targetColumn: String = "score") throws -> [Graph] {
         let text: String
         do { text = try InputFile.readText(path, limit: 1 << 30) } catch let e as FileReadError { throw GraphError.bad(e.description) }
-        var lines = text.split(whereSeparator: \.isNewline).map(String.init)
+        // Line numbers as in the file: empty lines are skipped but counted.
+        var lines = [(number: Int, text: String)]()
+        for (i, raw) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated()
+        where !raw.allSatisfy(\.isWhitespace) { lines.append((i + 1, String(raw))) }
         guard !lines.isEmpty else { throw GraphError.bad("\(path): empty") }
-        let header = lines.removeFirst().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let first = lines.removeFirst()
+        let header = first.text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         guard let si = header.firstIndex(of: smilesColumn), let ti = header.firstIndex(of: targetColumn) else {
-            throw GraphError.bad("\(path): needs columns \(smilesColumn) and \(targetColumn); has \(header.joined(separator: ", "))")
+            throw GraphError.bad("\(path): line \(first.number) must be a header with columns \(smilesColumn) and \(targetColumn); it has \(excerpt(header.joined(separator: ", "), limit: 80))")
         }
-        return try lines.enumerated().map { r, line in
-            let cells = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-            guard cells.count == header.count else { throw GraphError.bad("\(path): row \(r + 1) (line \(r + 2)): \(cells.count) columns, the header has \(header.count)") }
-            guard let t = Double(cells[ti]) else { throw GraphError.bad("\(path): row \(r + 1) (line \(r + 2)): target '\(cells[ti])' is not a number") }
-            return try graph(cells[si], context: "\(path): row \(r + 1) (line \(r + 2))", target: t)
+        return try lines.enumerated().map { r, entry in
+            let at = "\(path): row \(r + 1) (line \(entry.number))"
+            let cells = entry.text.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cells.count == header.count else { throw GraphError.bad("\(at): \(cells.count) columns, the header has \(header.count)") }
+            guard let t = Double(cells[ti]) else { throw GraphError.bad("\(at): target '\(excerpt(cells[ti]))' is not a number") }
+            guard t.isFinite else { throw GraphError.bad("\(at): target '\(excerpt(cells[ti]))' is not a finite number") }
+            return try graph(cells[si], context: at, target: t)
         }
     }
 }

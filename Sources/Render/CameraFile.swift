@@ -123,7 +123,7 @@ public enum CameraFile {
         }
         if object["frames"] != nil {
             let t: Transforms
-            do { t = try JSONDecoder().decode(Transforms.self, from: data) } catch { throw Error(path: path, message: "not a transforms.json: \(error)") }
+            do { t = try TexfieldJSON.decoder().decode(Transforms.self, from: data) } catch { throw Error(path: path, message: "not a transforms.json: \(describeDecodingError(error))") }
             guard testEvery >= 1 else { throw Error(path: path, message: "test-every must be at least 1") }
             let folder = (path as NSString).deletingLastPathComponent
             return try t.frames.enumerated().map { i, f in
@@ -154,8 +154,8 @@ public enum CameraFile {
             }
         }
         let f: OpenCVFile
-        do { f = try JSONDecoder().decode(OpenCVFile.self, from: data) } catch {
-            throw Error(path: path, message: "neither a texfield cameras.json nor a transforms.json: \(error)")
+        do { f = try TexfieldJSON.decoder().decode(OpenCVFile.self, from: data) } catch {
+            throw Error(path: path, message: "neither a texfield cameras.json nor a transforms.json: \(describeDecodingError(error))")
         }
         var out = [NamedFrame]()
         for (split, cams) in [("train", f.train), ("validation", f.validation), ("test", f.test)] {

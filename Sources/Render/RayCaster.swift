@@ -15,7 +15,7 @@ public enum RenderError: Error, CustomStringConvertible, Equatable {
         case .emptyMesh: return "the mesh has no triangles to render"
         case .outOfMemory(let n): return "not enough memory for a BVH over \(n) triangles"
         case .noTexcoords(let m): return "\(m): the mesh has no texture coordinates (vt) on every face; a texture cannot be looked up"
-        case .badTexcoord(let f, let u, let v): return "triangle \(f) has texture coordinate (\(u), \(v)), which is not a finite number"
+        case .badTexcoord(let f, let u, let v): return "triangle index \(f) (0-based) has texture coordinate (\(u), \(v)), which is not a finite number"
         }
     }
 }

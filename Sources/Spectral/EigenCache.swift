@@ -47,7 +47,7 @@ public struct EigenCache: Sendable {
               let mass = try? NPY.read(path: dir + "/mass.npy"),
               let residuals = try? NPY.read(path: dir + "/residuals.npy"),
               let meta = FileManager.default.contents(atPath: dir + "/meta.json"),
-              let info = try? JSONDecoder().decode(CacheMeta.self, from: meta),
+              let info = try? TexfieldJSON.decoder().decode(CacheMeta.self, from: meta),
               values.shape == [options.k], vectors.shape == [mesh.vertexCount, options.k],
               mass.shape == [mesh.vertexCount], residuals.shape == [options.k]
         else { return nil }
@@ -68,7 +68,7 @@ public struct EigenCache: Sendable {
         try NPY.write(path: dir + "/eigenvectors.npy", shape: [basis.vertexCount, basis.count], values: basis.vectors)
         try NPY.write(path: dir + "/mass.npy", shape: [basis.vertexCount], values: basis.mass)
         try NPY.write(path: dir + "/residuals.npy", shape: [basis.count], values: basis.residuals)
-        let meta = try JSONEncoder().encode(CacheMeta(orthonormalityError: basis.orthonormalityError, stats: basis.stats))
+        let meta = try TexfieldJSON.encoder().encode(CacheMeta(orthonormalityError: basis.orthonormalityError, stats: basis.stats))
         try AtomicFile.write(meta, to: dir + "/meta.json")
     }
 }

@@ -154,7 +154,7 @@ struct RenderBench: ParsableCommand {
         print(String(format: "gbuffer %dx%d: median %.2f ms per view, %.2f M rays/s (%d object pixels over %d views)",
                      size, size, median * 1000, Double(size * size) / median / 1e6, hits, views))
         if let path = camerasOut {
-            let data = try JSONEncoder().encode(cams)
+            let data = try TexfieldJSON.encoder().encode(cams)
             try AtomicFile.write(data, to: path)
         }
     }

@@ -57,7 +57,7 @@ struct DynamicsCommand: ParsableCommand {
             struct Row: Codable { var eta: Double; var period: Int; var lyapunov: Double?; var diverged: Bool; var xMin: Double?; var xMax: Double? }
             let rows = sweep.map { e, s in Row(eta: e, period: s.period, lyapunov: s.diverged ? nil : s.lyapunov, diverged: s.diverged,
                                                 xMin: s.samples.min(), xMax: s.samples.max()) }
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let enc = TexfieldJSON.encoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try enc.encode(rows), to: out + "/map.json")
             // Where the behaviour changes.
             var last: String? = nil
@@ -133,7 +133,7 @@ struct DynamicsCommand: ParsableCommand {
             let r: TrainingRecord
             // out/checkpoint.json after every epoch: an interrupted run continues where it stopped.
             r = try Trainer.train(train, test: split.test, configuration: data.configuration, checkpoint: out + "/checkpoint.json")
-            let enc = JSONEncoder()
+            let enc = TexfieldJSON.encoder()
             try AtomicFile.write(try enc.encode(r), to: out + "/record.json")
             try Plot.lines([r.meanTrainLoss, r.meanTestLoss]).writePNG(path: out + "/loss.png")
             let s = RunSummary(r, replaced: -1)
@@ -181,7 +181,7 @@ struct DynamicsCommand: ParsableCommand {
             for p in Set(todo.map { $0.0.name }) {
                 let point = todo.first { $0.0.name == p }!.0
                 try makeOutputFolder("\(out)/runs/\(p)")
-                try AtomicFile.write(try JSONEncoder().encode(point), to: "\(out)/runs/\(p)/point.json")
+                try AtomicFile.write(try TexfieldJSON.encoder().encode(point), to: "\(out)/runs/\(p)/point.json")
             }
             let failures = Failures()
             let counter = Failures()
@@ -192,7 +192,7 @@ struct DynamicsCommand: ParsableCommand {
                 let t = Date()
                 do {
                     let rec = try Trainer.train(train, test: split.test, configuration: p.training)
-                    try AtomicFile.write(try JSONEncoder().encode(RunSummary(rec, replaced: replaced)), to: "\(o)/runs/\(p.name)/run\(r).json")
+                    try AtomicFile.write(try TexfieldJSON.encoder().encode(RunSummary(rec, replaced: replaced)), to: "\(o)/runs/\(p.name)/run\(r).json")
                     counter.add("")
                     Terminal.error(String(format: "[%d/%d] %@ run %d: %.1f s", counter.count, total, p.name, r, Date().timeIntervalSince(t)))
                 } catch { failures.add("\(p.name) run \(r): \(error)") }
@@ -210,7 +210,7 @@ struct DynamicsCommand: ParsableCommand {
 
         static func merge(_ dir: String) throws {
             let fm = FileManager.default
-            let dec = JSONDecoder()
+            let dec = TexfieldJSON.decoder()
             var rows = [(SweepPoint, StabilityEstimate, RunSummary)]()
             for name in ((try? fm.contentsOfDirectory(atPath: dir + "/runs")) ?? []).sorted() {
                 let d = "\(dir)/runs/\(name)"
@@ -234,7 +234,7 @@ struct DynamicsCommand: ParsableCommand {
                              e.betaMean, e.betaSup, e.bound, e.mixingTime.map { String(format: "%.1f", $0) } ?? "> 40", e.pairs)
             }
             try AtomicFile.write(Data(md.utf8), to: dir + "/table.md")
-            let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let enc = TexfieldJSON.encoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             try AtomicFile.write(try enc.encode(rows.map { [$0.0.name: $0.1] }), to: dir + "/results.json")
             try Plot.lines(rows.map { $0.2.meanTestLoss }).writePNG(path: dir + "/test_loss.png")

@@ -76,7 +76,7 @@ struct EigsCommand: ParsableCommand {
             maxResidual: basis.maxResidual, orthonormalityError: basis.orthonormalityError,
             smallestEigenvalue: basis.values.first ?? 0, largestEigenvalue: basis.values.last ?? 0,
             cached: cached, seconds: elapsed, stats: basis.stats)
-        let enc = JSONEncoder()
+        let enc = TexfieldJSON.encoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         try AtomicFile.write(try enc.encode(summary), to: out + "/summary.json")
         if !quiet {

@@ -103,7 +103,7 @@ struct ExperimentCommand: ParsableCommand {
             let fm = FileManager.default
             let runs = (try? fm.contentsOfDirectory(atPath: dir + "/runs")) ?? []
             var byEncoding = [String: [FitMetrics]]()
-            let dec = JSONDecoder()
+            let dec = TexfieldJSON.decoder()
             dec.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             for r in runs.sorted() {
                 guard let data = fm.contents(atPath: "\(dir)/runs/\(r)/metrics.json") else { continue }
@@ -130,7 +130,7 @@ struct ExperimentCommand: ParsableCommand {
                              r.dssim100Mean, r.dssim100Std, r.parameters, r.steps, r.secondsMean)
             }
             try AtomicFile.write(Data(md.utf8), to: dir + "/table.md")
-            let enc = JSONEncoder()
+            let enc = TexfieldJSON.encoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             try AtomicFile.write(try enc.encode(rows), to: dir + "/results.json")
             print(md, terminator: "")
@@ -264,7 +264,7 @@ enum DefaultsTable {
             for setting in ((try? FileManager.default.contentsOfDirectory(atPath: base)) ?? []).sorted() {
                 guard let data = FileManager.default.contents(atPath: "\(base)/\(setting)/metrics.json") else { continue }
                 let m: FitMetrics
-                do { m = try dec.decode(FitMetrics.self, from: data) } catch { throw CommandError("\(base)/\(setting)/metrics.json: \(error)") }
+                do { m = try dec.decode(FitMetrics.self, from: data) } catch { throw CommandError("\(base)/\(setting)/metrics.json: \(describeDecodingError(error))") }
                 var snaps = m.snapshots
                 if snaps.last?.step != m.steps {
                     // the end of the run is the last point

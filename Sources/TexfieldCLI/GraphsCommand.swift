@@ -44,10 +44,10 @@ struct GraphsCommand: ParsableCommand {
         let path = out + "/results.json"
         var results = [R]()
         if resume, let data = FileManager.default.contents(atPath: path) {
-            do { results = try JSONDecoder().decode([R].self, from: data) } catch { throw CommandError("\(path): cannot resume from it (\(error))") }
+            do { results = try TexfieldJSON.decoder().decode([R].self, from: data) } catch { throw CommandError("\(path): cannot resume from it (\(describeDecodingError(error)))") }
             Terminal.error("resuming: \(results.count) runs already in \(path)")
         }
-        let enc = JSONEncoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let enc = TexfieldJSON.encoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         for e in list {
             for s in 0..<UInt64(seeds) where !results.contains(where: { key($0) == (e, s) }) {
                 results.append(run(e, s))

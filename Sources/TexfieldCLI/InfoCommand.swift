@@ -1,3 +1,4 @@
+import Support
 import ArgumentParser
 import Foundation
 import Geometry
@@ -14,7 +15,7 @@ struct InfoCommand: ParsableCommand {
         let m = try Mesh.readOBJ(path: mesh)
         let r = m.report()
         if json {
-            let enc = JSONEncoder()
+            let enc = TexfieldJSON.encoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             print(String(decoding: try enc.encode(r), as: UTF8.self))
             return

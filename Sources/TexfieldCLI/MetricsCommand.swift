@@ -1,3 +1,4 @@
+import Support
 import ArgumentParser
 import Foundation
 import Imaging
@@ -35,7 +36,7 @@ struct MetricsCommand: ParsableCommand {
             throw CommandError("\(first), \(second): \(e.description)")
         }
         if json {
-            let enc = JSONEncoder()
+            let enc = TexfieldJSON.encoder()
             enc.outputFormatting = [.sortedKeys]
             enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
             print(String(decoding: try enc.encode(result), as: UTF8.self))

@@ -37,8 +37,8 @@ public enum FieldCheckpoint {
     /// A configuration from a file's metadata, range-checked; errors name the file.
     static func decodeConfiguration(_ json: String, path: String) throws -> FieldConfiguration {
         let c: FieldConfiguration
-        do { c = try JSONDecoder().decode(FieldConfiguration.self, from: Data(json.utf8)) } catch {
-            throw FieldError.checkpoint("\(path): unreadable configuration: \(error)")
+        do { c = try TexfieldJSON.decoder().decode(FieldConfiguration.self, from: Data(json.utf8)) } catch {
+            throw FieldError.checkpoint("\(path): unreadable configuration: \(describeDecodingError(error))")
         }
         do { try c.check() } catch let e as FieldError { throw FieldError.checkpoint("\(path): \(e)") }
         return c
@@ -77,7 +77,7 @@ public enum FieldCheckpoint {
         trainer.best = (b.values, tensors["best.phi.params"]?.values)
         let state: TrainingState
         do { state = try TexfieldJSON.decoder().decode(TrainingState.self, from: Data(s.utf8)) } catch {
-            throw FieldError.checkpoint("\(path): unreadable training state: \(error)")
+            throw FieldError.checkpoint("\(path): unreadable training state: \(describeDecodingError(error))")
         }
         guard state.step >= 0, state.step <= 1_000_000_000, state.seconds.isFinite, state.seconds >= 0,
               state.bestStep >= 0, state.bestStep <= state.step, !state.bestValidationL1.isNaN else {

@@ -166,7 +166,7 @@ public struct FieldRun: Sendable {
         do { data = try InputFile.read(runFile, limit: 16 << 20) } catch let e as FileReadError {
             throw FieldError.notARun(path: runFile, reason: "cannot read: \(e.reason)")
         }
-        do { return try JSONDecoder().decode(Inputs.self, from: data) } catch {
+        do { return try TexfieldJSON.decoder().decode(Inputs.self, from: data) } catch {
             throw FieldError.notARun(path: runFile, reason: "corrupted (not the run.json texfield writes): \(describeDecodingError(error))")
         }
     }

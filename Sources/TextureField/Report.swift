@@ -65,7 +65,7 @@ public enum FitReport {
                              textureImage: Image?, viewsShown: Int = 4) throws {
         let fm = FileManager.default
         try fm.createDirectory(atPath: dir + "/views", withIntermediateDirectories: true)
-        let enc = JSONEncoder()
+        let enc = TexfieldJSON.encoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         try AtomicFile.write(try enc.encode(metrics), to: dir + "/metrics.json")
@@ -150,7 +150,7 @@ public enum FitReport {
             rows += "<tr><td>\(v.view)</td><td>\(v.objectPixels)</td><td>\(f(v.psnr))</td><td>\(f(v.dssim100, 3))</td><td>\(f(v.ssimGaussian, 4))</td></tr>\n"
         }
         let timing = m.timings.sorted { $0.key < $1.key }.map { "<tr><td>\(esc($0.key))</td><td>\(f($0.value, 1)) s</td></tr>" }.joined()
-        let enc = JSONEncoder()
+        let enc = TexfieldJSON.encoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         let config = (try? enc.encode(c)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let views = shown.map { "<figure><img src=\"views/view_\(String(format: "%02d", $0)).png\" alt=\"test view \($0)\"><figcaption>test view \($0): ground truth · prediction · |error| (heat, full scale 0.1)</figcaption></figure>" }.joined(separator: "\n")
