@@ -72,7 +72,7 @@ public final class FieldMLP: @unchecked Sendable {
         dAct = buffer(batch * h)
         dZ = buffer(batch * h)
         dOut = buffer(batch * 3)
-        shardGradients = buffer(max(0, BLASThreads.maximumShards - 1) * offset)
+        shardGradients = buffer(max(0, BLASThreads.workBlocks - 1) * offset)
     }
 
     deinit {
@@ -92,7 +92,7 @@ public final class FieldMLP: @unchecked Sendable {
         nonisolated(unsafe) let xp = x
         parameters.withUnsafeBufferPointer { pb in
             nonisolated(unsafe) let p = pb.baseAddress!
-            BLASThreads.shards(rows: rows) { r0, r1, _ in self.forwardRows(xp, p, r0, r1) }
+            BLASThreads.blocks(rows: rows) { r0, r1, _ in self.forwardRows(xp, p, r0, r1) }
         }
         return UnsafeBufferPointer(start: out, count: rows * 3)
     }
@@ -103,27 +103,29 @@ public final class FieldMLP: @unchecked Sendable {
     /// Forward and backward of the mean L1 loss against `target` (rows × 3); gradients are
     /// overwritten (not accumulated). Returns the loss.
     ///
-    /// The batch is cut into one block of rows per core; each core runs the whole network on its
-    /// block with single-threaded GEMMs (the activations stay in its cache between a product and
-    /// the pass that follows it), and the blocks' gradients are added at the end in a fixed order.
+    /// The batch is cut into `BLASThreads.workBlocks` blocks of rows (more than cores, handed out
+    /// as cores become free, so a core slowed by another process does not hold up the step); each
+    /// block runs the whole network with single-threaded GEMMs (the activations stay in the
+    /// core's cache between a product and the pass that follows it), and the blocks' gradients
+    /// are added at the end in a fixed order (the same on any machine).
     public func lossAndGradients(_ x: UnsafePointer<Float>, target: UnsafePointer<Float>, rows: Int) -> Float {
         precondition(rows <= batch, "batch larger than the workspace")
         nonisolated(unsafe) let (xp, tp) = (x, target)
         let count = parameters.count
-        let shardLosses = UnsafeMutablePointer<Double>.allocate(capacity: BLASThreads.maximumShards)
+        let shardLosses = UnsafeMutablePointer<Double>.allocate(capacity: BLASThreads.workBlocks)
         defer { shardLosses.deallocate() }
         nonisolated(unsafe) let losses = shardLosses
         parameters.withUnsafeBufferPointer { pb in
             gradients.withUnsafeMutableBufferPointer { gb in
                 nonisolated(unsafe) let (p, g) = (pb.baseAddress!, gb.baseAddress!)
-                let used = BLASThreads.shards(rows: rows) { r0, r1, shard in
+                let used = BLASThreads.blocks(rows: rows) { r0, r1, shard in
                     let gs = shard == 0 ? g : self.shardGradients + (shard - 1) * count
                     self.forwardRows(xp, p, r0, r1)
                     losses[shard] = self.backwardRows(xp, tp, p, gs, r0, r1, total: rows)
                 }
                 if used > 1 {  // add the other shards' gradients, in shard order, split over the cores
                     nonisolated(unsafe) let extra = self.shardGradients
-                    BLASThreads.shards(rows: count) { i0, i1, _ in
+                    BLASThreads.blocks(rows: count) { i0, i1, _ in
                         for s in 1..<used {
                             let src = extra + (s - 1) * count
                             for i in i0..<i1 { g[i] += src[i] }

@@ -29,6 +29,28 @@ public enum BLASThreads {
 }
 
 extension BLASThreads {
+    /// Blocks a network step is cut into: a constant, independent of the machine's cores, so
+    /// that the summation order (and so every bit of the result) is the same on any machine, and
+    /// more blocks than cores, so that a core slowed by another process takes fewer blocks
+    /// instead of holding up the step (the blocks are handed out dynamically).
+    public static let workBlocks = 8
+
+    /// Runs `body(r0, r1, block)` over `min(workBlocks, rows)` contiguous blocks of `rows`, handed
+    /// out to the cores as they become free, with OpenBLAS limited to one thread meanwhile.
+    /// Returns the number of blocks; block b covers rows b·rows/used ..< (b+1)·rows/used.
+    @discardableResult
+    public static func blocks(rows: Int, _ body: @escaping @Sendable (Int, Int, Int) -> Void) -> Int {
+        let used = max(1, min(workBlocks, rows))
+        if used == 1 || maximumShards == 1 {
+            for b in 0..<used { body(b * rows / used, (b + 1) * rows / used, b) }
+            return used
+        }
+        enterSingleThreaded()
+        DispatchQueue.concurrentPerform(iterations: used) { b in body(b * rows / used, (b + 1) * rows / used, b) }
+        leaveSingleThreaded()
+        return used
+    }
+
     // OpenBLAS's thread count is global: overlapping single-threaded sections (several trainings in
     // one process) share one lowering of it, and the eigensolver waits for them (CKernels/blas_mode.c).
 

@@ -66,6 +66,9 @@ struct EigsCommand: ParsableCommand {
         bar.finish()
         try makeOutputFolder(out)
         let n = m.vertexCount
+        // summary.json is the folder's manifest: removed before the arrays are replaced and
+        // written last, so a failure part-way never leaves new arrays beside an old summary.
+        try? FileManager.default.removeItem(atPath: out + "/summary.json")
         try NPY.write(path: out + "/eigenvalues.npy", shape: [k], values: basis.values)
         try NPY.write(path: out + "/eigenvectors.npy", shape: [n, k], values: basis.normalizedVectors(normalize))
         try NPY.write(path: out + "/mass.npy", shape: [n], values: basis.mass)

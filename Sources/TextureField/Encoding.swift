@@ -66,7 +66,7 @@ public struct SignNetPhi: Sendable {
         let c = columnBias(lambda)
         let p = parameters, H = hidden
         nonisolated(unsafe) let (vp, op) = (v, out)
-        BLASThreads.shards(rows: rows) { r0, r1, _ in
+        BLASThreads.blocks(rows: rows) { r0, r1, _ in
             p.withUnsafeBufferPointer { pp in
                 c.withUnsafeBufferPointer { cp in
                     tfk_signnet_forward(vp, Int64(k), Int64(r0), Int64(r1), Int32(H), pp.baseAddress!, cp.baseAddress!,
@@ -80,14 +80,14 @@ public struct SignNetPhi: Sendable {
     public mutating func backward(_ v: UnsafePointer<Float>, gout: UnsafePointer<Float>, rows: Int, k: Int, lambda: [Float]) {
         let c = columnBias(lambda)
         let p = parameters, H = hidden
-        let shards = BLASThreads.maximumShards
+        let shards = BLASThreads.workBlocks
         // Per shard: dw1 (H), dc (H × k), dw2 (H), db2 (1).
         let stride = 2 * H + H * k + 1
         let partial = UnsafeMutablePointer<Float>.allocate(capacity: shards * stride)
         partial.initialize(repeating: 0, count: shards * stride)
         defer { partial.deallocate() }
         nonisolated(unsafe) let (vp, gp, pa) = (v, gout, partial)
-        let used = BLASThreads.shards(rows: rows) { r0, r1, s in
+        let used = BLASThreads.blocks(rows: rows) { r0, r1, s in
             let base = pa + s * stride
             p.withUnsafeBufferPointer { pp in
                 c.withUnsafeBufferPointer { cp in

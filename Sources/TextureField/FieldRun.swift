@@ -277,6 +277,13 @@ public struct FieldRun: Sendable {
             }
         } catch let e as SpectralError { throw FieldError.invalid("\(meshPath): \(e)") }
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        if !resume {
+            // A new fit into a used folder: the previous fit's results go first, so that a failure
+            // part-way never leaves them beside this fit's run.json and checkpoint.
+            for f in [metricsFile, modelFile, reportFile, textureFile, evaluationFile, directory + "/curve.png"] {
+                try? FileManager.default.removeItem(atPath: f)
+            }
+        }
         try AtomicFile.write(try TexfieldJSON.encoder().encode(inputs), to: runFile)
         emit(.prepared)
         try AtomicFile.write(try CameraFile.encodeOpenCV(scene.views), to: camerasFile)
