@@ -68,6 +68,7 @@ let package = Package(
             ]),
         .executableTarget(name: "texfield", dependencies: ["TexfieldCLI", "CBLASControl"]),
 
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "GeometryTests", dependencies: ["Geometry", "Support"]),
         .testTarget(name: "SpectralTests", dependencies: ["Spectral", "Geometry"], exclude: ["Fixtures"]),
         .testTarget(name: "ImagingTests", dependencies: ["Imaging"], exclude: ["Fixtures"]),

@@ -135,17 +135,7 @@ extension Image {
 }
 
 func writeAtomically(_ data: Data, to path: String) throws {
-    let url = URL(fileURLWithPath: path)
-    let dir = url.deletingLastPathComponent()
-    var isDir: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: dir.path, isDirectory: &isDir), isDir.boolValue else {
-        throw ImageError.writeFailed(path: path, reason: "folder \(dir.path) does not exist")
-    }
-    let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    do { try data.write(to: tmp) } catch { throw ImageError.writeFailed(path: path, reason: error.localizedDescription) }
-    if rename(tmp.path, path) != 0 {
-        let reason = String(cString: strerror(errno))
-        try? FileManager.default.removeItem(at: tmp)
-        throw ImageError.writeFailed(path: path, reason: reason)
+    do { try AtomicFile.write(data, to: path) } catch let e as FileWriteError {
+        throw ImageError.writeFailed(path: path, reason: e.reason)
     }
 }
