@@ -187,7 +187,7 @@ struct OBJParser {
             var k = i
             while k < end && !OBJParser.isSpace(p[k]) { k += 1 }
             let token = shown(p, i, k)
-            throw fail(x.isNaN || token.lowercased().contains("inf") ? "number '\(token)' is not finite"
+            throw fail(x.isNaN || token.lowercased().contains("inf") ? "non-finite number '\(token)'"
                        : "number '\(token)' is beyond the range of a double (±1.8e308)")
         }
         // Reject hexadecimal and other strtod extras that OBJ does not have.

@@ -106,7 +106,11 @@ public enum SMILES {
                 if c == "%" {
                     guard i + 2 < chars.count, let n = Int(String(chars[(i + 1)...(i + 2)])) else { throw fail("'%' needs two digits") }
                     num = n; i += 3
-                } else { num = Int(String(c))!; i += 1 }
+                } else {
+                    // One ASCII digit (a Character such as "5\u{301}" also sorts between "0" and "9").
+                    guard let a = c.asciiValue, (48...57).contains(a) else { throw fail("unexpected '\(c)'") }
+                    num = Int(a) - 48; i += 1
+                }
                 guard let p = prev else { throw fail("ring closure before any atom") }
                 if let (q, order) = rings.removeValue(forKey: num) {
                     let o = pendingBond ?? order ?? (atoms[p].aromatic && atoms[q].aromatic ? 4 : 1)

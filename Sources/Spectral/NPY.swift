@@ -94,7 +94,7 @@ public enum NPY {
         let descr = String(d[d.index(after: q1)..<q2])
         guard let fo = field("fortran_order") else { throw fail("no fortran_order") }
         let fortran = fo.hasPrefix("True")
-        guard let s = field("shape"), let p1 = s.firstIndex(of: "("), let p2 = s.firstIndex(of: ")") else { throw fail("no shape") }
+        guard let s = field("shape"), let p1 = s.firstIndex(of: "("), let p2 = s[p1...].firstIndex(of: ")") else { throw fail("no shape") }
         let shape = try s[s.index(after: p1)..<p2].split(separator: ",").map { part -> Int in
             guard let v = Int(part.trimmingCharacters(in: .whitespaces)), v >= 0 else { throw fail("bad shape") }
             return v
@@ -116,6 +116,8 @@ public enum NPY {
             guard !overflow, p <= available else { throw fail("truncated data: shape \(shape) needs more than the \(b.count - offset) bytes present") }
             count = p
         }
+        // A scalar (shape ()) holds one value: checked too (the loop above does not run for it).
+        guard count <= available else { throw fail("truncated data: shape \(shape) needs \(count * size) bytes, \(b.count - offset) present") }
         var values = [Double](repeating: 0, count: count)
         b.withUnsafeBytes { raw in
             let p = raw.baseAddress! + offset

@@ -102,7 +102,7 @@ private let square = """
         #expect(throws: MeshError.unreadable(path: "/nonexistent/x.obj", reason: "no such file")) {
             try Mesh.readOBJ(path: "/nonexistent/x.obj")
         }
-        #expect(throws: MeshError.unreadable(path: "/tmp", reason: "is a directory")) {
+        #expect(throws: MeshError.unreadable(path: "/tmp", reason: "is a folder, not a regular file")) {
             try Mesh.readOBJ(path: "/tmp")
         }
     }

@@ -25,6 +25,13 @@ private func write(_ text: String, _ name: String) throws -> (String, String) {
         #expect(throws: GraphError.self) { _ = try SMILES.readCSV(path: path2) }
     }
 
+    /// Found by the fuzzer (smiles): a digit with a combining mark sorts between "0" and "9" as a
+    /// Character and was force-converted to an Int.
+    @Test func digitWithCombiningMark() {
+        #expect(throws: GraphError.self) { _ = try SMILES.graph("C5\u{301}CC5") }
+        #expect(try SMILES.graph("C1CC1").nodeCount == 3)
+    }
+
     /// Counts from a file are bounded before they become sizes.
     @Test func jsonLinesBounds() throws {
         for (line, expected) in [(#"{"nodes": 1000000000000}"#, "nodes"),

@@ -125,7 +125,7 @@ private func check(_ a: Image, _ b: Image, mask: Image?, _ e: Expected.M, _ labe
         defer { try? FileManager.default.removeItem(atPath: dir) }
         #expect { try Image.decodePNG(Data("hello world".utf8), path: "h.png") } throws: { "\($0)".contains("h.png") && "\($0)".contains("signature") }
         #expect { try Image.readPNG(path: dir + "/none.png") } throws: { "\($0)".contains("no such file") }
-        #expect { try Image.readPNG(path: dir) } throws: { "\($0)".contains("is a directory") }
+        #expect { try Image.readPNG(path: dir) } throws: { "\($0)".contains("is a folder") }
         var good = try Data(contentsOf: URL(fileURLWithPath: fixtures + "/rgb8.png"))
         // Truncated.
         #expect(throws: ImageError.self) { try Image.decodePNG(good.prefix(good.count / 2)) }

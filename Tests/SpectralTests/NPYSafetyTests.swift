@@ -20,4 +20,20 @@ import Testing
         let d: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(c.count & 0xFF), UInt8(c.count >> 8)] + c
         #expect(throws: (any Error).self) { _ = try NPY.decode(Data(d)) }
     }
+
+    /// Found by the fuzzer (npy, AddressSanitizer: heap-buffer-overflow): a scalar (shape ())
+    /// with no data bytes was read past the end of the buffer.
+    @Test func scalarWithoutData() {
+        let h = "{'descr': '<i4', 'fortran_order': False, 'shape': (), }" + String(repeating: " ", count: 64) + "\n"
+        let b: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.utf8.count), 0] + Array(h.utf8)
+        #expect(throws: (any Error).self) { _ = try NPY.decode(Data(b)) }
+        #expect(try NPY.decode(Data(b + [7, 0, 0, 0])).values == [7])
+    }
+
+    /// Found by the fuzzer (npy): a ')' before the '(' of the shape trapped forming a range.
+    @Test func shapeParenthesesOutOfOrder() {
+        let h = "{'descr': '<f4', 'fortran_order': False, 'shape':3) 0(, , }" + String(repeating: " ", count: 60) + "\n"
+        let b: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.utf8.count), 0] + Array(h.utf8)
+        #expect(throws: (any Error).self) { _ = try NPY.decode(Data(b)) }
+    }
 }
