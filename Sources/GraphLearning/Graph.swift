@@ -67,8 +67,8 @@ public struct Graph: Sendable, Equatable {
         for (i, line) in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).enumerated() where !line.trimmingCharacters(in: .whitespaces).isEmpty {
             let where_ = "\(path): line \(i + 1)"
             guard let obj = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { throw GraphError.bad("\(where_): not a JSON object") }
-            guard let n = obj["nodes"] as? Int, (0...maxNodes).contains(n) else {
-                throw GraphError.bad("\(where_): \"nodes\" must be a count in 0...\(maxNodes) (spectral encodings are dense in the node count)")
+            guard let n = obj["nodes"] as? Int, (1...maxNodes).contains(n) else {
+                throw GraphError.bad("\(where_): \"nodes\" must be a count in 1...\(maxNodes) (spectral encodings are dense in the node count)")
             }
             let rawEdges = obj["edges"] as? [[Int]] ?? []
             guard rawEdges.count <= 64 * max(n, 1) else { throw GraphError.bad("\(where_): \(rawEdges.count) edges for \(n) nodes (at most 64 per node)") }

@@ -28,6 +28,9 @@ public struct Matrix<T: GEMMScalar>: Sendable, Equatable {
         let m = ta ? a.columns : a.rows, k = ta ? a.rows : a.columns
         let kb = tb ? b.columns : b.rows, n = tb ? b.rows : b.columns
         precondition(k == kb && c.rows == m && c.columns == n, "shape mismatch in multiply")
+        // Empty operands (an empty array has no base address): C = βC, or nothing at all.
+        guard m > 0, n > 0 else { return }
+        guard k > 0 else { for i in c.values.indices { c.values[i] = beta == 0 ? 0 : beta * c.values[i] }; return }
         a.values.withUnsafeBufferPointer { ap in
             b.values.withUnsafeBufferPointer { bp in
                 c.values.withUnsafeMutableBufferPointer { cp in

@@ -16,6 +16,12 @@ import Glibc
 nonisolated(unsafe) var stopRequested: Int32 = 0
 
 func installInterruptHandler() {
+    // A parent may have blocked SIGINT (some process launchers do): unblock it, or Ctrl-C would
+    // stay pending until the run ends.
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGINT)
+    pthread_sigmask(SIG_UNBLOCK, &set, nil)
     signal(SIGINT) { _ in
         stopRequested = 1
         signal(SIGINT, SIG_DFL)  // a second Ctrl-C ends the process at once

@@ -27,7 +27,7 @@ private func write(_ text: String, _ name: String) throws -> (String, String) {
 
     /// Found by the fuzzer (smiles): a digit with a combining mark sorts between "0" and "9" as a
     /// Character and was force-converted to an Int.
-    @Test func digitWithCombiningMark() {
+    @Test func digitWithCombiningMark() throws {
         #expect(throws: GraphError.self) { _ = try SMILES.graph("C5\u{301}CC5") }
         #expect(try SMILES.graph("C1CC1").nodeCount == 3)
     }

@@ -23,7 +23,7 @@ import Testing
 
     /// Found by the fuzzer (npy, AddressSanitizer: heap-buffer-overflow): a scalar (shape ())
     /// with no data bytes was read past the end of the buffer.
-    @Test func scalarWithoutData() {
+    @Test func scalarWithoutData() throws {
         let h = "{'descr': '<i4', 'fortran_order': False, 'shape': (), }" + String(repeating: " ", count: 64) + "\n"
         let b: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(h.utf8.count), 0] + Array(h.utf8)
         #expect(throws: (any Error).self) { _ = try NPY.decode(Data(b)) }

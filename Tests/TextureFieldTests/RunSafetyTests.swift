@@ -124,6 +124,30 @@ private func overwrite(_ path: String, where which: (String) -> Bool, value: Flo
         }
     }
 
+    /// A checkpoint's training state or configuration with absurd values (a step of −5 or 2^62,
+    /// width −5, imageSize 100000) is refused on resume, naming the file, instead of trapping or
+    /// asking for 40 GB.
+    @Test func absurdCheckpointValues() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (mesh, tex) = try writeInputs(dir)
+        var c = smallConfig()
+        c.steps = 10
+        let run = FieldRun(directory: dir + "/run")
+        guard case .finished = try run.fit(mesh: mesh, texture: tex, configuration: c) else { Issue.record("fit"); return }
+        let (tensors, meta) = try Safetensors.read(path: run.checkpointFile)
+        for (key, from, to) in [("texfield.state", "\"step\":10", "\"step\":-5"), ("texfield.state", "\"step\":10", "\"step\":4611686018427387904"),
+                                ("texfield.config", "\"width\":32", "\"width\":-5"), ("texfield.config", "\"imageSize\":40", "\"imageSize\":100000")] {
+            var m = meta
+            #expect(m[key]!.contains(from), "\(key) lacks \(from)")
+            m[key] = m[key]!.replacingOccurrences(of: from, with: to)
+            try Safetensors.write(path: run.checkpointFile, tensors: tensors, metadata: m)
+            do { _ = try run.resume(steps: 20); Issue.record("resumed with \(to)") } catch let e as FieldError {
+                #expect(e.description.contains("checkpoint.safetensors"), "\(e)")
+            }
+        }
+    }
+
     /// Texture coordinates of 1e308 (finite, so read) rasterize and sample without trapping.
     @Test func hugeTextureCoordinates() throws {
         var mesh = Mesh.torus(segments: 12, rings: 6)
