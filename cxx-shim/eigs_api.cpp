@@ -34,7 +34,9 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
         S.band = o->band > 0 ? o->band : 100;
         int method = o->method;
         if (method == 0) {
-            bool small = n <= 2000 || (n <= 6000 && 4 * k >= n);
+            // Dense for small meshes, and for any k slicing cannot reach (3k > n) while dense
+            // fits in memory.
+            bool small = n <= 2000 || (n <= 6000 && 4 * k >= n) || (3 * k > n && n <= 20000);
             method = small ? 1 : 2;
         }
         if (method == 2 && 3 * k > n)

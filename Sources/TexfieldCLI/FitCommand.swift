@@ -44,6 +44,8 @@ struct FitOptions: ParsableArguments {
     @Option(help: "Test views.") var testViews = 20
     @Option(help: "Validate (and keep the best model) every this many steps.") var validateEvery = 500
     @Option(help: "Hidden units of SignNet's φ.") var signnetHidden = 8
+    @Option(help: ArgumentHelp("Eigenfunctions used, as bands of indices (0 = the first non-constant one), e.g. 0-255,1793-2303,3840-4095 (the intrinsic-neural-fields paper's, 1023 of 4096; 'published' for short); -k becomes at least the highest index + 1.", valueName: "bands"))
+    var bands: String?
     @Option(help: "Texture coordinates outside [0, 1]: wrap (tile), clamp or error (default: clamp within 0.1 of [0, 1] with a warning, else error).")
     var uvBorder: UVBorder?
 
@@ -64,13 +66,23 @@ struct FitOptions: ParsableArguments {
         guard trainViews >= 1, testViews >= 1, validateEvery >= 1 else { throw ValidationError("view counts and --validate-every must be positive") }
         guard (1...64).contains(signnetHidden) else { throw ValidationError("--signnet-hidden must be in 1...64") }
         if let w = warmup, !(1...10_000_000).contains(w) { throw ValidationError("--warmup must be in 1...10000000") }
+        if let b = bands {
+            guard let parsed = parsedBands, parsed.allSatisfy({ (0...65_534).contains($0.lower) && $0.lower <= $0.upper && $0.upper <= 65_534 }),
+                  zip(parsed, parsed.dropFirst()).allSatisfy({ $0.upper < $1.lower }) else {
+                throw ValidationError("--bands \(b): expected ascending, disjoint ranges such as 0-255,1793-2303,3840-4095 (indices 0...65534)")
+            }
+        }
     }
+
+    /// `--bands` parsed ("published": the paper's three bands).
+    var parsedBands: [EigenBand]? { bands.flatMap { $0 == "published" ? EigenBand.published : EigenBand.parse($0) } }
 
     var configuration: FieldConfiguration {
         var c = FieldConfiguration()
         c.encoding = encoding; c.eigenfunctions = k; c.learningRate = lr; c.schedule = schedule; c.seconds = seconds ?? 600; c.steps = steps ?? 1_000_000
         c.batch = batch; c.seed = seed; c.imageSize = size; c.trainViews = trainViews; c.testViews = testViews
         c.validateEvery = validateEvery; c.signnetHidden = signnetHidden; c.uvBorder = uvBorder; c.warmupSteps = warmup
+        if let b = parsedBands { c.bands = b; c.eigenfunctions = max(k, b.last!.upper + 1) }
         return c
     }
 }

@@ -20,11 +20,40 @@ public enum LearningRateSchedule: String, Codable, Sendable, CaseIterable {
 
 public enum UVBorder: String, Codable, Sendable, CaseIterable { case wrap, clamp, error }
 
+/// A range of eigenfunctions, both ends included, numbered from 0 = the first non-constant one
+/// (the constant eigenfunction is always dropped).
+public struct EigenBand: Codable, Sendable, Equatable, CustomStringConvertible {
+    public var lower: Int
+    public var upper: Int
+    public init(_ lower: Int, _ upper: Int) { self.lower = lower; self.upper = upper }
+    public var count: Int { upper - lower + 1 }
+    public var description: String { "\(lower)-\(upper)" }
+
+    /// Parses "0-255,1793-2303,3840-4095" (a single number is a band of one); nil when malformed.
+    public static func parse(_ text: String) -> [EigenBand]? {
+        var out = [EigenBand]()
+        for part in text.split(separator: ",") {
+            let ends = part.split(separator: "-", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard (1...2).contains(ends.count), let a = Int(ends[0]), let b = Int(ends.last!) else { return nil }
+            out.append(EigenBand(a, b))
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    /// The bands of the intrinsic-neural-fields paper for 4096 eigenfunctions: low, middle and
+    /// high frequencies, 1023 in all.
+    public static let published = [EigenBand(0, 255), EigenBand(1793, 2303), EigenBand(3840, 4095)]
+}
+
 /// Everything that decides a fit; stored in DIR/config.json, and checked on --resume.
 public struct FieldConfiguration: Codable, Sendable, Equatable {
     public var encoding: Encoding = .eigen
-    /// Eigenfunctions used, after dropping the constant one.
+    /// Eigenfunctions computed, after dropping the constant one (all of them are used unless
+    /// `bands` selects some).
     public var eigenfunctions: Int = 1023
+    /// The eigenfunctions used, as bands of indices into the `eigenfunctions` computed (nil: all);
+    /// e.g. `EigenBand.published` with 4096 computed.
+    public var bands: [EigenBand]? = nil
     /// Adam's base rate. Default chosen by measurement on spot (BENCHMARKS.md): with the cosine
     /// schedule over a 2-minute budget, 1e-3 / 2e-3 / 4e-3 / 8e-3 reached 44.35 / 44.84 / 45.60 /
     /// 45.63 dB test PSNR; the constant 5e-4 38.67 dB.
@@ -72,6 +101,11 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
             if !ok { throw FieldError.invalid("configuration: \(field) = \(value) is outside \(range)") }
         }
         try need((1...65_536).contains(eigenfunctions), "eigenfunctions", eigenfunctions, "1...65536")
+        if let b = bands {
+            let ordered = !b.isEmpty && zip(b, b.dropFirst()).allSatisfy { $0.upper < $1.lower }
+            try need(ordered && b.allSatisfy { 0 <= $0.lower && $0.lower <= $0.upper && $0.upper < eigenfunctions },
+                     "bands", b.map(\.description).joined(separator: ","), "ascending, disjoint bands within 0...eigenfunctions − 1")
+        }
         try need(learningRate.isFinite && learningRate > 0 && learningRate <= 1e6, "learningRate", learningRate, "(0, 1e6]")
         try need((1...1 << 20).contains(batch), "batch", batch, "1...1048576")
         try need(steps >= 1, "steps", steps, "1...")
@@ -91,7 +125,13 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     }
 
     /// The network's input width for this configuration.
-    public var inputs: Int { encoding == .xyzRFF ? 3 + 2 * rffFeatures : eigenfunctions }
+    public var inputs: Int { encoding == .xyzRFF ? 3 + 2 * rffFeatures : selectedEigenfunctions.count }
+
+    /// The indices (into the non-constant eigenfunctions computed) the network sees.
+    public var selectedEigenfunctions: [Int] {
+        guard let b = bands else { return Array(0..<eigenfunctions) }
+        return b.flatMap { Array($0.lower...$0.upper) }
+    }
 }
 
 /// The surface data a field reads: per-vertex eigenfunctions (n × k, Float, each divided by its

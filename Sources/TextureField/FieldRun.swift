@@ -328,6 +328,7 @@ public struct FieldRun: Sendable {
     private func fitMessage(_ path: String, _ mesh: Mesh, _ c: FieldConfiguration) -> String {
         "texfield fit: \(path) (\(mesh.vertexCount) vertices, \(mesh.triangleCount) triangles), \(c.encoding.rawValue)"
             + (c.encoding.usesEigenfunctions ? ", k = \(c.eigenfunctions)" : "")
+            + (c.bands.map { " (bands \($0.map(\.description).joined(separator: ",")): \(c.inputs) inputs)" } ?? "")
     }
 
     /// The training loop with checkpoints every `checkpointInterval` seconds and test snapshots of

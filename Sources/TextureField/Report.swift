@@ -169,7 +169,7 @@ public enum FitReport {
         <table class="info">
         <tr><th>mesh</th><td>\(esc(m.mesh)) (\(m.vertices) vertices, \(m.triangles) triangles)</td></tr>
         <tr><th>texture</th><td>\(esc(m.texture))</td></tr>
-        <tr><th>encoding</th><td>\(c.encoding.rawValue)\(c.encoding.usesEigenfunctions ? ", k = \(c.eigenfunctions)" : "")</td></tr>
+        <tr><th>encoding</th><td>\(c.encoding.rawValue)\(c.encoding.usesEigenfunctions ? ", k = \(c.eigenfunctions)" : "")\(c.bands.map { ", bands " + $0.map(\.description).joined(separator: ",") } ?? "")</td></tr>
         <tr><th>parameters</th><td>\(m.parameters)</td></tr>
         <tr><th>training</th><td>\(m.steps) steps of \(c.batch) rays in \(f(m.trainingSeconds, 1)) s (\(f(m.samplesPerSecond, 0)) rays/s), lr \(c.learningRate); model kept from step \(m.bestStep)</td></tr>
         <tr><th>training rays</th><td>\(m.trainingRays)\(c.givenCameras == true ? " (given cameras)" : " (\(c.trainViews) views of \(c.imageSize)²)")</td></tr>

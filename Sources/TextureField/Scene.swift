@@ -128,16 +128,18 @@ public struct FieldSurface: Sendable {
             let (basis, _) = try Eigenbasis.loadOrCompute(mesh: mesh, options: EigenOptions(k: c.eigenfunctions + 1), cache: cache) { f in
                 progress?("eigenfunctions", f); return true
             }
-            let kk = basis.count, k = c.eigenfunctions
+            let kk = basis.count, chosen = c.selectedEigenfunctions, k = chosen.count
             let scaled = basis.normalizedVectors(.range)
             phi = [Float](repeating: 0, count: n * k)
-            for i in 0..<n { for j in 0..<k { phi[i * k + j] = Float(scaled[i * kk + j + 1]) } }
-            values = Array(basis.values[1...])
-            let top = max(values.last ?? 1, 1e-300)
+            for i in 0..<n { for (j, e) in chosen.enumerated() { phi[i * k + j] = Float(scaled[i * kk + e + 1]) } }
+            let all = Array(basis.values[1...])
+            // λ normalised by the largest computed, so that bands keep their place in the spectrum.
+            let top = max(all.last ?? 1, 1e-300)
+            values = chosen.map { all[$0] }
             lambda = values.map { Float($0 / top) }
         }
         eigenvalues = values
-        data = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? c.eigenfunctions : 0, phi: phi, lambda: lambda,
+        data = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? c.selectedEigenfunctions.count : 0, phi: phi, lambda: lambda,
                            positions: SurfaceData.unitCubePositions(mesh))
         seconds = Date().timeIntervalSince(t0)
         self.warnings = warnings

@@ -30,6 +30,8 @@ private func failure(_ args: [String]) -> String {
             (["fit", "m.obj", "--test-views", "99999999"], "--test-views"),
             (["fit", "m.obj", "--lr", "1e30"], "--lr"),
             (["fit", "m.obj", "--seconds", "inf"], "--seconds"),
+            (["fit", "m.obj", "--bands", "5-3"], "--bands"),
+            (["fit", "m.obj", "--bands", "0-9,5-12"], "--bands"),
             (["fit", "m.obj", "--size", "4096", "--test-views", "1000"], "rendered pixels"),
             (["graphs", "count", "--graphs", "99999999999"], "--graphs"),
             (["graphs", "csl", "--lr", "1e30"], "--lr"),
