@@ -92,4 +92,22 @@ private func run(_ args: [String]) throws {
         #expect(throws: (any Error).self) { _ = try TexfieldCommand.parseAsRoot(["experiment", "defaults", "--steps", "10", "--snapshot-steps", "20"]) }
         #expect { try run(["experiment", "defaults", "--cases", "teapot", "--merge-only", "--out", "/nonexistent"]) } throws: { "\($0)".contains("teapot") }
     }
+
+    /// The study end to end at a tiny budget: two settings on the demo torus, snapshots, the table
+    /// and results.json; a second call skips the finished runs.
+    @Test func defaultsStudyEndToEnd() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-study-\(UUID())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["experiment", "defaults", "--out", dir, "--cases", "torus-demo", "--settings", "default,reference",
+                    "--steps", "20", "--snapshot-steps", "10,20", "--quiet"]
+        try run(args)
+        let table = try String(contentsOfFile: dir + "/table.md", encoding: .utf8)
+        #expect(table.contains("torus-demo") && table.contains("| default |") && table.contains("| reference |") && table.contains("step 20"))
+        let results = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/results.json")))
+        #expect("\(results)".contains("reference"))
+        let model = dir + "/runs/torus-demo/default/metrics.json"
+        let before = try Data(contentsOf: URL(fileURLWithPath: model))
+        try run(args)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: model)) == before)
+    }
 }
