@@ -6,14 +6,14 @@ import Render
 import TextureField
 
 /// A fresh folder under the temporary directory.
-private func tempDir() throws -> String {
+func runTempDir() throws -> String {
     let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-run-\(UUID())").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }
 
 /// The torus with UVs and the two-colour texture, written as files.
-private func writeInputs(_ dir: String) throws -> (mesh: String, texture: String) {
+func writeTorusInputs(_ dir: String) throws -> (mesh: String, texture: String) {
     try Mesh.torus(segments: 24, rings: 12).writeOBJ(path: dir + "/torus.obj")
     try texture(split: true).writePNG(path: dir + "/torus.png")
     return (dir + "/torus.obj", dir + "/torus.png")
@@ -28,9 +28,9 @@ private final class Counter: @unchecked Sendable {
     /// What another Swift program does: fit, evaluate and bake with a few calls on a folder; the
     /// folder's files are there and evaluate/bake reproduce the fit's own numbers.
     @Test func fitEvaluateBake() throws {
-        let dir = try tempDir()
+        let dir = try runTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (mesh, tex) = try writeInputs(dir)
+        let (mesh, tex) = try writeTorusInputs(dir)
         var c = smallConfig()
         c.steps = 60
         let run = FieldRun(directory: dir + "/run")
@@ -58,9 +58,9 @@ private final class Counter: @unchecked Sendable {
     /// Interrupted after 25 steps and resumed, a fit ends with the same model, bit for bit, as one
     /// that ran through; a folder that holds no fit is an error naming it.
     @Test func interruptAndResume() throws {
-        let dir = try tempDir()
+        let dir = try runTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (mesh, tex) = try writeInputs(dir)
+        let (mesh, tex) = try writeTorusInputs(dir)
         var c = smallConfig()
         c.steps = 50
         c.validateEvery = 20

@@ -6,18 +6,6 @@ import Render
 import Testing
 import TextureField
 
-private func tempDir() throws -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-safety-\(UUID())").path
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
-}
-
-private func writeInputs(_ dir: String) throws -> (mesh: String, texture: String) {
-    try Mesh.torus(segments: 24, rings: 12).writeOBJ(path: dir + "/torus.obj")
-    try texture(split: true).writePNG(path: dir + "/torus.png")
-    return (dir + "/torus.obj", dir + "/torus.png")
-}
-
 /// Every tensor of a safetensors file whose name passes `which` set to ±`value`.
 private func overwrite(_ path: String, where which: (String) -> Bool, value: Float) throws {
     let (tensors, meta) = try Safetensors.read(path: path)
@@ -48,9 +36,9 @@ private func overwrite(_ path: String, where which: (String) -> Bool, value: Flo
     /// Interrupted before its first step (Ctrl-C during the eigenpairs or the rendering), a fit
     /// leaves a checkpoint at step 0 that resumes to the same model as an uninterrupted fit.
     @Test func checkpointFromStepZero() throws {
-        let dir = try tempDir()
+        let dir = try runTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (mesh, tex) = try writeInputs(dir)
+        let (mesh, tex) = try writeTorusInputs(dir)
         var c = smallConfig()
         c.steps = 30; c.validateEvery = 10
         let whole = FieldRun(directory: dir + "/whole")
@@ -67,9 +55,9 @@ private func overwrite(_ path: String, where which: (String) -> Bool, value: Flo
     /// Resumed from weights that overflow (finite, 1e30), training diverges at once: the error
     /// names the step and the learning rate, the checkpoint on disk is left as it was.
     @Test func divergenceKeepsTheLastGoodCheckpoint() throws {
-        let dir = try tempDir()
+        let dir = try runTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (mesh, tex) = try writeInputs(dir)
+        let (mesh, tex) = try writeTorusInputs(dir)
         var c = smallConfig()
         c.steps = 20; c.validateEvery = 10
         let run = FieldRun(directory: dir + "/run")
@@ -88,9 +76,9 @@ private func overwrite(_ path: String, where which: (String) -> Bool, value: Flo
     /// exit 0); `acceptChangedInputs` goes on. A model with NaN weights is refused, one whose
     /// colours overflow too (bake used to write an all-black texture).
     @Test func provenanceAndPoisonedModels() throws {
-        let dir = try tempDir()
+        let dir = try runTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (mesh, tex) = try writeInputs(dir)
+        let (mesh, tex) = try writeTorusInputs(dir)
         var c = smallConfig()
         c.steps = 10
         var run = FieldRun(directory: dir + "/run")
@@ -128,9 +116,9 @@ private func overwrite(_ path: String, where which: (String) -> Bool, value: Flo
     /// width −5, imageSize 100000) is refused on resume, naming the file, instead of trapping or
     /// asking for 40 GB.
     @Test func absurdCheckpointValues() throws {
-        let dir = try tempDir()
+        let dir = try runTempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let (mesh, tex) = try writeInputs(dir)
+        let (mesh, tex) = try writeTorusInputs(dir)
         var c = smallConfig()
         c.steps = 10
         let run = FieldRun(directory: dir + "/run")
