@@ -59,11 +59,7 @@ struct FitOptions: ParsableArguments {
         try OptionLimits.check("--test-views", testViews, OptionLimits.views)
         try OptionLimits.check("--validate-every", validateEvery, OptionLimits.steps)
         try OptionLimits.checkRendered(views: trainViews + testViews + 3, size: size)
-        guard k >= 1 else { throw ValidationError("-k must be at least 1") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be a positive number") }
-        guard (seconds ?? 1) > 0, (steps ?? 1) > 0, batch > 0 else { throw ValidationError("--seconds, --steps and --batch must be positive") }
         guard (8...4096).contains(size) else { throw ValidationError("--size must be in 8...4096") }
-        guard trainViews >= 1, testViews >= 1, validateEvery >= 1 else { throw ValidationError("view counts and --validate-every must be positive") }
         guard (1...64).contains(signnetHidden) else { throw ValidationError("--signnet-hidden must be in 1...64") }
         if let w = warmup, !(1...10_000_000).contains(w) { throw ValidationError("--warmup must be in 1...10000000") }
         if let b = bands {

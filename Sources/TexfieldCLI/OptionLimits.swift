@@ -29,7 +29,9 @@ enum OptionLimits {
     static let maxRenderedPixels = 1 << 27
 
     static func checkRendered(views: Int, size: Int) throws {
-        guard views.multipliedReportingOverflow(by: size * size).partialValue <= maxRenderedPixels, views <= maxRenderedPixels else {
+        let (pixels, o1) = size.multipliedReportingOverflow(by: size)
+        let (total, o2) = views.multipliedReportingOverflow(by: pixels)
+        guard !o1, !o2, total <= maxRenderedPixels else {
             throw ValidationError("\(views) views of \(size)² pixels exceed the limit of \(maxRenderedPixels) rendered pixels; use fewer views or a smaller --size")
         }
     }

@@ -31,6 +31,7 @@ private func failure(_ args: [String]) -> String {
             (["fit", "m.obj", "--lr", "1e30"], "--lr"),
             (["fit", "m.obj", "--seconds", "inf"], "--seconds"),
             (["fit", "m.obj", "--bands", "5-3"], "--bands"),
+            (["fit", "m.obj", "--size", "4611686018427387904"], "pixels"),
             (["fit", "m.obj", "--bands", "0-9,5-12"], "--bands"),
             (["fit", "m.obj", "--size", "4096", "--test-views", "1000"], "rendered pixels"),
             (["graphs", "count", "--graphs", "99999999999"], "--graphs"),
