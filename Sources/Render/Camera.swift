@@ -50,6 +50,13 @@ public struct Camera: Sendable, Codable, Equatable {
         return d / (d * d).sum().squareRoot()
     }
 
+    /// The unit direction (world, Float) from what pixel `index` (row-major) sees back towards
+    /// the camera: minus the ray through the pixel's centre.
+    @inlinable public func towardsCamera(pixel index: Int) -> SIMD3<Float> {
+        let d = direction(u: Double(index % width) + 0.5, v: Double(index / width) + 0.5)
+        return SIMD3(Float(-d.x), Float(-d.y), Float(-d.z))
+    }
+
     /// Pixel position (column, row) of a world point, and its depth along the camera's z axis.
     public func project(_ p: SIMD3<Double>) -> (u: Double, v: Double, depth: Double) {
         let q = p - SIMD3(center[0], center[1], center[2])

@@ -48,6 +48,8 @@ struct FitOptions: ParsableArguments {
     var bands: String?
     @Option(help: "Texture coordinates outside [0, 1]: wrap (tile), clamp or error (default: clamp within 0.1 of [0, 1] with a warning, else error).")
     var uvBorder: UVBorder?
+    @Flag(help: "The network also sees the viewing direction (16 spherical-harmonic features): for photographs whose colours change with the view. The baked texture is the colour seen along the surface normal.")
+    var viewDependent = false
 
     func validate() throws {
         try OptionLimits.check("-k", k, 1...65_536)
@@ -78,6 +80,7 @@ struct FitOptions: ParsableArguments {
         c.encoding = encoding; c.eigenfunctions = k; c.learningRate = lr; c.schedule = schedule; c.seconds = seconds ?? 600; c.steps = steps ?? 1_000_000
         c.batch = batch; c.seed = seed; c.imageSize = size; c.trainViews = trainViews; c.testViews = testViews
         c.validateEvery = validateEvery; c.signnetHidden = signnetHidden; c.uvBorder = uvBorder; c.warmupSteps = warmup
+        if viewDependent { c.viewDependent = true }
         if let b = parsedBands { c.bands = b; c.eigenfunctions = max(k, b.last!.upper + 1) }
         return c
     }

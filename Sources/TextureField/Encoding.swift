@@ -147,3 +147,45 @@ public struct FourierFeatures: Sendable {
         }
     }
 }
+
+/// The viewing direction as the network's extra input (`FieldConfiguration.viewDependent`): the
+/// 16 real spherical harmonics of degrees 0–3 at the unit vector from the surface point towards
+/// the camera (world axes) — the direction encoding of instant-ngp and Plenoxels, with the same
+/// constants and sign convention (Sloan's "Stupid Spherical Harmonics Tricks", appendix). They are
+/// orthonormal on the sphere: ∫ Y_i Y_j dω = δ_ij (tested).
+public enum ViewDirectionEncoding {
+    public static let dimension = 16
+
+    /// Writes the 16 features of direction (x, y, z) (normalised here; a zero vector gives the
+    /// features of +z) into `out[0..<16]`.
+    @inline(__always)
+    public static func encode(_ x0: Float, _ y0: Float, _ z0: Float, into out: UnsafeMutablePointer<Float>) {
+        let n = (x0 * x0 + y0 * y0 + z0 * z0).squareRoot()
+        let ok = n > 1e-20 && n.isFinite
+        let x = ok ? x0 / n : 0, y = ok ? y0 / n : 0, z = ok ? z0 / n : 1
+        let xx = x * x, yy = y * y, zz = z * z
+        out[0] = 0.28209479177387814
+        out[1] = -0.48860251190291987 * y
+        out[2] = 0.48860251190291987 * z
+        out[3] = -0.48860251190291987 * x
+        out[4] = 1.0925484305920792 * x * y
+        out[5] = -1.0925484305920792 * y * z
+        out[6] = 0.31539156525252005 * (2 * zz - xx - yy)
+        out[7] = -1.0925484305920792 * x * z
+        out[8] = 0.5462742152960396 * (xx - yy)
+        out[9] = -0.5900435899266435 * y * (3 * xx - yy)
+        out[10] = 2.890611442640554 * x * y * z
+        out[11] = -0.4570457994644658 * y * (4 * zz - xx - yy)
+        out[12] = 0.3731763325901154 * z * (2 * zz - 3 * xx - 3 * yy)
+        out[13] = -0.4570457994644658 * x * (4 * zz - xx - yy)
+        out[14] = 1.445305721320277 * z * (xx - yy)
+        out[15] = -0.5900435899266435 * x * (xx - 3 * yy)
+    }
+
+    /// The features as an array (tests, small uses).
+    public static func features(_ d: SIMD3<Float>) -> [Float] {
+        var out = [Float](repeating: 0, count: dimension)
+        out.withUnsafeMutableBufferPointer { encode(d.x, d.y, d.z, into: $0.baseAddress!) }
+        return out
+    }
+}

@@ -31,7 +31,7 @@ public enum Evaluation {
         var pts = SurfacePoints()
         var pixels = [Int]()
         g.forEachHit { i, f, b0, b1, b2 in
-            pts.append(face: f, of: mesh, b0, b1, b2)
+            pts.append(face: f, of: mesh, b0, b1, b2, direction: view.camera.towardsCamera(pixel: i))
             pixels.append(i)
         }
         let colors = model.predict(pts)
@@ -141,8 +141,7 @@ public enum Baker {
         for i in 0..<m { idx.swapAt(i, Int.random(in: i..<idx.count, using: &rng)) }
         var out = ViewRays()
         for i in idx.prefix(m).sorted() {
-            out.points.append(pts.vertices[3 * i], pts.vertices[3 * i + 1], pts.vertices[3 * i + 2],
-                              pts.weights[3 * i], pts.weights[3 * i + 1], pts.weights[3 * i + 2])
+            out.points.append(point: i, of: pts)
             out.colors += tex.pixels[(3 * texels[i])..<(3 * texels[i] + 3)]
         }
         return out

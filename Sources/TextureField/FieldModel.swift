@@ -91,6 +91,11 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     /// Side of the baked atlas when there is no input texture to take the size from (fits to
     /// photographs); nil: 1024.
     public var atlasSize: Int? = nil
+    /// true: the network also sees the viewing direction (`ViewDirectionEncoding`, 16 features)
+    /// — for photographs, whose colours change with the view (highlights, reflections). Training
+    /// and test points take the direction towards their camera; the baked texture takes the
+    /// surface normal (the colour seen head-on). nil or false: the colour depends on the point only.
+    public var viewDependent: Bool? = nil
 
     public init() {}
 
@@ -124,8 +129,12 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
         try need(rffSigma.isFinite && rffSigma > 0, "rffSigma", rffSigma, "a positive finite number")
     }
 
-    /// The network's input width for this configuration.
-    public var inputs: Int { encoding == .xyzRFF ? 3 + 2 * rffFeatures : selectedEigenfunctions.count }
+    /// The network's input width for this configuration: the encoding, then the viewing
+    /// direction's features when `viewDependent`.
+    public var inputs: Int { encodingWidth + (viewDependent == true ? ViewDirectionEncoding.dimension : 0) }
+
+    /// The width of the point's encoding alone.
+    public var encodingWidth: Int { encoding == .xyzRFF ? 3 + 2 * rffFeatures : selectedEigenfunctions.count }
 
     /// The indices (into the non-constant eigenfunctions computed) the network sees.
     public var selectedEigenfunctions: [Int] {
@@ -143,9 +152,31 @@ public struct SurfaceData: Sendable {
     public let phi: [Float]
     public let lambda: [Float]
     public let positions: [Float]
+    /// Unit vertex normals (3 per vertex, area-weighted face normals), when the field is
+    /// view-dependent: the direction a point is seen from when it has no camera (baking).
+    public var normals: [Float] = []
 
-    public init(vertexCount: Int, k: Int, phi: [Float], lambda: [Float], positions: [Float]) {
+    public init(vertexCount: Int, k: Int, phi: [Float], lambda: [Float], positions: [Float], normals: [Float] = []) {
         self.vertexCount = vertexCount; self.k = k; self.phi = phi; self.lambda = lambda; self.positions = positions
+        self.normals = normals
+    }
+
+    /// Area-weighted unit vertex normals of a mesh (3 per vertex; zero where no face has area).
+    public static func vertexNormals(_ mesh: Mesh) -> [Float] {
+        var acc = [SIMD3<Double>](repeating: .zero, count: mesh.vertexCount)
+        for f in 0..<mesh.triangleCount {
+            let a = Int(mesh.triangles[3 * f]), b = Int(mesh.triangles[3 * f + 1]), c = Int(mesh.triangles[3 * f + 2])
+            let pa = mesh.position(a), e1 = mesh.position(b) - pa, e2 = mesh.position(c) - pa
+            let n = SIMD3(e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z, e1.x * e2.y - e1.y * e2.x)  // 2 × area × unit normal
+            guard n.x.isFinite && n.y.isFinite && n.z.isFinite else { continue }
+            acc[a] += n; acc[b] += n; acc[c] += n
+        }
+        var out = [Float](repeating: 0, count: 3 * mesh.vertexCount)
+        for (i, v) in acc.enumerated() {
+            let l = (v * v).sum().squareRoot()
+            if l > 0 && l.isFinite { out[3 * i] = Float(v.x / l); out[3 * i + 1] = Float(v.y / l); out[3 * i + 2] = Float(v.z / l) }
+        }
+        return out
     }
 
     /// Unit-cube positions of a mesh: the bounding box's longest side mapped to [0, 1].
@@ -165,15 +196,29 @@ public struct SurfaceData: Sendable {
 public struct SurfacePoints: Sendable {
     public var vertices: [Int32] = []   // 3 per point
     public var weights: [Float] = []    // 3 per point
+    /// Unit directions from each point towards the camera that sees it (3 per point; world
+    /// axes), or empty: points seen from no camera (baking), which view-dependent fields look at
+    /// along the surface normal.
+    public var directions: [Float] = []
     public var count: Int { vertices.count / 3 }
+    public var hasDirections: Bool { !directions.isEmpty && directions.count == vertices.count }
     public init() {}
     public mutating func append(_ a: Int32, _ b: Int32, _ c: Int32, _ wa: Float, _ wb: Float, _ wc: Float) {
         vertices += [a, b, c]; weights += [wa, wb, wc]
     }
 
-    /// The point with barycentric weights (b0, b1, b2) on triangle `face` of `mesh`.
-    public mutating func append(face f: Int, of mesh: Mesh, _ b0: Float, _ b1: Float, _ b2: Float) {
+    /// The point with barycentric weights (b0, b1, b2) on triangle `face` of `mesh`, seen along
+    /// `direction` (towards the camera) when given.
+    public mutating func append(face f: Int, of mesh: Mesh, _ b0: Float, _ b1: Float, _ b2: Float, direction: SIMD3<Float>? = nil) {
         append(mesh.triangles[3 * f], mesh.triangles[3 * f + 1], mesh.triangles[3 * f + 2], b0, b1, b2)
+        if let d = direction { directions += [d.x, d.y, d.z] }
+    }
+
+    /// Appends point `i` of `other` (with its direction, when it has one).
+    public mutating func append(point i: Int, of other: SurfacePoints) {
+        vertices += other.vertices[(3 * i)..<(3 * i + 3)]
+        weights += other.weights[(3 * i)..<(3 * i + 3)]
+        if other.hasDirections { directions += other.directions[(3 * i)..<(3 * i + 3)] }
     }
 }
 
@@ -191,6 +236,10 @@ public final class FieldModel: @unchecked Sendable {
     let input: UnsafeMutablePointer<Float>   // batch × inputs: what the MLP reads
     let points: UnsafeMutablePointer<Float>  // batch × 3: unit-cube positions (xyz-rff)
     let target: UnsafeMutablePointer<Float>  // batch × 3: the true colours of a training batch
+    // View-dependent fields only: the point's encoding (batch × encodingWidth) before the
+    // direction features are appended, and its share of the MLP's input gradient (SignNet).
+    let encoded: UnsafeMutablePointer<Float>?
+    let encodedGradient: UnsafeMutablePointer<Float>?
 
     public init(configuration c: FieldConfiguration, surface: SurfaceData) {
         configuration = c
@@ -209,9 +258,15 @@ public final class FieldModel: @unchecked Sendable {
         input = .allocate(capacity: c.batch * c.inputs)
         points = .allocate(capacity: c.batch * 3)
         target = .allocate(capacity: c.batch * 3)
+        let vd = c.viewDependent == true
+        encoded = vd ? .allocate(capacity: c.batch * c.encodingWidth) : nil
+        encodedGradient = vd && c.encoding.isSignNet ? .allocate(capacity: c.batch * c.encodingWidth) : nil
     }
 
-    deinit { raw.deallocate(); input.deallocate(); points.deallocate(); target.deallocate() }
+    deinit {
+        raw.deallocate(); input.deallocate(); points.deallocate(); target.deallocate()
+        encoded?.deallocate(); encodedGradient?.deallocate()
+    }
 
     public var parameterCount: Int { mlp.parameterCount + (phi?.parameterCount ?? 0) }
 
@@ -219,7 +274,8 @@ public final class FieldModel: @unchecked Sendable {
     /// when nil). `signs` (k entries of ±1) flips eigenfunctions (the sign-flip augmentation).
     func prepare(_ pts: SurfacePoints, order: [Int32]?, start: Int, rows: Int, signs: [Float]?) {
         let k = surface.k, enc = configuration.encoding
-        nonisolated(unsafe) let dst = enc.isSignNet ? raw : input
+        let encodedOut = encoded ?? input
+        nonisolated(unsafe) let dst = enc.isSignNet ? raw : encodedOut
         nonisolated(unsafe) let pp = points
         pts.vertices.withUnsafeBufferPointer { vb in
             pts.weights.withUnsafeBufferPointer { wb in
@@ -252,8 +308,45 @@ public final class FieldModel: @unchecked Sendable {
                 }
             }
         }
-        if enc == .xyzRFF { rff!.encode(points, rows: rows, into: input) }
-        if enc.isSignNet { phi!.forward(raw, rows: rows, k: k, lambda: surface.lambda, into: input) }
+        if enc == .xyzRFF { rff!.encode(points, rows: rows, into: encodedOut) }
+        if enc.isSignNet { phi!.forward(raw, rows: rows, k: k, lambda: surface.lambda, into: encodedOut) }
+        if encoded != nil { appendDirections(pts, order: order, start: start, rows: rows) }
+    }
+
+    /// input row r = [encoded row r | the 16 direction features of its point]: the direction
+    /// towards its camera, or (points without one) the interpolated vertex normal.
+    private func appendDirections(_ pts: SurfacePoints, order: [Int32]?, start: Int, rows: Int) {
+        let e = configuration.encodingWidth, width = configuration.inputs
+        nonisolated(unsafe) let (src, dst) = (encoded!, input)
+        let hasDir = pts.hasDirections, normals = surface.normals, ord = order
+        pts.vertices.withUnsafeBufferPointer { vb in
+            pts.weights.withUnsafeBufferPointer { wb in
+                pts.directions.withUnsafeBufferPointer { db in
+                    normals.withUnsafeBufferPointer { nb in
+                        nonisolated(unsafe) let (v, w, d, nrm) = (vb.baseAddress!, wb.baseAddress!, db.baseAddress, nb.baseAddress)
+                        let chunks = max(1, min(rows / 64, 32))
+                        DispatchQueue.concurrentPerform(iterations: chunks) { ch in
+                            for r in (ch * rows / chunks)..<((ch + 1) * rows / chunks) {
+                                let i = ord.map { Int($0[start + r]) } ?? (start + r)
+                                let row = dst + r * width
+                                row.update(from: src + r * e, count: e)
+                                var x: Float = 0, y: Float = 0, z: Float = 1
+                                if hasDir, let d {
+                                    x = d[3 * i]; y = d[3 * i + 1]; z = d[3 * i + 2]
+                                } else if let nrm, normals.count == 3 * surface.vertexCount {
+                                    x = 0; y = 0; z = 0
+                                    for c in 0..<3 {
+                                        let a = Int(v[3 * i + c]), wc = w[3 * i + c]
+                                        x += wc * nrm[3 * a]; y += wc * nrm[3 * a + 1]; z += wc * nrm[3 * a + 2]
+                                    }
+                                }
+                                ViewDirectionEncoding.encode(x, y, z, into: row + e)
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// One Adam step on points [start, start + rows) of `order`; returns (mean L1, mean squared error).
@@ -269,7 +362,13 @@ public final class FieldModel: @unchecked Sendable {
         let out = mlp.outputs(rows: rows)
         for i in 0..<(rows * 3) { let d = Double(out[i] - target[i]); se += d * d }
         if var p = phi, let dx = mlp.inputGradient {
-            p.backward(raw, gout: dx, rows: rows, k: surface.k, lambda: surface.lambda)
+            var gout = UnsafePointer(dx)
+            if let g = encodedGradient {  // the encoding's columns of the input gradient
+                let e = configuration.encodingWidth, width = configuration.inputs
+                for r in 0..<rows { (g + r * e).update(from: dx + r * width, count: e) }
+                gout = UnsafePointer(g)
+            }
+            p.backward(raw, gout: gout, rows: rows, k: surface.k, lambda: surface.lambda)
             phiAdam!.update(&p.parameters, gradients: p.gradients)
             phi = p
         }

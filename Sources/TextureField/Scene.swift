@@ -140,7 +140,8 @@ public struct FieldSurface: Sendable {
         }
         eigenvalues = values
         data = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? c.selectedEigenfunctions.count : 0, phi: phi, lambda: lambda,
-                           positions: SurfaceData.unitCubePositions(mesh))
+                           positions: SurfaceData.unitCubePositions(mesh),
+                           normals: c.viewDependent == true ? SurfaceData.vertexNormals(mesh) : [])
         seconds = Date().timeIntervalSince(t0)
         self.warnings = warnings
     }
@@ -235,7 +236,7 @@ public struct FieldScene: Sendable {
         for v in views {
             let g = v.gbuffer
             g.forEachHit { i, f, b0, b1, b2 in
-                out.points.append(face: f, of: mesh, b0, b1, b2)
+                out.points.append(face: f, of: mesh, b0, b1, b2, direction: v.camera.towardsCamera(pixel: i))
                 out.colors += [v.truth.pixels[3 * i], v.truth.pixels[3 * i + 1], v.truth.pixels[3 * i + 2]]
             }
         }

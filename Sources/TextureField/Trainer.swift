@@ -78,8 +78,7 @@ public final class Trainer: @unchecked Sendable {
             for i in 0..<c.validationRays { idx.swapAt(i, Int.random(in: i..<idx.count, using: &rng)) }
             var sub = ViewRays()
             for i in idx.prefix(c.validationRays).sorted() {
-                sub.points.append(v.points.vertices[3 * i], v.points.vertices[3 * i + 1], v.points.vertices[3 * i + 2],
-                                  v.points.weights[3 * i], v.points.weights[3 * i + 1], v.points.weights[3 * i + 2])
+                sub.points.append(point: i, of: v.points)
                 sub.colors += v.colors[(3 * i)..<(3 * i + 3)]
             }
             v = sub

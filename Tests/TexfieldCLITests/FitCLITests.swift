@@ -80,6 +80,17 @@ private func run(_ args: [String]) throws {
         #expect(throws: (any Error).self) { try run(["experiment", "encodings", dir + "/m/torus.obj", "--shard", "3/2"]) }
     }
 
+    /// `--view-dependent` reaches the configuration (off by default).
+    @Test func viewDependentFlag() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "demo", "--out", dir + "/m"])
+        let small = ["-k", "8", "--size", "24", "--steps", "10", "--batch", "128", "--test-views", "2", "--quiet"]
+        try run(["fit", dir + "/m/torus.obj", "--out", dir + "/fit", "--view-dependent"] + small)
+        let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/fit/metrics.json"))) as! [String: Any]
+        #expect((m["configuration"] as? [String: Any])?["viewDependent"] as? Bool == true)
+    }
+
     /// The defaults study's options: learning-rate settings parse or are refused, snapshots must
     /// lie within the step budget, unknown cases are named.
     @Test func defaultsStudyOptions() throws {

@@ -156,31 +156,33 @@ private final class Counter: @unchecked Sendable {
     }
 }
 
-@Suite struct PhotographTests {
-    /// Writes a scene's views as a photo set: 16-bit RGBA PNGs (alpha = object) and transforms.json.
-    /// `openCVPoses`: the poses written without the OpenGL axis flip (the classic mistake).
-    private func writePhotos(_ scene: FieldScene, to dir: String, alpha: Bool = true, openCVPoses: Bool = false) throws -> String {
-        try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
-        for (name, views) in [("train", scene.train), ("validation", scene.validation), ("test", scene.test)] {
-            for (i, v) in views.enumerated() {
-                let img = alpha ? try v.truth.withAlpha(v.gbuffer.mask) : v.truth
-                try img.writePNG(path: "\(dir)/images/\(name)_\(String(format: "%03d", i)).png", sixteenBit: true)
-            }
+/// Writes a scene's views as a photo set: 16-bit RGBA PNGs (alpha = object) and transforms.json;
+/// `image` gives each view's photo (default: its ground truth).
+/// `openCVPoses`: the poses written without the OpenGL axis flip (the classic mistake).
+func writePhotos(_ scene: FieldScene, to dir: String, alpha: Bool = true, openCVPoses: Bool = false,
+                 image: (RenderedView) -> Image = { $0.truth }) throws -> String {
+    try FileManager.default.createDirectory(atPath: dir + "/images", withIntermediateDirectories: true)
+    for (name, views) in [("train", scene.train), ("validation", scene.validation), ("test", scene.test)] {
+        for (i, v) in views.enumerated() {
+            let img = alpha ? try image(v).withAlpha(v.gbuffer.mask) : image(v)
+            try img.writePNG(path: "\(dir)/images/\(name)_\(String(format: "%03d", i)).png", sixteenBit: true)
         }
-        var json = try JSONSerialization.jsonObject(with: CameraFile.encodeTransforms(scene.views)) as! [String: Any]
-        if openCVPoses {
-            var frames = json["frames"] as! [[String: Any]]
-            for f in frames.indices {
-                var m = frames[f]["transform_matrix"] as! [[Double]]
-                for r in 0..<3 { m[r][1] = -m[r][1]; m[r][2] = -m[r][2] }
-                frames[f]["transform_matrix"] = m
-            }
-            json["frames"] = frames
-        }
-        try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: dir + "/transforms.json"))
-        return dir + "/transforms.json"
     }
+    var json = try JSONSerialization.jsonObject(with: CameraFile.encodeTransforms(scene.views)) as! [String: Any]
+    if openCVPoses {
+        var frames = json["frames"] as! [[String: Any]]
+        for f in frames.indices {
+            var m = frames[f]["transform_matrix"] as! [[Double]]
+            for r in 0..<3 { m[r][1] = -m[r][1]; m[r][2] = -m[r][2] }
+            frames[f]["transform_matrix"] = m
+        }
+        json["frames"] = frames
+    }
+    try JSONSerialization.data(withJSONObject: json).write(to: URL(fileURLWithPath: dir + "/transforms.json"))
+    return dir + "/transforms.json"
+}
 
+@Suite struct PhotographTests {
     /// Views written as photographs (transforms.json + PNGs) and fitted through the photograph path
     /// give the texture path's test PSNR within 0.1 dB at equal steps, with or without alpha; a
     /// pose in the wrong convention is caught by the mask check, naming the photo.

@@ -1,0 +1,116 @@
+import Foundation
+import Geometry
+import Imaging
+import Render
+import Testing
+import TextureField
+
+/// `FieldConfiguration.viewDependent`: the viewing direction as 16 spherical-harmonic features.
+@Suite struct ViewDependentTests {
+    /// The 16 features are orthonormal on the unit sphere (∫ Y_i Y_j dω = δ_ij), checked by a
+    /// Fibonacci-lattice quadrature of 40,000 points; and Y_0 is constant, Y_2 ∝ z (degree 1, m = 0).
+    @Test func sphericalHarmonicsAreOrthonormal() {
+        let n = 40_000, d = ViewDirectionEncoding.dimension
+        var gram = [Double](repeating: 0, count: d * d)
+        let golden = Double.pi * (3 - 5.0.squareRoot())
+        for i in 0..<n {
+            let z = 1 - 2 * (Double(i) + 0.5) / Double(n), r = (1 - z * z).squareRoot(), t = golden * Double(i)
+            let f = ViewDirectionEncoding.features(SIMD3(Float(r * cos(t)), Float(r * sin(t)), Float(z)))
+            for a in 0..<d { for b in 0..<d { gram[a * d + b] += Double(f[a]) * Double(f[b]) } }
+        }
+        let w = 4 * Double.pi / Double(n)
+        for a in 0..<d { for b in 0..<d {
+            #expect(abs(gram[a * d + b] * w - (a == b ? 1 : 0)) < 2e-3, "⟨Y\(a), Y\(b)⟩ = \(gram[a * d + b] * w)")
+        } }
+        let up = ViewDirectionEncoding.features(SIMD3(0, 0, 2)), down = ViewDirectionEncoding.features(SIMD3(0, 0, -1))
+        #expect(abs(up[0] - down[0]) < 1e-7 && abs(up[2] + down[2]) < 1e-7 && up[2] > 0)
+        #expect(ViewDirectionEncoding.features(SIMD3(0, 0, 0)) == ViewDirectionEncoding.features(SIMD3(0, 0, 1)))
+        #expect(ViewDirectionEncoding.features(SIMD3(.nan, 0, 0)).allSatisfy { $0.isFinite })
+    }
+
+    /// Photographs whose colours change with the view (the texture, dimmed, plus 0.25 × the
+    /// direction's x component: a highlight that follows the camera) are fitted far better with
+    /// the direction as input, on held-out test views too (20.7 against 17.0 dB here when written); the bake uses the normal rule, and a
+    /// point looked at along its normal predicts what the bake predicts; a resumed view-dependent
+    /// run keeps its configuration.
+    @Test func viewDependentPhotographs() throws {
+        let dir = try runTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (meshPath, _) = try writeTorusInputs(dir)
+        let mesh = Mesh.torus(segments: 24, rings: 12)
+        var c = smallConfig()
+        c.steps = 400
+        c.trainViews = 8
+        let scene = try FieldScene(mesh: mesh, texture: texture(split: true), configuration: c, cache: nil)
+        let photos = try writePhotos(scene, to: dir + "/photos") { v in
+            var img = v.truth
+            v.gbuffer.forEachHit { i, _, _, _, _ in
+                let d = v.camera.towardsCamera(pixel: i)
+                for ch in 0..<3 { img.pixels[3 * i + ch] = 0.6 * v.truth.pixels[3 * i + ch] + 0.2 + 0.25 * d.x }
+            }
+            return img
+        }
+        var pc = c
+        pc.atlasSize = 32
+        guard case .finished(let plain) = try FieldRun(directory: dir + "/plain").fit(mesh: meshPath, photos: photos, configuration: pc) else { return }
+        pc.viewDependent = true
+        let run = FieldRun(directory: dir + "/vd")
+        guard case .finished(let vd) = try run.fit(mesh: meshPath, photos: photos, configuration: pc) else { return }
+        #expect(vd.test.meanPSNR > plain.test.meanPSNR + 2, "view-dependent \(vd.test.meanPSNR) dB vs \(plain.test.meanPSNR) dB")
+        #expect(abs(try run.evaluate().meanPSNR - vd.test.meanPSNR) < 1e-12)
+        let baked = try run.bake()
+        #expect(baked.image.pixels.allSatisfy { $0.isFinite })
+
+        // The normal rule: points without directions are looked at along the interpolated normal.
+        let surface = try FieldSurface(mesh: mesh, texture: nil, configuration: pc, cache: nil)
+        let model = FieldModel(configuration: pc, surface: surface.data)
+        let (pts, _) = Baker.rasterize(mesh, width: 16, height: 16)
+        var along = pts, away = pts
+        along.directions = []; away.directions = []
+        let nrm = surface.data.normals
+        for i in 0..<pts.count {
+            var n = SIMD3<Float>(0, 0, 0)
+            for k in 0..<3 {
+                let v = Int(pts.vertices[3 * i + k]), w = pts.weights[3 * i + k]
+                n += w * SIMD3(nrm[3 * v], nrm[3 * v + 1], nrm[3 * v + 2])
+            }
+            along.directions += [n.x, n.y, n.z]
+            away.directions += [-n.x, -n.y, -n.z]
+        }
+        let byRule = model.predict(pts), byNormal = model.predict(along), byOpposite = model.predict(away)
+        #expect(zip(byRule, byNormal).allSatisfy { abs($0 - $1) < 1e-5 })
+        #expect(zip(byRule, byOpposite).contains { abs($0 - $1) > 1e-3 })
+        #expect(try run.modelConfiguration().viewDependent == true)
+    }
+
+    /// SignNet with the direction appended: the gradient of φ's parameters (only the encoding's
+    /// columns of the MLP's input gradient reach φ) against central differences of the batch loss.
+    @Test func signNetGradientWithDirections() throws {
+        var c = smallConfig(.signnet, k: 6)
+        c.viewDependent = true
+        c.batch = 64
+        let mesh = Mesh.torus(segments: 12, rings: 6)
+        let scene = try FieldScene(mesh: mesh, texture: texture(split: true), configuration: c, cache: nil)
+        let rays = scene.rays(scene.train)
+        var pts = SurfacePoints(), colors = [Float]()
+        for i in 0..<64 { pts.append(point: i * 7, of: rays.points); colors += rays.colors[(21 * i)..<(21 * i + 3)] }
+        #expect(pts.hasDirections)
+        let model = FieldModel(configuration: c, surface: scene.surface)
+        let p0 = model.phi!.parameters, m0 = model.mlp.parameters
+        _ = model.trainStep(pts, colors: colors, order: (0..<64).map(Int32.init), start: 0, rows: 64, signs: nil)
+        let g = model.phi!.gradients
+        model.mlp.parameters = m0  // where the gradient was taken (Adam moved both)
+        var checked = 0
+        for j in g.indices where abs(g[j]) > 3e-4 {
+            let h: Float = 2e-3
+            model.phi!.parameters = p0; model.phi!.parameters[j] += h
+            let up = model.loss(pts, colors: colors)
+            model.phi!.parameters = p0; model.phi!.parameters[j] -= h
+            let down = model.loss(pts, colors: colors)
+            let fd = (up - down) / Double(2 * h)
+            #expect(abs(fd - Double(g[j])) < 0.05 * abs(Double(g[j])) + 2e-4, "φ parameter \(j): \(g[j]) vs \(fd)")
+            checked += 1
+        }
+        #expect(checked >= 4, "\(checked) parameters checked")
+    }
+}
