@@ -19,6 +19,22 @@ public enum MassKind: String, Sendable, CaseIterable, Codable {
     }
 }
 
+/// The Laplacian's discretisation.
+public enum LaplacianKind: String, Sendable, CaseIterable, Codable {
+    /// The cotangent Laplacian of the mesh's own triangles (libigl's cotmatrix).
+    case cotan
+    /// The cotangent Laplacian of the intrinsic Delaunay triangulation: edge flips on the mesh's
+    /// edge lengths, so no weight is negative. Needs an edge-manifold, consistently oriented mesh.
+    case intrinsicDelaunay = "intrinsic-delaunay"
+    /// Sharp & Crane's robust Laplacian (SGP 2020), robust_laplacian's `mesh_laplacian`:
+    /// mollification, the intrinsic tufted cover, intrinsic Delaunay flips. Any triangle mesh:
+    /// non-manifold edges and vertices, inconsistent orientation, slivers.
+    case robust
+
+    /// robust_laplacian's default mollification factor (of the mean edge length).
+    public static let defaultMollifyFactor = 1e-5
+}
+
 /// Errors of the spectral module; each names the value or file at fault.
 public enum SpectralError: Error, CustomStringConvertible, Equatable {
     /// Bad input: sizes, indices, k, options, zero-mass vertices; the message names the value.
@@ -87,20 +103,47 @@ public final class CotanOperators: @unchecked Sendable {
     /// Builds the operators of `mesh`.
     /// - Throws: `SpectralError.invalidInput` for an empty mesh, non-finite coordinates,
     ///   out-of-range indices, or a mesh whose faces all have zero area.
-    public init(mesh: Mesh, mass: MassKind = .voronoi) throws {
+    public convenience init(mesh: Mesh, mass: MassKind = .voronoi) throws {
+        try self.init(mesh: mesh, mass: mass, laplacian: .cotan)
+    }
+
+    /// Builds the operators of `mesh` with the Laplacian `laplacian`. `mollifyFactor` (the
+    /// intrinsic kinds only; a fraction of the mean edge length, 0 for none) lengthens every edge
+    /// by the least amount that leaves each triangle at least that far from degenerate.
+    /// `scale` multiplies L and M (point clouds: 1/3, see `PointCloudLaplacian`).
+    /// - Throws: `SpectralError.invalidInput` as the cotan kind does; for `intrinsicDelaunay`
+    ///   also on a non-manifold edge or inconsistent orientation (naming the edge or faces).
+    public init(mesh: Mesh, mass: MassKind, laplacian: LaplacianKind,
+                mollifyFactor: Double = LaplacianKind.defaultMollifyFactor, scale: Double = 1) throws {
         var h: OpaquePointer? = nil
+        var flipCount: Int64 = 0
         try shimCall { err, len in
             mesh.positions.withUnsafeBufferPointer { p in
                 mesh.triangles.withUnsafeBufferPointer { f in
-                    tf_operators_build(p.baseAddress, Int64(mesh.vertexCount), f.baseAddress,
-                                       Int64(mesh.triangleCount), mass.code, &h, err, len)
+                    switch laplacian {
+                    case .cotan:
+                        return tf_operators_build(p.baseAddress, Int64(mesh.vertexCount), f.baseAddress,
+                                                  Int64(mesh.triangleCount), mass.code, &h, err, len)
+                    case .intrinsicDelaunay, .robust:
+                        let kind = laplacian == .robust ? TF_LAPLACIAN_ROBUST : TF_LAPLACIAN_INTRINSIC_DELAUNAY
+                        return tf_operators_build_intrinsic(p.baseAddress, Int64(mesh.vertexCount), f.baseAddress,
+                                                            Int64(mesh.triangleCount), Int32(kind.rawValue), mass.code,
+                                                            mollifyFactor, scale, &flipCount, &h, err, len)
+                    }
                 }
             }
         }
         handle = h!
         vertexCount = mesh.vertexCount
         self.mass = mass
+        self.laplacian = laplacian
+        flips = Int(flipCount)
     }
+
+    /// The Laplacian these operators hold.
+    public private(set) var laplacian: LaplacianKind = .cotan
+    /// Edge flips made to reach the intrinsic Delaunay triangulation (0 for cotan).
+    public private(set) var flips = 0
 
     deinit { tf_operators_free(handle) }
 

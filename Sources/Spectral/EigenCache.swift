@@ -32,7 +32,8 @@ public struct EigenCache: Sendable {
         var h = FNV128()
         h.add(mesh.positions.withUnsafeBytes { Data($0) })
         h.add(mesh.triangles.withUnsafeBytes { Data($0) })
-        let opts = "v\(version) k=\(options.k) mass=\(options.mass.rawValue) method=\(options.method.rawValue) tol=\(options.tolerance) band=\(options.band) block=\(options.block) seed=\(options.seed)"
+        var opts = "v\(version) k=\(options.k) mass=\(options.mass.rawValue) method=\(options.method.rawValue) tol=\(options.tolerance) band=\(options.band) block=\(options.block) seed=\(options.seed)"
+        if options.laplacian != .cotan { opts += " laplacian=\(options.laplacian.rawValue) mollify=\(options.mollifyFactor)" }
         h.add(Data(opts.utf8))
         return h.hex
     }

@@ -35,6 +35,10 @@ public struct EigenOptions: Sendable, Codable, Equatable {
     public var seed: UInt64 = 0
     /// Threads for the factorisations and block solves (default: the machine's active cores, at most 8).
     public var threads: Int = EigenOptions.defaultThreads
+    /// The Laplacian: cotan (the reference protocol's), intrinsic Delaunay, or robust.
+    public var laplacian: LaplacianKind = .cotan
+    /// Mollification of the intrinsic kinds, relative to the mean edge length.
+    public var mollifyFactor: Double = LaplacianKind.defaultMollifyFactor
 
     /// Every option; the defaults are the reference protocol's (Voronoi mass, 1e-9).
     public init(k: Int, mass: MassKind = .voronoi, method: EigenMethod = .automatic, tolerance: Double = 1e-9,
@@ -47,6 +51,23 @@ public struct EigenOptions: Sendable, Codable, Equatable {
         self.block = block
         self.seed = seed
         self.threads = threads
+    }
+
+    private enum CodingKeys: String, CodingKey { case k, mass, method, tolerance, band, block, seed, threads, laplacian, mollifyFactor }
+
+    /// Decodes what `encode` wrote; keys added later (laplacian, mollifyFactor) default when absent.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        k = try c.decode(Int.self, forKey: .k)
+        mass = try c.decodeIfPresent(MassKind.self, forKey: .mass) ?? .voronoi
+        method = try c.decodeIfPresent(EigenMethod.self, forKey: .method) ?? .automatic
+        tolerance = try c.decodeIfPresent(Double.self, forKey: .tolerance) ?? 1e-9
+        band = try c.decodeIfPresent(Int.self, forKey: .band) ?? 0
+        block = try c.decodeIfPresent(Int.self, forKey: .block) ?? 0
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        threads = try c.decodeIfPresent(Int.self, forKey: .threads) ?? EigenOptions.defaultThreads
+        laplacian = try c.decodeIfPresent(LaplacianKind.self, forKey: .laplacian) ?? .cotan
+        mollifyFactor = try c.decodeIfPresent(Double.self, forKey: .mollifyFactor) ?? LaplacianKind.defaultMollifyFactor
     }
 
     /// The machine's active processor count, between 1 and 8.
@@ -156,7 +177,7 @@ public struct Eigenbasis: Sendable, Equatable {
     ///     (the call then throws `SpectralError.cancelled`).
     public static func compute(mesh: Mesh, options: EigenOptions,
                                progress: (@Sendable (Double) -> Bool)? = nil) throws -> Eigenbasis {
-        let ops = try CotanOperators(mesh: mesh, mass: options.mass)
+        let ops = try CotanOperators(mesh: mesh, mass: options.mass, laplacian: options.laplacian, mollifyFactor: options.mollifyFactor)
         return try compute(operators: ops, options: options, progress: progress)
     }
 

@@ -7,6 +7,7 @@ import Spectral
 extension MassKind: ExpressibleByArgument {}
 extension EigenMethod: ExpressibleByArgument {}
 extension EigenNormalization: ExpressibleByArgument {}
+extension LaplacianKind: ExpressibleByArgument {}
 
 /// `texfield eigs MESH.obj -k K --out DIR`: the smallest eigenpairs of the cotangent Laplacian.
 struct EigsCommand: ParsableCommand {
@@ -22,7 +23,12 @@ struct EigsCommand: ParsableCommand {
     @Argument(help: "An OBJ file.") var mesh: String
     @Option(name: .shortAndLong, help: "Number of eigenpairs.") var k: Int
     @Option(name: .long, help: "Output folder (created if missing).") var out: String
-    @Option(help: "Mass matrix: voronoi, barycentric or full.") var mass: MassKind = .voronoi
+    @Option(help: "Laplacian: cotan (the mesh's triangles), intrinsic-delaunay (edge flips; manifold meshes) or robust (Sharp & Crane 2020; any triangle mesh).")
+    var laplacian: LaplacianKind = .cotan
+    @Option(help: "Mollification of the intrinsic Laplacians, a fraction of the mean edge length (robust_laplacian's default 1e-5; 0: none).")
+    var mollify: Double = LaplacianKind.defaultMollifyFactor
+    @Option(help: "Mass matrix: voronoi, barycentric or full (default: voronoi for cotan, barycentric for the intrinsic Laplacians, as robust_laplacian).")
+    var mass: MassKind?
     @Option(help: "Solver: automatic, dense or slicing.") var method: EigenMethod = .automatic
     @Option(help: "Target relative residual.") var tolerance: Double = 1e-9
     @Option(help: "Normalisation of eigenvectors.npy: none (M-orthonormal) or range (divide by max − min).")
@@ -39,7 +45,11 @@ struct EigsCommand: ParsableCommand {
         try OptionLimits.check("--tolerance", tolerance, 1e-15...0.1)
         try OptionLimits.check("--band", band, 0...65_536)
         try OptionLimits.check("--block", block, 0...1024)
+        try OptionLimits.check("--mollify", mollify, 0...1)
     }
+
+    /// The mass matrix used: the one asked for, else the Laplacian's customary one.
+    var massKind: MassKind { mass ?? (laplacian == .cotan ? .voronoi : .barycentric) }
 
     func run() throws {
         let t0 = Date()
@@ -47,7 +57,9 @@ struct EigsCommand: ParsableCommand {
         guard k <= m.vertexCount else {
             throw CommandError("-k \(k) exceeds the number of vertices of \(mesh) (\(m.vertexCount))")
         }
-        var options = EigenOptions(k: k, mass: mass, method: method, tolerance: tolerance)
+        var options = EigenOptions(k: k, mass: massKind, method: method, tolerance: tolerance)
+        options.laplacian = laplacian
+        options.mollifyFactor = mollify
         options.band = band
         options.block = block
         options.seed = seed
@@ -73,7 +85,7 @@ struct EigsCommand: ParsableCommand {
         try NPY.write(path: out + "/residuals.npy", shape: [k], values: basis.residuals)
         let elapsed = Date().timeIntervalSince(t0)
         let summary = EigsSummary(
-            mesh: mesh, vertices: n, k: k, mass: mass.rawValue, normalization: normalize.rawValue,
+            mesh: mesh, vertices: n, k: k, mass: massKind.rawValue, laplacian: laplacian.rawValue, normalization: normalize.rawValue,
             maxResidual: basis.maxResidual, orthonormalityError: basis.orthonormalityError,
             smallestEigenvalue: basis.values.first ?? 0, largestEigenvalue: basis.values.last ?? 0,
             cached: cached, seconds: elapsed, stats: basis.stats)
@@ -92,7 +104,7 @@ struct EigsCommand: ParsableCommand {
         var lines = [
             "mesh              \(s.mesh)",
             "vertices          \(s.vertices)",
-            "eigenpairs        \(s.k)  (mass \(s.mass), eigenvectors.npy normalisation: \(s.normalization))",
+            "eigenpairs        \(s.k)  (\(s.laplacian ?? "cotan") Laplacian, mass \(s.mass), eigenvectors.npy normalisation: \(s.normalization))",
             "eigenvalues       \(String(format: "%.10g", s.smallestEigenvalue)) … \(String(format: "%.10g", s.largestEigenvalue))",
             "max residual      \(String(format: "%.2e", s.maxResidual))",
             "orthonormality    \(String(format: "%.2e", s.orthonormalityError))  (max |ΦᵀMΦ − I|)",
@@ -112,6 +124,7 @@ struct EigsSummary: Codable {
     var vertices: Int
     var k: Int
     var mass: String
+    var laplacian: String?
     var normalization: String
     var maxResidual: Double
     var orthonormalityError: Double
@@ -120,4 +133,58 @@ struct EigsSummary: Codable {
     var cached: Bool
     var seconds: Double
     var stats: EigenStats?
+}
+
+/// `texfield laplacian MESH -o DIR`: the operators alone, for use elsewhere.
+struct LaplacianCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "laplacian",
+        abstract: "Write a mesh's stiffness and mass matrices (cotan, intrinsic Delaunay or robust).",
+        discussion: """
+            Writes DIR/stiffness.npy and DIR/mass_matrix.npy, each (nnz, 3) float64 with rows \
+            (i, j, value) — in Python: A = np.load(f); scipy.sparse.coo_matrix((A[:, 2], (A[:, 0].astype(int), \
+            A[:, 1].astype(int)))) — and DIR/summary.json (kind, flips, build time).
+            """)
+
+    @Argument(help: "An OBJ file.") var mesh: String
+    @Option(name: .shortAndLong, help: "Output folder (created if missing).") var out: String
+    @Option(help: "Laplacian: cotan, intrinsic-delaunay or robust.") var laplacian: LaplacianKind = .robust
+    @Option(help: "Mollification of the intrinsic Laplacians (fraction of the mean edge length; 0: none).")
+    var mollify: Double = LaplacianKind.defaultMollifyFactor
+    @Option(help: "Mass matrix (default: voronoi for cotan, barycentric otherwise).") var mass: MassKind?
+    @Flag(help: "No summary on stdout.") var quiet = false
+
+    func validate() throws { try OptionLimits.check("--mollify", mollify, 0...1) }
+
+    func run() throws {
+        let m = try Mesh.readOBJ(path: mesh)
+        let kind = mass ?? (laplacian == .cotan ? .voronoi : .barycentric)
+        let t0 = Date()
+        let ops: CotanOperators
+        do {
+            ops = try CotanOperators(mesh: m, mass: kind, laplacian: laplacian, mollifyFactor: mollify)
+        } catch let e as SpectralError {
+            throw CommandError("\(mesh): \(e.description)")
+        }
+        let seconds = Date().timeIntervalSince(t0)
+        try makeOutputFolder(out)
+        try? FileManager.default.removeItem(atPath: out + "/summary.json")
+        for (name, a) in [("stiffness", ops.stiffness), ("mass_matrix", ops.massMatrix)] {
+            var rows = [Double]()
+            rows.reserveCapacity(3 * a.values.count)
+            for i in 0..<a.rows { for p in a.rowPointers[i]..<a.rowPointers[i + 1] { rows += [Double(i), Double(a.columnIndices[p]), a.values[p]] } }
+            try NPY.write(path: out + "/\(name).npy", shape: [a.values.count, 3], values: rows)
+        }
+        let summary: [String: String] = [
+            "mesh": mesh, "vertices": "\(m.vertexCount)", "faces": "\(m.triangleCount)", "laplacian": laplacian.rawValue,
+            "mass": kind.rawValue, "mollify": "\(mollify)", "flips": "\(ops.flips)", "skippedFaces": "\(ops.degenerateFaces)",
+            "area": "\(ops.area)", "buildSeconds": "\(seconds)",
+        ]
+        let enc = TexfieldJSON.encoder()
+        enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try AtomicFile.write(try enc.encode(summary), to: out + "/summary.json")
+        if !quiet {
+            print("\(laplacian.rawValue) Laplacian of \(mesh): \(m.vertexCount) vertices, \(ops.flips) flips, built in \(String(format: "%.3f", seconds)) s → \(out)/{stiffness,mass_matrix}.npy")
+        }
+    }
 }

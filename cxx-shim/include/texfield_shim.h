@@ -74,6 +74,29 @@ tf_status tf_operators_copy_csr(const tf_operators *ops, int which, int64_t *row
 /* Row sums of M (equal to its diagonal for the lumped kinds). */
 void tf_operators_lumped_mass(const tf_operators *ops, double *out);
 
+/* Laplacians built on an intrinsic triangulation (tf_operators_build_intrinsic). */
+typedef enum {
+    TF_LAPLACIAN_INTRINSIC_DELAUNAY = 1, /* edge flips on the mesh's own edge lengths; needs an
+                                            edge-manifold, consistently oriented mesh */
+    TF_LAPLACIAN_ROBUST = 2              /* Sharp & Crane 2020: intrinsic tufted cover of any
+                                            (non-manifold) mesh, then intrinsic Delaunay flips */
+} tf_laplacian_kind;
+
+/* Builds L and M on the intrinsic Delaunay triangulation of the mesh (kind 1) or of its
+ * intrinsic tufted cover (kind 2; L and M halved, as the cover holds every face twice), after
+ * intrinsic mollification: every edge length grows by the smallest eps >= 0 that makes each
+ * triangle satisfy l_c <= l_a + l_b - delta, delta = mollify_factor x the mean edge length
+ * (0: none). Edges whose cotan weight is below -1e-6 are flipped (geometry-central's rule).
+ * L and M are multiplied by `scale` (1 for meshes; 1/3 for the point-cloud union of local
+ * triangulations). Faces with a repeated vertex are skipped and counted in degenerate_faces.
+ * flips_out (may be NULL) receives the number of flips. The mass kind applies to the final
+ * intrinsic triangles (robust_laplacian uses barycentric). */
+tf_status tf_operators_build_intrinsic(const double *positions, int64_t n,
+                                       const int32_t *faces, int64_t m, int laplacian_kind,
+                                       int mass_kind, double mollify_factor, double scale,
+                                       int64_t *flips_out, tf_operators **out, char *err,
+                                       size_t errlen);
+
 /* Progress: fraction in [0, 1]; return non-zero to cancel the solve. */
 typedef int (*tf_progress_fn)(void *context, double fraction);
 
