@@ -48,6 +48,8 @@ struct FitOptions: ParsableArguments {
     var bands: String?
     @Option(help: "Texture coordinates outside [0, 1]: wrap (tile), clamp or error (default: clamp within 0.1 of [0, 1] with a warning, else error).")
     var uvBorder: UVBorder?
+    @Option(help: "Laplacian of the eigenfunctions: cotan (the published protocol's), intrinsic-delaunay or robust (any triangle mesh: non-manifold, slivers).")
+    var laplacian: LaplacianKind = .cotan
     @Flag(help: "The network also sees the viewing direction (16 spherical-harmonic features): for photographs whose colours change with the view. The baked texture is the colour seen along the surface normal.")
     var viewDependent = false
 
@@ -81,6 +83,7 @@ struct FitOptions: ParsableArguments {
         c.batch = batch; c.seed = seed; c.imageSize = size; c.trainViews = trainViews; c.testViews = testViews
         c.validateEvery = validateEvery; c.signnetHidden = signnetHidden; c.uvBorder = uvBorder; c.warmupSteps = warmup
         if viewDependent { c.viewDependent = true }
+        if laplacian != .cotan { c.laplacian = laplacian }
         if let b = parsedBands { c.bands = b; c.eigenfunctions = max(k, b.last!.upper + 1) }
         return c
     }

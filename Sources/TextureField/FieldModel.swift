@@ -1,6 +1,7 @@
 import Support
 import Dispatch
 import Foundation
+import Spectral
 import Geometry
 import Neural
 
@@ -96,6 +97,9 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     /// and test points take the direction towards their camera; the baked texture takes the
     /// surface normal (the colour seen head-on). nil or false: the colour depends on the point only.
     public var viewDependent: Bool? = nil
+    /// The Laplacian whose eigenfunctions the field reads (nil: cotan, the published protocol's);
+    /// the intrinsic kinds use the barycentric mass, as robust_laplacian.
+    public var laplacian: LaplacianKind? = nil
 
     public init() {}
 

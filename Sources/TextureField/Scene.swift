@@ -125,7 +125,9 @@ public struct FieldSurface: Sendable {
         var phi = [Float](), lambda = [Float](), values = [Double]()
         if c.encoding.usesEigenfunctions {
             guard c.eigenfunctions + 1 <= n else { throw FieldError.tooManyEigenfunctions(requested: c.eigenfunctions, vertices: n) }
-            let (basis, _) = try Eigenbasis.loadOrCompute(mesh: mesh, options: EigenOptions(k: c.eigenfunctions + 1), cache: cache) { f in
+            var options = EigenOptions(k: c.eigenfunctions + 1)
+            if let kind = c.laplacian, kind != .cotan { options.laplacian = kind; options.mass = .barycentric }
+            let (basis, _) = try Eigenbasis.loadOrCompute(mesh: mesh, options: options, cache: cache) { f in
                 progress?("eigenfunctions", f); return true
             }
             let kk = basis.count, chosen = c.selectedEigenfunctions, k = chosen.count

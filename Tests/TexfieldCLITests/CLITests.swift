@@ -38,6 +38,26 @@ private func run(_ args: [String]) throws {
         #expect(abs(col.max()! - col.min()! - 1) < 1e-12)
     }
 
+    /// `eigs --laplacian robust` caches apart from cotan and says which it used; `texfield
+    /// laplacian` writes the operators as (i, j, value) rows whose L rows sum to zero.
+    @Test func intrinsicLaplaciansFromTheCommandLine() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "icosphere", "-s", "6", "--jitter", "0.4", "--out", dir + "/s.obj"])
+        try run(["eigs", dir + "/s.obj", "-k", "6", "--out", dir + "/cotan", "--cache-dir", dir + "/cache", "--quiet"])
+        try run(["eigs", dir + "/s.obj", "-k", "6", "--out", dir + "/robust", "--laplacian", "robust", "--cache-dir", dir + "/cache", "--quiet"])
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/robust/summary.json"))) as! [String: Any]
+        #expect(summary["cached"] as? Bool == false && summary["laplacian"] as? String == "robust" && summary["mass"] as? String == "barycentric")
+        #expect(try NPY.read(path: dir + "/robust/eigenvalues.npy") != NPY.read(path: dir + "/cotan/eigenvalues.npy"))
+        try run(["laplacian", dir + "/s.obj", "-o", dir + "/ops", "--quiet"])
+        let L = try NPY.read(path: dir + "/ops/stiffness.npy"), M = try NPY.read(path: dir + "/ops/mass_matrix.npy")
+        #expect(L.shape.count == 2 && L.shape[1] == 3 && M.shape == [362, 3])
+        var rowSums = [Double](repeating: 0, count: 362)
+        for r in 0..<L.shape[0] { rowSums[Int(L.values[3 * r])] += L.values[3 * r + 2] }
+        #expect(rowSums.allSatisfy { abs($0) < 1e-12 })
+        #expect(throws: (any Error).self) { try run(["laplacian", dir + "/s.obj", "-o", dir + "/x", "--mollify", "-1"]) }
+    }
+
     @Test func errorsNameTheProblem() throws {
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -2,6 +2,7 @@ import Foundation
 import Geometry
 import Imaging
 import Render
+import Spectral
 import Testing
 import TextureField
 
@@ -112,5 +113,33 @@ import TextureField
             checked += 1
         }
         #expect(checked >= 4, "\(checked) parameters checked")
+    }
+}
+
+/// `FieldConfiguration.laplacian`: a fit on a non-manifold mesh (the torus with a fin on one of
+/// its edges) runs with the robust Laplacian; the intrinsic Delaunay kind names the edge.
+@Suite struct FitLaplacianTests {
+    @Test func robustLaplacianFitsANonManifoldMesh() throws {
+        let torus = Mesh.torus(segments: 24, rings: 12)
+        let a = torus.triangles[0], b = torus.triangles[1]
+        var positions = torus.positions
+        positions += [0.5 * (positions[3 * Int(a)] + positions[3 * Int(b)]), positions[3 * Int(a) + 1] + 0.3, positions[3 * Int(a) + 2] + 0.3]
+        let fin = Int32(torus.vertexCount)
+        let mesh = Mesh(positions: positions, triangles: torus.triangles + [a, b, fin], texcoords: torus.texcoords,
+                        cornerTexcoords: torus.cornerTexcoords + Array(torus.cornerTexcoords[0..<3]))
+        let dir = try runTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try mesh.writeOBJ(path: dir + "/fin.obj")
+        try texture(split: true).writePNG(path: dir + "/tex.png")
+        var c = smallConfig()
+        c.steps = 30
+        c.laplacian = .intrinsicDelaunay
+        #expect { _ = try FieldRun(directory: dir + "/idt").fit(mesh: dir + "/fin.obj", texture: dir + "/tex.png", configuration: c) } throws: {
+            "\($0)".contains("non-manifold")
+        }
+        c.laplacian = .robust
+        let run = FieldRun(directory: dir + "/robust")
+        guard case .finished(let m) = try run.fit(mesh: dir + "/fin.obj", texture: dir + "/tex.png", configuration: c) else { return }
+        #expect(m.test.meanPSNR.isFinite && m.configuration.laplacian == .robust)
     }
 }
