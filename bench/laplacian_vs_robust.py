@@ -4,7 +4,9 @@
 For each mesh: robust_laplacian.mesh_laplacian(V, F) (defaults: mollify_factor 1e-5) and
 `texfield laplacian MESH --laplacian robust`; prints the largest entry difference of L and M
 relative to their largest entries, the 20 smallest eigenvalues of both (scipy, shift-invert),
-and the build times with their ratio. Meshes: the demo torus, spot (when given), and meshes made
+and the build times with their ratio. Point clouds: the same against point_cloud_laplacian(P)
+(30 neighbours), with the total mass (the area) and, on unit spheres, the error of the spectrum
+against l(l+1). Meshes: the demo torus, spot (when given), and meshes made
 here to be hard: non-manifold edges and vertices with mixed orientation, zero-area slivers,
 a boundary with obtuse triangles.
 
@@ -134,6 +136,7 @@ def main():
     ap.add_argument("--spot", default="../shared/meshes/spot/spot.obj")
     ap.add_argument("--texfield", default=".build/release/texfield")
     ap.add_argument("--fixtures", default=None, help="write small reference matrices here")
+    ap.add_argument("--large", action="store_true", help="also a 100k-point cloud")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="tf-lap-")
     subprocess.run([args.texfield, "mesh", "demo", "--out", tmp + "/demo"], check=True, stdout=subprocess.DEVNULL)
@@ -175,6 +178,49 @@ def main():
                        "M": [float(Mr[i, i]) for i in range(len(V))],
                        "eigenvalues": lr.tolist()},
                       open(os.path.join(args.fixtures, "robust_" + name.replace(" ", "_").replace("-", "_") + ".json"), "w"))
+    # Point clouds: robust_laplacian.point_cloud_laplacian(P) (30 neighbours, mollify 1e-5).
+    rng = np.random.default_rng(7)
+    clouds = []
+    S = rng.standard_normal((3000, 3))
+    clouds.append(("sphere cloud 3k", S / np.linalg.norm(S, axis=1, keepdims=True)))
+    S = rng.standard_normal((20000, 3))
+    clouds.append(("sphere cloud 20k", S / np.linalg.norm(S, axis=1, keepdims=True)))
+    if os.path.exists(args.spot):
+        clouds.append(("spot vertices", read_obj(args.spot)[0]))
+    T = rng.random((20000, 2)) * 2 * np.pi
+    clouds.append(("torus cloud 20k", np.stack([(1 + 0.4 * np.cos(T[:, 1])) * np.cos(T[:, 0]),
+                                                 (1 + 0.4 * np.cos(T[:, 1])) * np.sin(T[:, 0]), 0.4 * np.sin(T[:, 1])], 1)))
+    if args.large:
+        T = rng.random((100000, 2)) * 2 * np.pi
+        clouds.append(("torus cloud 100k", np.stack([(1 + 0.4 * np.cos(T[:, 1])) * np.cos(T[:, 0]),
+                                                      (1 + 0.4 * np.cos(T[:, 1])) * np.sin(T[:, 0]), 0.4 * np.sin(T[:, 1])], 1)))
+    for name, P in clouds:
+        path = os.path.join(tmp, name.replace(" ", "_") + ".xyz")
+        np.savetxt(path, P, fmt="%.17g")
+        reps = 3
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            Lr, Mr = robust_laplacian.point_cloud_laplacian(P)
+        tr = (time.perf_counter() - t0) / reps
+        times = []
+        for r in range(reps):
+            Lt, Mt, tt, flips = texfield_laplacian(args.texfield, path, os.path.join(tmp, f"{name}-{r}"), "robust")
+            times.append(tt)
+        tt = min(times)
+        Lr, Mr = Lr.tocsr(), Mr.tocsr()
+        dL = abs(Lr - Lt).max() / abs(Lr).max()
+        dM = abs(Mr - Mt).max() / abs(Mr).max()
+        lr, lt = smallest(Lr, Mr), smallest(Lt, Mt)
+        dl = np.max(np.abs(lr - lt)[1:] / np.abs(lr[1:]))
+        worst = max(worst, dL, dM)
+        print(f"{name:18} {len(P):6d} {'cloud':>6} {flips:6d} {dL:9.1e} {dM:9.1e} {dl:10.1e} {tr * 1e3:13.1f} ms "
+              f"{tt * 1e3:6.1f} ms {tr / tt:5.1f}x   area {Mr.sum():.4f} / {Mt.sum():.4f}")
+        if name.startswith("sphere"):
+            ex = np.array([l * (l + 1) for l in range(5) for _ in range(2 * l + 1)])
+            for who, (L, M) in [("robust_laplacian", (Lr, Mr)), ("texfield", (Lt, Mt))]:
+                v = smallest(L, M, 25)
+                print(f"    {who:16} unit sphere: area {M.sum():.4f} (4π = {4 * np.pi:.4f}), "
+                      f"largest relative error of λ for l = 1…4: {np.max(np.abs(v[1:] - ex[1:]) / ex[1:]):.3f}")
     print(f"largest relative difference of L or M: {worst:.1e}")
 
 

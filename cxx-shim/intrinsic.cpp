@@ -362,3 +362,16 @@ extern "C" tf_status tf_operators_build_intrinsic(const double *V, int64_t n, co
         *out = ops.release();
     });
 }
+
+extern "C" tf_status tf_neighbourhood_normal(const double *offsets, int64_t k, double *normal) {
+    return tf::guarded(nullptr, 0, [&] {
+        if (k < 1 || !offsets || !normal) throw tf::Error(TF_ERR_INVALID, "bad arguments");
+        Eigen::MatrixXd local(3, k);
+        for (int64_t j = 0; j < k; ++j)
+            for (int r = 0; r < 3; ++r) local(r, j) = offsets[3 * j + r];
+        Eigen::JacobiSVD<Eigen::MatrixXd> svd(local, Eigen::ComputeThinU);
+        Eigen::Vector3d n = svd.matrixU().col(2);
+        n /= n.norm();
+        for (int r = 0; r < 3; ++r) normal[r] = n(r);
+    });
+}

@@ -33,12 +33,12 @@ extension Mesh {
         try parse(data, path: path).0
     }
 
-    private static func parse(_ data: Data, path: String) throws -> (Mesh, String?) {
+    static func parse(_ data: Data, path: String, facesRequired: Bool = true) throws -> (Mesh, String?) {
         var bytes = [UInt8](data)
         bytes.append(0)  // strtod needs a terminator
         var parser = OBJParser(path: path)
         try bytes.withUnsafeBufferPointer { try parser.parse($0) }
-        return (try parser.finish(), parser.firstMaterial)
+        return (try parser.finish(facesRequired: facesRequired), parser.firstMaterial)
     }
 }
 
@@ -274,10 +274,10 @@ struct OBJParser {
         }
     }
 
-    func finish() throws -> Mesh {
+    func finish(facesRequired: Bool = true) throws -> Mesh {
         let nv = positions.count / 3
         if nv == 0 { throw MeshError.empty(path: path, message: "no vertices ('v' lines) found") }
-        if triangles.isEmpty { throw MeshError.empty(path: path, message: "no faces ('f' lines) found") }
+        if triangles.isEmpty && facesRequired { throw MeshError.empty(path: path, message: "no faces ('f' lines) found") }
         if nv > Int(Int32.max) { throw MeshError.invalid("\(path): too many vertices") }
         if maxIndex.v >= nv {
             throw MeshError.malformed(path: path, line: maxIndexLine.v,

@@ -20,7 +20,7 @@ struct EigsCommand: ParsableCommand {
             DIR/residuals.npy and DIR/summary.json. Results are cached by content.
             """)
 
-    @Argument(help: "An OBJ file.") var mesh: String
+    @Argument(help: "A mesh (OBJ, PLY) or a point cloud (.xyz/.txt/.pts, PLY/OBJ without faces; --laplacian robust).") var mesh: String
     @Option(name: .shortAndLong, help: "Number of eigenpairs.") var k: Int
     @Option(name: .long, help: "Output folder (created if missing).") var out: String
     @Option(help: "Laplacian: cotan (the mesh's triangles), intrinsic-delaunay (edge flips; manifold meshes) or robust (Sharp & Crane 2020; any triangle mesh).")
@@ -29,6 +29,8 @@ struct EigsCommand: ParsableCommand {
     var mollify: Double = LaplacianKind.defaultMollifyFactor
     @Option(help: "Mass matrix: voronoi, barycentric or full (default: voronoi for cotan, barycentric for the intrinsic Laplacians, as robust_laplacian).")
     var mass: MassKind?
+    @Option(help: "Point clouds (.xyz/.txt/.pts, or PLY/OBJ without faces): neighbours of each point's local triangulation (robust_laplacian's default 30).")
+    var neighbors = PointCloudLaplacian.defaultNeighbors
     @Option(help: "Solver: automatic, dense or slicing.") var method: EigenMethod = .automatic
     @Option(help: "Target relative residual.") var tolerance: Double = 1e-9
     @Option(help: "Normalisation of eigenvectors.npy: none (M-orthonormal) or range (divide by max − min).")
@@ -46,6 +48,7 @@ struct EigsCommand: ParsableCommand {
         try OptionLimits.check("--band", band, 0...65_536)
         try OptionLimits.check("--block", block, 0...1024)
         try OptionLimits.check("--mollify", mollify, 0...1)
+        try OptionLimits.check("--neighbors", neighbors, 2...1024)
     }
 
     /// The mass matrix used: the one asked for, else the Laplacian's customary one.
@@ -53,9 +56,13 @@ struct EigsCommand: ParsableCommand {
 
     func run() throws {
         let t0 = Date()
-        let m = try Mesh.readOBJ(path: mesh)
+        let cloud = try Mesh.isPointCloud(path: mesh)
+        if cloud && laplacian != .robust {
+            throw CommandError("\(mesh) is a point cloud: it has the robust (point-cloud) Laplacian only; give --laplacian robust")
+        }
+        let m = cloud ? Mesh(positions: try PointCloudFile.read(path: mesh), triangles: []) : try Mesh.read(path: mesh)
         guard k <= m.vertexCount else {
-            throw CommandError("-k \(k) exceeds the number of vertices of \(mesh) (\(m.vertexCount))")
+            throw CommandError("-k \(k) exceeds the number of \(cloud ? "points" : "vertices") of \(mesh) (\(m.vertexCount))")
         }
         var options = EigenOptions(k: k, mass: massKind, method: method, tolerance: tolerance)
         options.laplacian = laplacian
@@ -66,8 +73,14 @@ struct EigsCommand: ParsableCommand {
         let bar = Terminal.ProgressBar(label: "eigs", enabled: !quiet)
         let basis: Eigenbasis, cached: Bool
         do {
-            (basis, cached) = try Eigenbasis.loadOrCompute(mesh: m, options: options, cache: noCache ? nil : EigenCache(root: cacheDir)) { f in
-                bar.update(f); return true
+            if cloud {  // not cached: the cache is keyed by meshes
+                let ops = try PointCloudLaplacian.operators(points: m.positions, neighbors: neighbors, mollifyFactor: mollify, mass: massKind)
+                basis = try Eigenbasis.compute(operators: ops, options: options) { f in bar.update(f); return true }
+                cached = false
+            } else {
+                (basis, cached) = try Eigenbasis.loadOrCompute(mesh: m, options: options, cache: noCache ? nil : EigenCache(root: cacheDir)) { f in
+                    bar.update(f); return true
+                }
             }
         } catch let e as SpectralError {
             bar.finish()
@@ -146,23 +159,32 @@ struct LaplacianCommand: ParsableCommand {
             A[:, 1].astype(int)))) — and DIR/summary.json (kind, flips, build time).
             """)
 
-    @Argument(help: "An OBJ file.") var mesh: String
+    @Argument(help: "A mesh (OBJ, PLY) or a point cloud (.xyz/.txt/.pts, PLY/OBJ without faces).") var mesh: String
     @Option(name: .shortAndLong, help: "Output folder (created if missing).") var out: String
     @Option(help: "Laplacian: cotan, intrinsic-delaunay or robust.") var laplacian: LaplacianKind = .robust
     @Option(help: "Mollification of the intrinsic Laplacians (fraction of the mean edge length; 0: none).")
     var mollify: Double = LaplacianKind.defaultMollifyFactor
     @Option(help: "Mass matrix (default: voronoi for cotan, barycentric otherwise).") var mass: MassKind?
+    @Option(help: "Point clouds: neighbours of each point's local triangulation.") var neighbors = PointCloudLaplacian.defaultNeighbors
     @Flag(help: "No summary on stdout.") var quiet = false
 
-    func validate() throws { try OptionLimits.check("--mollify", mollify, 0...1) }
+    func validate() throws {
+        try OptionLimits.check("--mollify", mollify, 0...1)
+        try OptionLimits.check("--neighbors", neighbors, 2...1024)
+    }
 
     func run() throws {
-        let m = try Mesh.readOBJ(path: mesh)
+        let cloud = try Mesh.isPointCloud(path: mesh)
+        if cloud && laplacian != .robust {
+            throw CommandError("\(mesh) is a point cloud: it has the robust (point-cloud) Laplacian only; give --laplacian robust")
+        }
+        let m = cloud ? Mesh(positions: try PointCloudFile.read(path: mesh), triangles: []) : try Mesh.read(path: mesh)
         let kind = mass ?? (laplacian == .cotan ? .voronoi : .barycentric)
         let t0 = Date()
         let ops: CotanOperators
         do {
-            ops = try CotanOperators(mesh: m, mass: kind, laplacian: laplacian, mollifyFactor: mollify)
+            ops = cloud ? try PointCloudLaplacian.operators(points: m.positions, neighbors: neighbors, mollifyFactor: mollify, mass: kind)
+                : try CotanOperators(mesh: m, mass: kind, laplacian: laplacian, mollifyFactor: mollify)
         } catch let e as SpectralError {
             throw CommandError("\(mesh): \(e.description)")
         }
@@ -177,7 +199,7 @@ struct LaplacianCommand: ParsableCommand {
         }
         let summary: [String: String] = [
             "mesh": mesh, "vertices": "\(m.vertexCount)", "faces": "\(m.triangleCount)", "laplacian": laplacian.rawValue,
-            "mass": kind.rawValue, "mollify": "\(mollify)", "flips": "\(ops.flips)", "skippedFaces": "\(ops.degenerateFaces)",
+            "mass": kind.rawValue, "mollify": "\(mollify)", "pointCloud": "\(cloud)", "flips": "\(ops.flips)", "skippedFaces": "\(ops.degenerateFaces)",
             "area": "\(ops.area)", "buildSeconds": "\(seconds)",
         ]
         let enc = TexfieldJSON.encoder()

@@ -12,7 +12,7 @@ struct InfoCommand: ParsableCommand {
     @Flag(help: "Print one JSON object instead of text.") var json = false
 
     func run() throws {
-        let m = try Mesh.readOBJ(path: mesh)
+        let m = try Mesh.read(path: mesh)
         let r = m.report()
         if json {
             let enc = TexfieldJSON.encoder()

@@ -52,7 +52,7 @@ struct MeshCommand: ParsableCommand {
         @Option(name: .shortAndLong, help: "Output OBJ.") var out: String
         func validate() throws { guard (1...6).contains(times) else { throw ValidationError("--times must be in 1...6") } }
         func run() throws {
-            var m = try Mesh.readOBJ(path: input)
+            var m = try Mesh.read(path: input)
             for _ in 0..<times { m = m.subdivided() }
             try m.writeOBJ(path: out)
             print("\(out): \(m.vertexCount) vertices, \(m.triangleCount) triangles")

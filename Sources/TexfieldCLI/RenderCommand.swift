@@ -32,7 +32,7 @@ struct RenderCommand: ParsableCommand {
     }
 
     func run() throws {
-        let m = try Mesh.readOBJ(path: mesh)
+        let m = try Mesh.read(path: mesh)
         let tex = try FieldRun.loadTexture(texture, for: m, meshPath: mesh)
         let n = count ?? set.defaultCount
         let views = try cameras.map { try CameraFile.read(path: $0) }

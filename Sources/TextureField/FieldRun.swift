@@ -148,7 +148,7 @@ public struct FieldRun: Sendable {
     // MARK: inputs
 
     /// Reads an OBJ (errors name the file and line).
-    public static func loadMesh(_ path: String) throws -> Mesh { try Mesh.readOBJ(path: path) }
+    public static func loadMesh(_ path: String) throws -> Mesh { try Mesh.read(path: path) }
 
     /// The texture given, or the OBJ's material texture, as RGB; checks that the mesh has UVs.
     public static func loadTexture(_ path: String?, for mesh: Mesh, meshPath: String) throws -> Image {

@@ -166,4 +166,62 @@ private func squareGrid(cells n: Int, otherDiagonal: Bool) -> Mesh {
         _ = try CotanOperators(mesh: flat, mass: .barycentric, laplacian: .robust)
         #expect(throws: SpectralError.self) { _ = try CotanOperators(mesh: flat, mass: .barycentric, laplacian: .robust, mollifyFactor: .nan) }
     }
+
+    /// The point-cloud Laplacian of random points on the unit sphere: symmetric, rows summing to
+    /// zero, no negative weight, the mass adds up to the sphere's area, and the spectrum
+    /// approaches l(l+1) as the cloud grows (2,000 → 8,000 points).
+    @Test func pointCloudOnTheSphere() throws {
+        var errors = [Double]()
+        for n in [2000, 8000] {
+            var rng = SplitMix(seed: UInt64(n))
+            var pts = [Double]()
+            for _ in 0..<n {
+                var v = SIMD3<Double>(rng.gaussian(), rng.gaussian(), rng.gaussian())
+                v /= (v * v).sum().squareRoot()
+                pts += [v.x, v.y, v.z]
+            }
+            let ops = try PointCloudLaplacian.operators(points: pts)
+            let L = ops.stiffness
+            var worstRow = 0.0, worstAsym = 0.0, positive = 0.0
+            for i in 0..<L.rows {
+                var sum = 0.0
+                for p in L.rowPointers[i]..<L.rowPointers[i + 1] {
+                    let j = Int(L.columnIndices[p]), v = L.values[p]
+                    sum += v
+                    worstAsym = max(worstAsym, abs(v - L[j, i]))
+                    if j != i { positive = max(positive, v) }
+                }
+                worstRow = max(worstRow, abs(sum))
+            }
+            #expect(worstRow < 1e-10 && worstAsym < 1e-12 && positive <= 1e-6)
+            let area = ops.lumpedMass.reduce(0, +)
+            #expect(abs(area - 4 * Double.pi) < 0.01 * 4 * Double.pi, "n = \(n): area \(area)")
+            var o = EigenOptions(k: 25, mass: .barycentric)
+            o.laplacian = .robust
+            let b = try Eigenbasis.compute(operators: ops, options: o)
+            var error = 0.0, j = 1
+            for l in 1...4 { for _ in 0..<(2 * l + 1) { error = max(error, abs(b.values[j] - Double(l * (l + 1))) / Double(l * (l + 1))); j += 1 } }
+            errors.append(error)
+        }
+        // Measured when written: 0.075 and 0.061 (robust_laplacian: 0.075 at 3,000 points).
+        #expect(errors[1] < errors[0] && errors[1] < 0.07, "\(errors)")
+    }
+}
+
+/// A small seeded generator for the tests (SplitMix64 with Box–Muller normals).
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func uniform() -> Double { Double(next() >> 11) / Double(1 << 53) }
+    mutating func gaussian() -> Double {
+        let u = max(uniform(), 1e-300), v = uniform()
+        return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
+    }
 }

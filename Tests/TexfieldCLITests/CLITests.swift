@@ -56,6 +56,17 @@ private func run(_ args: [String]) throws {
         for r in 0..<L.shape[0] { rowSums[Int(L.values[3 * r])] += L.values[3 * r + 2] }
         #expect(rowSums.allSatisfy { abs($0) < 1e-12 })
         #expect(throws: (any Error).self) { try run(["laplacian", dir + "/s.obj", "-o", dir + "/x", "--mollify", "-1"]) }
+        // The sphere's vertices as a point cloud (.xyz), and as a PLY mesh.
+        let mesh = try Mesh.readOBJ(path: dir + "/s.obj")
+        let xyz = (0..<mesh.vertexCount).map { i in "\(mesh.positions[3 * i]) \(mesh.positions[3 * i + 1]) \(mesh.positions[3 * i + 2])" }
+        try xyz.joined(separator: "\n").write(toFile: dir + "/cloud.xyz", atomically: true, encoding: .utf8)
+        #expect { try run(["eigs", dir + "/cloud.xyz", "-k", "4", "--out", dir + "/c0", "--quiet"]) } throws: { "\($0)".contains("point cloud") }
+        try run(["eigs", dir + "/cloud.xyz", "-k", "4", "--out", dir + "/cloud", "--laplacian", "robust", "--quiet"])
+        let cv = try NPY.read(path: dir + "/cloud/eigenvalues.npy").values
+        #expect(abs(cv[1] - 2) < 0.2, "\(cv)")
+        try mesh.writePLY(path: dir + "/s.ply")
+        try run(["eigs", dir + "/s.ply", "-k", "6", "--out", dir + "/ply", "--no-cache", "--quiet"])
+        #expect(try NPY.read(path: dir + "/ply/eigenvalues.npy") == NPY.read(path: dir + "/cotan/eigenvalues.npy"))
     }
 
     @Test func errorsNameTheProblem() throws {

@@ -97,6 +97,11 @@ tf_status tf_operators_build_intrinsic(const double *positions, int64_t n,
                                        int64_t *flips_out, tf_operators **out, char *err,
                                        size_t errlen);
 
+/* The unit normal of a point's neighbourhood as robust_laplacian computes it: the third left
+ * singular vector of the 3 x k matrix of neighbour offsets (columns), by Eigen's JacobiSVD, so
+ * that its sign (which orients the local triangles) is the same. offsets: k x 3, row-major. */
+tf_status tf_neighbourhood_normal(const double *offsets, int64_t k, double *normal_out);
+
 /* Progress: fraction in [0, 1]; return non-zero to cancel the solve. */
 typedef int (*tf_progress_fn)(void *context, double fraction);
 
