@@ -35,6 +35,21 @@ let harnesses: [String: @Sendable (Data) -> Void] = [
         _ = try? Mesh.readOBJ(path: obj)
     },
     "png": { d in _ = try? Image.decodePNG(d, path: "fuzz.png") },
+    "ply": { d in
+        guard let m = try? Mesh.parsePLY(d, path: "fuzz.ply", facesRequired: false), !m.triangles.isEmpty else { return }
+        _ = m.report()
+    },
+    "xyz": { d in
+        // A cloud from text; small ones go through the local triangulations.
+        guard let pts = try? PointCloudFile.read(path: scratchFile(d, "fuzz.xyz")), pts.count <= 3 * 400 else { return }
+        _ = try? PointCloudLaplacian.localTriangles(points: pts, neighbors: 8)
+    },
+    "robust": { d in
+        // Any connectivity an OBJ can state, through both intrinsic Laplacians.
+        guard let m = try? Mesh.parseOBJ(d, path: "fuzz.obj"), m.vertexCount <= 300, m.triangleCount <= 600 else { return }
+        _ = try? CotanOperators(mesh: m, mass: .barycentric, laplacian: .robust)
+        _ = try? CotanOperators(mesh: m, mass: .voronoi, laplacian: .intrinsicDelaunay, mollifyFactor: 0)
+    },
     "safetensors": { d in
         guard let (tensors, _) = try? Safetensors.decode(d, path: "fuzz.safetensors") else { return }
         var rng = SplitMix64(seed: 1)
