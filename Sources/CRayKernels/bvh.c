@@ -279,3 +279,105 @@ int64_t tfk_bvh_cast_rows(const tfk_bvh *bvh, int32_t width, int32_t row0, int32
     }
     return hits;
 }
+
+/* Closest point of triangle (a, a + e1, a + e2) to p (Ericson, Real-Time Collision Detection,
+ * 5.1.5): squared distance, and the weights of the 2nd and 3rd vertices. */
+static inline float closest_on_triangle(const float *tri, const float p[3], float *w1, float *w2) {
+    const float *a = tri, *ab = tri + 3, *ac = tri + 6;
+    float ap[3] = {p[0] - a[0], p[1] - a[1], p[2] - a[2]};
+    float d1 = ab[0] * ap[0] + ab[1] * ap[1] + ab[2] * ap[2];
+    float d2 = ac[0] * ap[0] + ac[1] * ap[1] + ac[2] * ap[2];
+    float v, w;
+    if (d1 <= 0 && d2 <= 0) { v = 0; w = 0; goto out; }
+    float bp[3] = {ap[0] - ab[0], ap[1] - ab[1], ap[2] - ab[2]};
+    float d3 = ab[0] * bp[0] + ab[1] * bp[1] + ab[2] * bp[2];
+    float d4 = ac[0] * bp[0] + ac[1] * bp[1] + ac[2] * bp[2];
+    if (d3 >= 0 && d4 <= d3) { v = 1; w = 0; goto out; }
+    float vc = d1 * d4 - d3 * d2;
+    if (vc <= 0 && d1 >= 0 && d3 <= 0) { v = d1 / (d1 - d3); w = 0; goto out; }
+    float cp[3] = {ap[0] - ac[0], ap[1] - ac[1], ap[2] - ac[2]};
+    float d5 = ab[0] * cp[0] + ab[1] * cp[1] + ab[2] * cp[2];
+    float d6 = ac[0] * cp[0] + ac[1] * cp[1] + ac[2] * cp[2];
+    if (d6 >= 0 && d5 <= d6) { v = 0; w = 1; goto out; }
+    float vb = d5 * d2 - d1 * d6;
+    if (vb <= 0 && d2 >= 0 && d6 <= 0) { v = 0; w = d2 / (d2 - d6); goto out; }
+    float va = d3 * d6 - d5 * d4;
+    if (va <= 0 && (d4 - d3) >= 0 && (d5 - d6) >= 0) {
+        w = (d4 - d3) / ((d4 - d3) + (d5 - d6)); v = 1 - w; goto out;
+    }
+    {
+        float denom = 1.0f / (va + vb + vc);
+        v = vb * denom; w = vc * denom;
+    }
+out:;
+    float q[3];
+    for (int k = 0; k < 3; k++) q[k] = a[k] + v * ab[k] + w * ac[k] - p[k];
+    *w1 = v; *w2 = w;
+    return q[0] * q[0] + q[1] * q[1] + q[2] * q[2];
+}
+
+static inline float box_dist2(const node_t *nd, const float p[3]) {
+    float s = 0;
+    for (int a = 0; a < 3; a++) {
+        float d = fmaxf(fmaxf(nd->lo[a] - p[a], 0.0f), p[a] - nd->hi[a]);
+        s += d * d;
+    }
+    return s;
+}
+
+int32_t tfk_bvh_closest(const tfk_bvh *bvh, const float p[3], float max_dist2, float *dist2, float *b1, float *b2) {
+    if (!bvh || bvh->count == 0) return -1;
+    float best = max_dist2, bu = 0, bv = 0;
+    int64_t hit = -1;
+    int32_t stack[STACK];
+    float stack_d[STACK];
+    int sp = 0;
+    const node_t *nodes = bvh->nodes;
+    if (box_dist2(&nodes[0], p) > best) return -1;
+    int32_t cur = 0;
+    for (;;) {
+        const node_t *nd = &nodes[cur];
+        if (nd->count > 0) {
+            for (int32_t i = 0; i < nd->count; i++) {
+                int64_t k = (int64_t)nd->first + i;
+                float uu, vv, dd = closest_on_triangle(bvh->tri + 9 * k, p, &uu, &vv);
+                if (dd < best || (dd == best && hit >= 0 && bvh->ids[k] < bvh->ids[hit])) { best = dd; bu = uu; bv = vv; hit = k; }
+            }
+        } else {
+            int32_t l = nd->first, r = l + 1;
+            float dl = box_dist2(&nodes[l], p), dr = box_dist2(&nodes[r], p);
+            if (dl > dr) { int32_t s = l; l = r; r = s; float f = dl; dl = dr; dr = f; }
+            if (dl <= best) {
+                if (dr <= best && sp < STACK) { stack_d[sp] = dr; stack[sp++] = r; }
+                cur = l;
+                continue;
+            }
+        }
+        for (;;) {
+            if (sp == 0) goto done;
+            --sp;
+            if (stack_d[sp] <= best) { cur = stack[sp]; break; }
+        }
+    }
+done:
+    if (hit < 0) return -1;
+    *dist2 = best; *b1 = bu; *b2 = bv;
+    return bvh->ids[hit];
+}
+
+int32_t tfk_brute_closest(const float *pos, const int32_t *tris, int64_t triangle_count, const float p[3],
+                          float *dist2, float *b1, float *b2) {
+    float best = INFINITY, bu = 0, bv = 0;
+    int32_t hit = -1;
+    for (int64_t f = 0; f < triangle_count; f++) {
+        const float *a = pos + 3 * (int64_t)tris[3 * f], *b = pos + 3 * (int64_t)tris[3 * f + 1], *c = pos + 3 * (int64_t)tris[3 * f + 2];
+        float tri[9] = {a[0], a[1], a[2], b[0] - a[0], b[1] - a[1], b[2] - a[2], c[0] - a[0], c[1] - a[1], c[2] - a[2]};
+        float cr[3] = {tri[4] * tri[8] - tri[5] * tri[7], tri[5] * tri[6] - tri[3] * tri[8], tri[3] * tri[7] - tri[4] * tri[6]};
+        if (cr[0] == 0 && cr[1] == 0 && cr[2] == 0) continue; /* zero area: not in the hierarchy either */
+        float uu, vv, dd = closest_on_triangle(tri, p, &uu, &vv);
+        if (dd < best) { best = dd; bu = uu; bv = vv; hit = (int32_t)f; }
+    }
+    if (hit < 0) return -1;
+    *dist2 = best; *b1 = bu; *b2 = bv;
+    return hit;
+}

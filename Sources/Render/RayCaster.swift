@@ -64,6 +64,53 @@ public final class BVH: @unchecked Sendable {
         return f < 0 ? nil : (Int(f), t, b1, b2)
     }
 
+    /// The point of the mesh nearest to `point` (zero-area triangles excepted), within
+    /// `maxDistance`: (triangle, barycentric weights b1, b2 of its 2nd and 3rd vertices,
+    /// distance) or nil. Ties go to the lower triangle index.
+    public func closestPoint(to point: SIMD3<Float>, maxDistance: Float = .infinity) -> (face: Int, b1: Float, b2: Float, distance: Float)? {
+        var p = [point.x, point.y, point.z]
+        var d2: Float = 0, b1: Float = 0, b2: Float = 0
+        let f = tfk_bvh_closest(handle, &p, maxDistance.isFinite ? maxDistance * maxDistance : .infinity, &d2, &b1, &b2)
+        return f < 0 ? nil : (Int(f), b1, b2, d2.squareRoot())
+    }
+
+    /// The same by testing every triangle: the reference for tests.
+    public func bruteForceClosest(to point: SIMD3<Float>) -> (face: Int, b1: Float, b2: Float, distance: Float)? {
+        var p = [point.x, point.y, point.z]
+        var d2: Float = 0, b1: Float = 0, b2: Float = 0
+        let f = tfk_brute_closest(positions, triangles, Int64(triangleCount), &p, &d2, &b1, &b2)
+        return f < 0 ? nil : (Int(f), b1, b2, d2.squareRoot())
+    }
+
+    /// Closest points of many query points (3 coordinates each), spread over the cores: per
+    /// point the triangle (−1 when the mesh has no non-degenerate triangle), the barycentric
+    /// weights of its three vertices, and the distance. Maps points of one discretization of a
+    /// surface onto another.
+    public func closestPoints(_ points: [Double]) -> (faces: [Int32], weights: [Float], distances: [Float]) {
+        let n = points.count / 3
+        var faces = [Int32](repeating: -1, count: n), weights = [Float](repeating: 0, count: 3 * n)
+        var distances = [Float](repeating: .infinity, count: n)
+        faces.withUnsafeMutableBufferPointer { fb in
+            weights.withUnsafeMutableBufferPointer { wb in
+                distances.withUnsafeMutableBufferPointer { db in
+                    nonisolated(unsafe) let (fp, wp, dp) = (fb.baseAddress!, wb.baseAddress!, db.baseAddress!)
+                    let chunks = max(1, min(n / 1024, 64))
+                    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+                        var q = [Float](repeating: 0, count: 3)
+                        for i in (c * n / chunks)..<((c + 1) * n / chunks) {
+                            for k in 0..<3 { q[k] = Float(points[3 * i + k]) }
+                            var d2: Float = 0, b1: Float = 0, b2: Float = 0
+                            let f = tfk_bvh_closest(handle, q, .infinity, &d2, &b1, &b2)
+                            fp[i] = f
+                            if f >= 0 { wp[3 * i] = 1 - b1 - b2; wp[3 * i + 1] = b1; wp[3 * i + 2] = b2; dp[i] = d2.squareRoot() }
+                        }
+                    }
+                }
+            }
+        }
+        return (faces, weights, distances)
+    }
+
     /// The same by testing every triangle: the reference for tests.
     public func bruteForce(origin: SIMD3<Float>, direction: SIMD3<Float>, tMin: Float = 0, tMax: Float = .infinity)
         -> (face: Int, t: Float, b1: Float, b2: Float)? {

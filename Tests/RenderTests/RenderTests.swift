@@ -109,3 +109,34 @@ import Testing
         #expect(s.vertexCount == t.vertexCount + 3 * t.triangleCount / 2)  // one new vertex per edge (closed mesh)
     }
 }
+
+@Suite struct ClosestPointTests {
+    /// Closest points from the hierarchy equal brute force (triangle, weights, distance) for
+    /// points near, on, inside and far from a jittered sphere and a torus knot; the weights give
+    /// back the point at that distance; many queries at once give the same as one at a time.
+    @Test func equalsBruteForce() throws {
+        for mesh in [Mesh.icosphere(subdivisions: 6, jitter: 0.3, seed: 2), Mesh.torusKnot(segments: 64, sides: 8)] {
+            let bvh = try BVH(mesh)
+            var rng = SystemRandomNumberGenerator()
+            var queries = [Double]()
+            for _ in 0..<400 { for _ in 0..<3 { queries.append(Double.random(in: -2...2, using: &rng)) } }
+            queries += Array(mesh.positions.prefix(60))  // on vertices
+            let many = bvh.closestPoints(queries)
+            for i in 0..<(queries.count / 3) {
+                let q = SIMD3<Float>(Float(queries[3 * i]), Float(queries[3 * i + 1]), Float(queries[3 * i + 2]))
+                let a = try #require(bvh.closestPoint(to: q)), b = try #require(bvh.bruteForceClosest(to: q))
+                #expect(abs(a.distance - b.distance) <= 1e-6 * max(1, b.distance), "query \(i)")
+                #expect(Int(many.faces[i]) == a.face && many.distances[i] == a.distance)
+                let t = mesh.triangles[(3 * a.face)..<(3 * a.face + 3)].map { Int($0) }
+                var p = SIMD3<Double>(0, 0, 0)
+                for (k, w) in [1 - a.b1 - a.b2, a.b1, a.b2].enumerated() {
+                    #expect(w >= -1e-6 && w <= 1 + 1e-6)
+                    p += Double(w) * mesh.position(t[k])
+                }
+                let d = p - SIMD3<Double>(queries[3 * i], queries[3 * i + 1], queries[3 * i + 2])
+                #expect(abs((d * d).sum().squareRoot() - Double(a.distance)) < 1e-5)
+            }
+            #expect(bvh.closestPoint(to: SIMD3(9, 9, 9), maxDistance: 0.5) == nil)
+        }
+    }
+}

@@ -34,6 +34,16 @@ int64_t tfk_bvh_cast_rows(const tfk_bvh *bvh, int32_t width, int32_t row0, int32
                           const double intrinsics[4] /* fx fy cx cy */, const double rotation[9],
                           const double center[3], int32_t *face, float *barycentric, float *depth);
 
+/* The point of the (non-degenerate) triangles nearest to `point`, within squared distance
+ * `max_dist2` (INFINITY: any). Returns the triangle's index or −1; writes the squared distance
+ * and the barycentric weights of the triangle's 2nd and 3rd vertices (Ericson's regions). */
+int32_t tfk_bvh_closest(const tfk_bvh *bvh, const float point[3], float max_dist2, float *dist2,
+                        float *b1, float *b2);
+
+/* The same by testing every triangle. */
+int32_t tfk_brute_closest(const float *positions, const int32_t *triangles, int64_t triangle_count,
+                          const float point[3], float *dist2, float *b1, float *b2);
+
 /* The same by testing every triangle (the reference the hierarchy is checked against). */
 int32_t tfk_brute_intersect(const float *positions, const int32_t *triangles, int64_t triangle_count,
                             const float origin[3], const float direction[3], float t_min, float t_max,
