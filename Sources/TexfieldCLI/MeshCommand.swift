@@ -3,13 +3,68 @@ import ArgumentParser
 import Foundation
 import Geometry
 import Imaging
+import Render
 import TextureField
 
 /// `texfield mesh …`: writes the meshes the project generates itself.
 struct MeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "mesh", abstract: "Generate meshes: icosphere, torus, grid, and the demo set.",
-        subcommands: [Icosphere.self, Torus.self, Grid.self, Subdivide.self, Demo.self])
+        commandName: "mesh", abstract: "Generate and process meshes: icosphere, torus, grid, the demo set; subdivide, decimate, sample.",
+        subcommands: [Icosphere.self, Torus.self, Grid.self, Subdivide.self, Decimate.self, Sample.self, Demo.self])
+
+    /// Writes a mesh by the output's extension (.ply or OBJ).
+    static func write(_ m: Mesh, to path: String) throws {
+        if (path as NSString).pathExtension.lowercased() == "ply" { try m.writePLY(path: path) } else { try m.writeOBJ(path: path) }
+    }
+
+    struct Decimate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reduce a mesh to --vertices by quadric-error edge collapses (Garland & Heckbert 1997).",
+            discussion: "Boundary vertices and, when the mesh has texture coordinates, UV-seam vertices stay where they are; prints the Hausdorff distance to the input (sampled, 100,000 points each way).")
+        @Argument(help: "Input mesh (OBJ or PLY).") var input: String
+        @Option(help: "Target vertex count.") var vertices: Int
+        @Flag(help: "Let boundary vertices move and go.") var freeBoundary = false
+        @Flag(help: "Drop texture coordinates and let seam vertices move and go.") var ignoreSeams = false
+        @Option(name: .shortAndLong, help: "Output mesh (.obj or .ply).") var out: String
+        func validate() throws { try OptionLimits.check("--vertices", vertices, 4...100_000_000) }
+        func run() throws {
+            let m = try Mesh.read(path: input)
+            let t0 = Date()
+            let (d, report) = try m.decimated(toVertices: vertices, keepBoundary: !freeBoundary, keepSeams: !ignoreSeams)
+            let seconds = Date().timeIntervalSince(t0)
+            try MeshCommand.write(d, to: out)
+            let (lo, hi) = m.boundingBox
+            let diag = ((hi - lo) * (hi - lo)).sum().squareRoot()
+            let h = try SurfaceDistance.hausdorff(m, d)
+            print("\(out): \(d.vertexCount) vertices, \(d.triangleCount) triangles (from \(m.vertexCount)) in \(String(format: "%.2f", seconds)) s; "
+                  + "Hausdorff \(String(format: "%.3g", h.max)) (\(String(format: "%.2e", h.max / diag)) of the bounding-box diagonal), mean \(String(format: "%.3g", h.mean))"
+                  + (report.stopped ? "; stopped early: \(report.fixedVertices) vertices are fixed (boundary/seams) or every other collapse would fold the surface" : ""))
+        }
+    }
+
+    struct Sample: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Sample points on a mesh uniformly by area (seeded), optionally spread as Poisson-disk (blue noise).")
+        @Argument(help: "Input mesh (OBJ or PLY).") var input: String
+        @Option(help: "Number of points.") var points: Int
+        @Option(help: "Seed.") var seed: UInt64 = 0
+        @Flag(help: "Poisson-disk: thin 5× candidates by weighted sample elimination (Yuksel 2015).") var poisson = false
+        @Option(name: .shortAndLong, help: "Output: .xyz (x y z per line) or .ply (vertices only).") var out: String
+        func validate() throws { try OptionLimits.check("--points", points, 1...50_000_000) }
+        func run() throws {
+            let m = try Mesh.read(path: input)
+            let s = try m.sample(count: points, seed: seed, poissonDisk: poisson)
+            if (out as NSString).pathExtension.lowercased() == "ply" {
+                try Mesh(positions: s.points, triangles: []).writePLY(path: out)
+            } else {
+                var text = ""
+                text.reserveCapacity(s.count * 60)
+                for i in 0..<s.count { text += "\(s.points[3 * i]) \(s.points[3 * i + 1]) \(s.points[3 * i + 2])\n" }
+                try AtomicFile.write(Data(text.utf8), to: out)
+            }
+            print("\(out): \(s.count) points")
+        }
+    }
 
     struct Icosphere: ParsableCommand {
         static let configuration = CommandConfiguration(

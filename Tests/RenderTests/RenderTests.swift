@@ -140,3 +140,91 @@ import Testing
         }
     }
 }
+
+@Suite struct DecimationTests {
+    /// A jittered sphere of 3,842 vertices to 500: the count is met, the result is a closed
+    /// manifold of genus 0, and its Hausdorff distance to the input is below 2 % of the radius.
+    @Test func sphereToTarget() throws {
+        let mesh = Mesh.icosphere(subdivisions: 20, jitter: 0.3, seed: 5)
+        let (d, report) = try mesh.decimated(toVertices: 500)
+        #expect(d.vertexCount == 500 && !report.stopped && report.fixedVertices == 0)
+        let r = d.report()
+        #expect(r.nonManifoldEdges == 0 && r.nonManifoldVertices == 0 && r.boundaryEdges == 0 && r.eulerCharacteristic == 2 && r.degenerateFaces == 0)
+        let h = try SurfaceDistance.hausdorff(mesh, d, samples: 20_000)
+        #expect(h.max < 0.02, "Hausdorff \(h.max)")
+    }
+
+    /// Boundary vertices stay, in place; an open surface keeps its boundary loop.
+    @Test func boundaryKept() throws {
+        var grid = Mesh.grid(cells: 30)
+        for i in 0..<grid.vertexCount { let p = grid.position(i); grid.positions[3 * i + 2] = 0.1 * sin(6 * p.x) * cos(5 * p.y) }
+        let (d, _) = try grid.decimated(toVertices: 200)
+        #expect(d.vertexCount == 200)
+        let before = grid.report(), after = d.report()
+        #expect(after.boundaryLoops == before.boundaryLoops && after.boundaryEdges == before.boundaryEdges && after.nonManifoldEdges == 0)
+        var kept = Set<[Double]>()
+        for i in 0..<d.vertexCount { kept.insert([d.positions[3 * i], d.positions[3 * i + 1], d.positions[3 * i + 2]]) }
+        for i in 0..<grid.vertexCount where grid.positions[3 * i] == 0 || grid.positions[3 * i] == 1 || grid.positions[3 * i + 1] == 0 || grid.positions[3 * i + 1] == 1 {
+            #expect(kept.contains([grid.positions[3 * i], grid.positions[3 * i + 1], grid.positions[3 * i + 2]]))
+        }
+    }
+
+    /// With texture coordinates the seams stay and every corner keeps its vertex's own
+    /// coordinate from the input (half-edge collapses move nothing); a target below the fixed
+    /// vertices stops early and says so.
+    @Test func seamsAndTexcoordsKept() throws {
+        let torus = Mesh.torus(segments: 48, rings: 24)
+        let (d, report) = try torus.decimated(toVertices: 400)
+        #expect(d.vertexCount == 400 && d.hasTexcoords && report.fixedVertices > 0)
+        var uvAt = [[Double]: Set<[Double]>]()
+        for f in 0..<torus.triangleCount { for c in 0..<3 {
+            let v = Int(torus.triangles[3 * f + c]), t = Int(torus.cornerTexcoords[3 * f + c])
+            uvAt[[torus.positions[3 * v], torus.positions[3 * v + 1], torus.positions[3 * v + 2]], default: []].insert([torus.texcoords[2 * t], torus.texcoords[2 * t + 1]])
+        } }
+        for f in 0..<d.triangleCount { for c in 0..<3 {
+            let v = Int(d.triangles[3 * f + c]), t = Int(d.cornerTexcoords[3 * f + c])
+            let uvs = uvAt[[d.positions[3 * v], d.positions[3 * v + 1], d.positions[3 * v + 2]]]
+            #expect(uvs?.contains([d.texcoords[2 * t], d.texcoords[2 * t + 1]]) == true)
+        } }
+        let (_, stuck) = try torus.decimated(toVertices: 10)
+        #expect(stuck.stopped)
+    }
+}
+
+@Suite struct SamplingTests {
+    /// Area-uniform samples lie on the surface, their faces and weights give them back, the
+    /// share falling on half of a 1 : 3 rectangle follows the area, and the seed fixes them;
+    /// Poisson-disk samples keep their points apart.
+    @Test func uniformAndPoisson() throws {
+        let m = Mesh(positions: [0, 0, 0, 3, 0, 0, 3, 1, 0, 0, 1, 0], triangles: [0, 1, 2, 0, 2, 3])
+        let s = try m.sample(count: 20_000, seed: 3)
+        #expect(s.count == 20_000)
+        var left = 0
+        for i in 0..<s.count {
+            let t = Int(s.faces[i])
+            var p = SIMD3<Double>(0, 0, 0)
+            for k in 0..<3 { p += s.weights[3 * i + k] * m.position(Int(m.triangles[3 * t + k])) }
+            #expect(abs(p.x - s.points[3 * i]) < 1e-12 && abs(p.y - s.points[3 * i + 1]) < 1e-12 && s.points[3 * i + 2] == 0)
+            if s.points[3 * i] < 1 { left += 1 }
+        }
+        #expect(abs(Double(left) / 20_000 - 1.0 / 3) < 0.015)
+        #expect(try m.sample(count: 100, seed: 3).points == m.sample(count: 100, seed: 3).points)
+        let sphere = Mesh.icosphere(subdivisions: 12)
+        func minDistance(_ p: [Double]) -> Double {
+            let tree = KDTree(points: p)
+            var best = Double.infinity
+            for i in 0..<(p.count / 3) {
+                let j = tree.nearest(to: SIMD3(p[3 * i], p[3 * i + 1], p[3 * i + 2]), k: 1, excluding: i)[0]
+                let d = SIMD3(p[3 * i] - p[3 * j], p[3 * i + 1] - p[3 * j + 1], p[3 * i + 2] - p[3 * j + 2])
+                best = min(best, (d * d).sum().squareRoot())
+            }
+            return best
+        }
+        let uniform = try sphere.sample(count: 2000, seed: 1), blue = try sphere.sample(count: 2000, seed: 1, poissonDisk: true)
+        #expect(blue.count == 2000)
+        let spacing = (4 * Double.pi / 2000).squareRoot()
+        #expect(minDistance(blue.points) > 0.4 * spacing && minDistance(uniform.points) < 0.1 * spacing,
+                "\(minDistance(blue.points)) vs \(minDistance(uniform.points)), spacing \(spacing)")
+        #expect(throws: MeshError.self) { _ = try sphere.sample(count: 0) }
+    }
+}

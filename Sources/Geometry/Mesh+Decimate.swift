@@ -1,0 +1,208 @@
+import Foundation
+
+/// Quadric-error-metric decimation (Garland & Heckbert, "Surface Simplification Using Quadric
+/// Error Metrics", SIGGRAPH 1997).
+extension Mesh {
+    /// What a decimation did.
+    public struct DecimationReport: Sendable {
+        public var collapses = 0
+        /// Vertices that may not move (boundary, seams) and so were never removed.
+        public var fixedVertices = 0
+        /// True when the target could not be reached (every remaining edge is fixed or would
+        /// fold the surface).
+        public var stopped = false
+    }
+
+    /// The mesh reduced to about `targetVertices` vertices by edge collapses in order of the
+    /// quadric error (area-weighted plane quadrics). Boundary vertices never move and are
+    /// never removed (`keepBoundary`); with texture coordinates and `keepSeams`, vertices on a UV
+    /// seam neither, collapses keep one endpoint's position (half-edge collapses) and the texture
+    /// coordinates follow exactly. Otherwise a collapse moves to the quadric's optimum (or the
+    /// better endpoint or the midpoint when the quadric is singular). A collapse is refused when
+    /// it would break the link condition (a non-manifold edge) or turn a face over (its normal
+    /// rotating by more than 90°). Unreferenced vertices are dropped.
+    public func decimated(toVertices target: Int, keepBoundary: Bool = true, keepSeams: Bool = true) throws -> (Mesh, DecimationReport) {
+        guard target >= 4 else { throw MeshError.invalid("a decimation target needs at least 4 vertices, got \(target)") }
+        let n = vertexCount, m = triangleCount
+        guard m > 0 else { throw MeshError.invalid("the mesh has no faces to decimate") }
+        let withUV = hasTexcoords && keepSeams
+        var pos = (0..<n).map { position($0) }
+        var faceV = triangles.map { Int($0) }
+        var faceT = withUV ? cornerTexcoords.map { Int($0) } : []
+        var faceAlive = [Bool](repeating: true, count: m)
+        var vertexFaces = [[Int32]](repeating: [], count: n)
+        for f in 0..<m { for c in 0..<3 { vertexFaces[faceV[3 * f + c]].append(Int32(f)) } }
+        var report = DecimationReport()
+
+        // Fixed vertices: boundary (an edge with one face) and UV seams.
+        var fixed = [Bool](repeating: false, count: n)
+        var edgeFaces = [UInt64: Int]()
+        func key(_ a: Int, _ b: Int) -> UInt64 { UInt64(min(a, b)) << 32 | UInt64(max(a, b)) }
+        for f in 0..<m { for c in 0..<3 { edgeFaces[key(faceV[3 * f + c], faceV[3 * f + (c + 1) % 3]), default: 0] += 1 } }
+        if keepBoundary {
+            for (k, count) in edgeFaces where count != 2 { fixed[Int(k >> 32)] = true; fixed[Int(k & 0xFFFF_FFFF)] = true }
+        }
+        if withUV {
+            var uvOf = [SIMD2<Double>?](repeating: nil, count: n)
+            for i in 0..<(3 * m) {
+                let t = faceT[i], v = faceV[i]
+                let uv = SIMD2(texcoords[2 * t], texcoords[2 * t + 1])
+                if let u = uvOf[v], u != uv { fixed[v] = true } else { uvOf[v] = uv }
+            }
+        }
+        report.fixedVertices = fixed.filter { $0 }.count
+
+        // Quadrics: 10 entries of the symmetric 4 × 4 matrix, area-weighted planes.
+        var quadric = [[Double]](repeating: [Double](repeating: 0, count: 10), count: n)
+        func normal(_ a: SIMD3<Double>, _ b: SIMD3<Double>, _ c: SIMD3<Double>) -> SIMD3<Double> {
+            let e1 = b - a, e2 = c - a
+            return SIMD3(e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z, e1.x * e2.y - e1.y * e2.x)
+        }
+        for f in 0..<m {
+            let a = pos[faceV[3 * f]], b = pos[faceV[3 * f + 1]], c = pos[faceV[3 * f + 2]]
+            let nn = normal(a, b, c), len = (nn * nn).sum().squareRoot()
+            guard len > 0, len.isFinite else { continue }
+            let u = nn / len, d = -(u * a).sum(), w = 0.5 * len
+            let p = [u.x, u.y, u.z, d]
+            var k = 0
+            var q = [Double](repeating: 0, count: 10)
+            for r in 0..<4 { for s in r..<4 { q[k] = w * p[r] * p[s]; k += 1 } }
+            for c in 0..<3 { let v = faceV[3 * f + c]; for i in 0..<10 { quadric[v][i] += q[i] } }
+        }
+        func error(_ q: [Double], _ x: SIMD3<Double>) -> Double {
+            let v = [x.x, x.y, x.z, 1.0]
+            var s = 0.0, k = 0
+            for r in 0..<4 { for c in r..<4 { s += (r == c ? 1 : 2) * q[k] * v[r] * v[c]; k += 1 } }
+            return max(0, s)
+        }
+        func optimum(_ q: [Double]) -> SIMD3<Double>? {
+            // Solve A x = −b with A the upper-left 3 × 3 (entries 0 1 2 / 4 5 / 7) and b (3 6 8).
+            let a11 = q[0], a12 = q[1], a13 = q[2], a22 = q[4], a23 = q[5], a33 = q[7]
+            let b = SIMD3(-q[3], -q[6], -q[8])
+            let c11 = a22 * a33 - a23 * a23, c12 = a13 * a23 - a12 * a33, c13 = a12 * a23 - a13 * a22
+            let det = a11 * c11 + a12 * c12 + a13 * c13
+            let scale = max(abs(a11), abs(a22), abs(a33))
+            guard scale > 0, abs(det) > 1e-10 * scale * scale * scale else { return nil }
+            let c22 = a11 * a33 - a13 * a13, c23 = a12 * a13 - a11 * a23, c33 = a11 * a22 - a12 * a12
+            let x = SIMD3(c11 * b.x + c12 * b.y + c13 * b.z, c12 * b.x + c22 * b.y + c23 * b.z, c13 * b.x + c23 * b.y + c33 * b.z) / det
+            return x.x.isFinite && x.y.isFinite && x.z.isFinite ? x : nil
+        }
+
+        // The collapse of edge (a, b): which vertex survives, where it goes, and the cost.
+        func plan(_ a: Int, _ b: Int) -> (keep: Int, remove: Int, at: SIMD3<Double>, cost: Double)? {
+            if fixed[a] && fixed[b] { return nil }
+            var q = quadric[a]
+            for i in 0..<10 { q[i] += quadric[b][i] }
+            if fixed[a] { return (a, b, pos[a], error(q, pos[a])) }
+            if fixed[b] { return (b, a, pos[b], error(q, pos[b])) }
+            let ea = error(q, pos[a]), eb = error(q, pos[b])
+            var best = ea <= eb ? (a, b, pos[a], ea) : (b, a, pos[b], eb)
+            if !withUV {
+                var candidates = [0.5 * (pos[a] + pos[b])]
+                if let o = optimum(q) { candidates.append(o) }
+                for x in candidates { let e = error(q, x); if e < best.3 { best = (a, b, x, e) } }
+            }
+            return best
+        }
+
+        func neighbours(_ v: Int) -> [Int] {
+            var s = [Int]()
+            s.reserveCapacity(16)
+            for f in vertexFaces[v] where faceAlive[Int(f)] { for c in 0..<3 where faceV[3 * Int(f) + c] != v { s.append(faceV[3 * Int(f) + c]) } }
+            s.sort()
+            var out = [Int]()
+            out.reserveCapacity(s.count / 2 + 1)
+            for x in s where out.last != x { out.append(x) }
+            return out
+        }
+        func commonCount(_ a: [Int], _ b: [Int]) -> Int {
+            var i = 0, j = 0, c = 0
+            while i < a.count && j < b.count {
+                if a[i] == b[j] { c += 1; i += 1; j += 1 } else if a[i] < b[j] { i += 1 } else { j += 1 }
+            }
+            return c
+        }
+
+        func allowed(_ keep: Int, _ remove: Int, _ at: SIMD3<Double>) -> Bool {
+            let shared = vertexFaces[remove].filter { f in faceAlive[Int(f)] && (0..<3).contains { faceV[3 * Int(f) + $0] == keep } }
+            guard shared.count == 2 || (shared.count == 1 && !keepBoundary) else { return false }
+            // Link condition: the common neighbours are exactly the shared faces' third vertices.
+            guard commonCount(neighbours(keep), neighbours(remove)) == shared.count else { return false }
+            for v in [keep, remove] {
+                for f32 in vertexFaces[v] where faceAlive[Int(f32)] && !shared.contains(f32) {
+                    let f = Int(f32)
+                    let before = normal(pos[faceV[3 * f]], pos[faceV[3 * f + 1]], pos[faceV[3 * f + 2]])
+                    var p = (0..<3).map { pos[faceV[3 * f + $0]] }
+                    for c in 0..<3 where faceV[3 * f + c] == keep || faceV[3 * f + c] == remove { p[c] = at }
+                    let after = normal(p[0], p[1], p[2])
+                    let la = (after * after).sum().squareRoot(), lb = (before * before).sum().squareRoot()
+                    if !(la > 1e-12 * lb) || (before * after).sum() <= 0 { return false }
+                }
+            }
+            return true
+        }
+
+        struct Candidate { var cost: Double; var a: Int32; var b: Int32; var stampA: UInt32; var stampB: UInt32 }
+        var stamp = [UInt32](repeating: 0, count: n)
+        var heap = Heap<Candidate> { $0.cost < $1.cost || ($0.cost == $1.cost && ($0.a, $0.b) < ($1.a, $1.b)) }
+        func push(_ a: Int, _ b: Int) {
+            guard let p = plan(a, b) else { return }
+            heap.push(Candidate(cost: p.cost, a: Int32(min(a, b)), b: Int32(max(a, b)), stampA: stamp[min(a, b)], stampB: stamp[max(a, b)]))
+        }
+        for k in edgeFaces.keys.sorted() { push(Int(k >> 32), Int(k & 0xFFFF_FFFF)) }
+
+        var alive = Set<Int>()
+        for f in 0..<m { for c in 0..<3 { alive.insert(faceV[3 * f + c]) } }
+        var vertices = alive.count
+        while vertices > target {
+            guard let e = heap.pop() else { report.stopped = true; break }
+            let a = Int(e.a), b = Int(e.b)
+            guard e.stampA == stamp[a], e.stampB == stamp[b], !vertexFaces[a].isEmpty, !vertexFaces[b].isEmpty,
+                  let p = plan(a, b), allowed(p.keep, p.remove, p.at) else { continue }
+            let keep = p.keep, remove = p.remove
+            // The texture coordinate the kept vertex has in the faces along the edge.
+            var keepT = -1
+            if withUV {
+                for f in vertexFaces[remove] where faceAlive[Int(f)] {
+                    for c in 0..<3 where faceV[3 * Int(f) + c] == keep { keepT = faceT[3 * Int(f) + c] }
+                }
+            }
+            for f32 in vertexFaces[remove] where faceAlive[Int(f32)] {
+                let f = Int(f32)
+                if (0..<3).contains(where: { faceV[3 * f + $0] == keep }) { faceAlive[f] = false; continue }
+                for c in 0..<3 where faceV[3 * f + c] == remove {
+                    faceV[3 * f + c] = keep
+                    if withUV { faceT[3 * f + c] = keepT }
+                }
+                vertexFaces[keep].append(f32)
+            }
+            vertexFaces[keep].removeAll { !faceAlive[Int($0)] }
+            vertexFaces[remove] = []
+            pos[keep] = p.at
+            for i in 0..<10 { quadric[keep][i] += quadric[remove][i] }
+            vertices -= 1
+            report.collapses += 1
+            // Only the edges at the kept vertex change cost (its quadric and place); the others'
+            // entries stay valid, and whether a collapse folds the surface is checked when popped.
+            stamp[keep] &+= 1
+            stamp[remove] &+= 1
+            for v in neighbours(keep) { push(keep, v) }
+        }
+
+        // Compact: alive faces, referenced vertices in their old order.
+        var newIndex = [Int32](repeating: -1, count: n)
+        var outPos = [Double](), outTri = [Int32](), outCornerT = [Int32]()
+        var used = [Bool](repeating: false, count: n)
+        for f in 0..<m where faceAlive[f] { for c in 0..<3 { used[faceV[3 * f + c]] = true } }
+        for v in 0..<n where used[v] {
+            newIndex[v] = Int32(outPos.count / 3)
+            outPos += [pos[v].x, pos[v].y, pos[v].z]
+        }
+        for f in 0..<m where faceAlive[f] {
+            for c in 0..<3 { outTri.append(newIndex[faceV[3 * f + c]]); if withUV { outCornerT.append(Int32(faceT[3 * f + c])) } }
+        }
+        var out = Mesh(positions: outPos, triangles: outTri, texcoords: withUV ? texcoords : [], cornerTexcoords: outCornerT)
+        out.diffuseTexturePath = diffuseTexturePath
+        return (out, report)
+    }
+}

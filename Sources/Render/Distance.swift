@@ -1,0 +1,22 @@
+import Geometry
+
+/// Distances between two surfaces, measured by sampling.
+public enum SurfaceDistance {
+    /// One-sided distances from `samples` points spread by area on `a` (seeded) to the surface
+    /// of `b`: the largest and the mean.
+    public static func oneSided(from a: Mesh, to b: Mesh, samples: Int = 100_000, seed: UInt64 = 0) throws -> (max: Double, mean: Double) {
+        let s = try a.sample(count: samples, seed: seed)
+        let pts = s.points + Array(a.positions)  // the vertices too: a sample can miss a spike
+        let d = try BVH(b).closestPoints(pts).distances
+        let mx = d.reduce(0) { max($0, Double($1)) }
+        return (mx, d.reduce(0) { $0 + Double($1) } / Double(max(1, d.count)))
+    }
+
+    /// The symmetric Hausdorff distance (the larger one-sided maximum) and the mean of the two
+    /// one-sided means.
+    public static func hausdorff(_ a: Mesh, _ b: Mesh, samples: Int = 100_000, seed: UInt64 = 0) throws -> (max: Double, mean: Double) {
+        let ab = try oneSided(from: a, to: b, samples: samples, seed: seed)
+        let ba = try oneSided(from: b, to: a, samples: samples, seed: seed &+ 1)
+        return (max(ab.max, ba.max), 0.5 * (ab.mean + ba.mean))
+    }
+}
