@@ -50,6 +50,8 @@ struct FitOptions: ParsableArguments {
     var uvBorder: UVBorder?
     @Option(help: "Laplacian of the eigenfunctions: cotan (the published protocol's), intrinsic-delaunay or robust (any triangle mesh: non-manifold, slivers).")
     var laplacian: LaplacianKind = .cotan
+    @Option(help: "Eigenfunctions on a decimated proxy of N vertices (for large meshes); each point reads them at its closest point on the proxy.")
+    var proxy: Int?
     @Flag(help: "The network also sees the viewing direction (16 spherical-harmonic features): for photographs whose colours change with the view. The baked texture is the colour seen along the surface normal.")
     var viewDependent = false
 
@@ -66,6 +68,7 @@ struct FitOptions: ParsableArguments {
         guard (8...4096).contains(size) else { throw ValidationError("--size must be in 8...4096") }
         guard (1...64).contains(signnetHidden) else { throw ValidationError("--signnet-hidden must be in 1...64") }
         if let w = warmup, !(1...10_000_000).contains(w) { throw ValidationError("--warmup must be in 1...10000000") }
+        try OptionLimits.check("--proxy", proxy, 100...10_000_000)
         if let b = bands {
             guard let parsed = parsedBands, parsed.allSatisfy({ (0...65_534).contains($0.lower) && $0.lower <= $0.upper && $0.upper <= 65_534 }),
                   zip(parsed, parsed.dropFirst()).allSatisfy({ $0.upper < $1.lower }) else {
@@ -84,6 +87,7 @@ struct FitOptions: ParsableArguments {
         c.validateEvery = validateEvery; c.signnetHidden = signnetHidden; c.uvBorder = uvBorder; c.warmupSteps = warmup
         if viewDependent { c.viewDependent = true }
         if laplacian != .cotan { c.laplacian = laplacian }
+        c.proxyVertices = proxy
         if let b = parsedBands { c.bands = b; c.eigenfunctions = max(k, b.last!.upper + 1) }
         return c
     }

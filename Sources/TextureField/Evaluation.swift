@@ -26,7 +26,7 @@ public struct EvaluationResult: Codable, Sendable {
 
 public enum Evaluation {
     /// The prediction for a rendered view: the field's colour on object pixels, white elsewhere.
-    public static func predictedImage(_ model: FieldModel, view: RenderedView, mesh: Mesh) -> Image {
+    public static func predictedImage(_ model: FieldModel, view: RenderedView, mesh: Mesh, surface: FieldSurface? = nil) -> Image {
         let g = view.gbuffer
         var pts = SurfacePoints()
         var pixels = [Int]()
@@ -34,7 +34,7 @@ public enum Evaluation {
             pts.append(face: f, of: mesh, b0, b1, b2, direction: view.camera.towardsCamera(pixel: i))
             pixels.append(i)
         }
-        let colors = model.predict(pts)
+        let colors = model.predict(surface?.fieldPoints(pts) ?? pts)
         var img = Image(width: g.width, height: g.height, channels: 3, fill: 1)
         for (n, i) in pixels.enumerated() { for c in 0..<3 { img.pixels[3 * i + c] = colors[3 * n + c] } }
         return img
@@ -44,7 +44,7 @@ public enum Evaluation {
     public static func evaluate(_ model: FieldModel, scene: FieldScene) throws -> (EvaluationResult, [Image]) {
         var views = [ViewMetrics](), images = [Image]()
         for (i, v) in scene.test.enumerated() {
-            let pred = predictedImage(model, view: v, mesh: scene.mesh)
+            let pred = predictedImage(model, view: v, mesh: scene.mesh, surface: scene.fieldSurface)
             let mask = v.gbuffer.mask
             let hits = v.gbuffer.hitCount
             let p = hits > 0 ? try Metrics.psnr(pred, v.truth, mask: mask) : .nan
@@ -111,9 +111,9 @@ public enum Baker {
         return (pts, texels)
     }
 
-    public static func bake(_ model: FieldModel, mesh: Mesh, width: Int, height: Int, reference: Image?) -> BakedTexture {
+    public static func bake(_ model: FieldModel, mesh: Mesh, width: Int, height: Int, reference: Image?, surface: FieldSurface? = nil) -> BakedTexture {
         let (pts, texels) = rasterize(mesh, width: width, height: height)
-        let colors = model.predict(pts)
+        let colors = model.predict(surface?.fieldPoints(pts) ?? pts)
         var img = Image(width: width, height: height, channels: 3, fill: 0)
         var covered = [Bool](repeating: false, count: width * height)
         for (n, i) in texels.enumerated() {
@@ -132,7 +132,7 @@ public enum Baker {
 
     /// A fixed random subset of `count` covered texels of `texture`'s atlas with their colours: the
     /// field's texture-space PSNR on it tracks the whole atlas's cheaply during training.
-    public static func texelSample(_ mesh: Mesh, texture: Image, count: Int, seed: UInt64) -> ViewRays {
+    public static func texelSample(_ mesh: Mesh, texture: Image, count: Int, seed: UInt64, surface: FieldSurface? = nil) -> ViewRays {
         let (pts, texels) = rasterize(mesh, width: texture.width, height: texture.height)
         let tex = texture.rgb()
         var rng = SplitMix64(seed: seed ^ 0x7E7E_1A11)
@@ -144,6 +144,7 @@ public enum Baker {
             out.points.append(point: i, of: pts)
             out.colors += tex.pixels[(3 * texels[i])..<(3 * texels[i] + 3)]
         }
+        if let surface { out.points = surface.fieldPoints(out.points) }
         return out
     }
 

@@ -100,6 +100,10 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     /// The Laplacian whose eigenfunctions the field reads (nil: cotan, the published protocol's);
     /// the intrinsic kinds use the barycentric mass, as robust_laplacian.
     public var laplacian: LaplacianKind? = nil
+    /// Eigenfunctions on a decimated proxy of this many vertices (QEM, boundary kept) instead of
+    /// the mesh itself; every point of the mesh reads them at its closest point on the proxy.
+    /// For meshes too large for their own eigenpairs. nil: the mesh itself.
+    public var proxyVertices: Int? = nil
 
     public init() {}
 
@@ -119,6 +123,7 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
         try need((1...1 << 20).contains(batch), "batch", batch, "1...1048576")
         try need(steps >= 1, "steps", steps, "1...")
         if let a = atlasSize { try need((2...16384).contains(a), "atlasSize", a, "2...16384") }
+        if let p = proxyVertices { try need((100...10_000_000).contains(p), "proxyVertices", p, "100...10000000") }
         if let w = warmupSteps { try need((1...10_000_000).contains(w), "warmupSteps", w, "1...10000000") }
         try need(seconds > 0 && seconds.isFinite, "seconds", seconds, "a positive finite number")
         try need((8...4096).contains(imageSize), "imageSize", imageSize, "8...4096")

@@ -294,7 +294,7 @@ public struct FieldRun: Sendable {
         let trainRays = scene.rays(scene.train), valRays = scene.rays(scene.validation)
         let trainer = Trainer(model: model, train: trainRays, validation: valRays)
         if let tex = scene.texture {
-            trainer.textureSample = Baker.texelSample(scene.mesh, texture: tex, count: 131_072, seed: configuration.seed)
+            trainer.textureSample = Baker.texelSample(scene.mesh, texture: tex, count: 131_072, seed: configuration.seed, surface: scene.fieldSurface)
         }
         if resume {
             try FieldCheckpoint.load(trainer, from: checkpointFile)
@@ -353,7 +353,7 @@ public struct FieldRun: Sendable {
                     var tex: Double? = nil
                     if options.snapshotTexture {
                         let (w, h) = atlasSize(scene.texture, model.configuration)
-                        let b = Baker.bake(model, mesh: scene.mesh, width: w, height: h, reference: scene.texture)
+                        let b = Baker.bake(model, mesh: scene.mesh, width: w, height: h, reference: scene.texture, surface: scene.fieldSurface)
                         tex = b.psnr.isFinite ? b.psnr : nil
                     }
                     let last = trainer.state.history.last
@@ -386,7 +386,7 @@ public struct FieldRun: Sendable {
         let (result, predictions) = try Evaluation.evaluate(model, scene: scene)
         timings["evaluation"] = Date().timeIntervalSince(t)
         t = Date()
-        let baked = try Self.checkFinite(Baker.bake(model, mesh: mesh, width: atlasWidth, height: atlasHeight, reference: scene.texture),
+        let baked = try Self.checkFinite(Baker.bake(model, mesh: mesh, width: atlasWidth, height: atlasHeight, reference: scene.texture, surface: scene.fieldSurface),
                                          model: directory)
         timings["bake"] = Date().timeIntervalSince(t)
         var metrics = FitMetrics(
@@ -471,7 +471,7 @@ public struct FieldRun: Sendable {
         }
         let model = try model(on: surface, configuration: config)
         let same = w == surface.texture?.width && h == surface.texture?.height
-        return try Self.checkFinite(Baker.bake(model, mesh: surface.mesh, width: w, height: h, reference: same ? surface.texture : nil),
+        return try Self.checkFinite(Baker.bake(model, mesh: surface.mesh, width: w, height: h, reference: same ? surface.texture : nil, surface: surface),
                                     model: modelFile)
     }
 

@@ -86,7 +86,11 @@ public struct FieldSurface: Sendable {
     public let eigenvalues: [Double]
     /// How texture coordinates outside [0, 1] are looked up (wrap or clamp; `error` was resolved).
     public let border: UVBorder
-    /// Seconds spent on the eigenfunctions.
+    /// The decimated proxy whose eigenfunctions the field reads (`FieldConfiguration.proxyVertices`),
+    /// and its hierarchy for closest points; nil: the mesh itself.
+    public let proxy: Mesh?
+    let proxyBVH: BVH?
+    /// Seconds spent on the eigenfunctions (and the proxy).
     public var seconds: Double
     /// Things the user should hear about (e.g. texture coordinates clamped).
     public var warnings: [String] = []
@@ -121,13 +125,23 @@ public struct FieldSurface: Sendable {
         self.mesh = mesh
         self.texture = texture?.rgb()
         let t0 = Date()
-        let n = mesh.vertexCount
+        var fieldMesh = mesh
+        if let target = c.proxyVertices, target < mesh.vertexCount {
+            progress?("proxy", 0)
+            fieldMesh = try mesh.decimated(toVertices: target, keepBoundary: true, keepSeams: false).0
+            proxy = fieldMesh
+            proxyBVH = try BVH(fieldMesh)
+        } else {
+            proxy = nil
+            proxyBVH = nil
+        }
+        let n = fieldMesh.vertexCount
         var phi = [Float](), lambda = [Float](), values = [Double]()
         if c.encoding.usesEigenfunctions {
             guard c.eigenfunctions + 1 <= n else { throw FieldError.tooManyEigenfunctions(requested: c.eigenfunctions, vertices: n) }
             var options = EigenOptions(k: c.eigenfunctions + 1)
             if let kind = c.laplacian, kind != .cotan { options.laplacian = kind; options.mass = .barycentric }
-            let (basis, _) = try Eigenbasis.loadOrCompute(mesh: mesh, options: options, cache: cache) { f in
+            let (basis, _) = try Eigenbasis.loadOrCompute(mesh: fieldMesh, options: options, cache: cache) { f in
                 progress?("eigenfunctions", f); return true
             }
             let kk = basis.count, chosen = c.selectedEigenfunctions, k = chosen.count
@@ -142,10 +156,35 @@ public struct FieldSurface: Sendable {
         }
         eigenvalues = values
         data = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? c.selectedEigenfunctions.count : 0, phi: phi, lambda: lambda,
-                           positions: SurfaceData.unitCubePositions(mesh),
-                           normals: c.viewDependent == true ? SurfaceData.vertexNormals(mesh) : [])
+                           positions: SurfaceData.unitCubePositions(fieldMesh),
+                           normals: c.viewDependent == true ? SurfaceData.vertexNormals(fieldMesh) : [])
         seconds = Date().timeIntervalSince(t0)
         self.warnings = warnings
+    }
+}
+
+extension FieldSurface {
+    /// Points on the mesh (its triangles' vertices and weights) as the field reads them: the
+    /// same points, or, with a proxy, their closest points on the proxy (its triangles). Viewing
+    /// directions are kept.
+    public func fieldPoints(_ pts: SurfacePoints) -> SurfacePoints {
+        guard let proxy, let bvh = proxyBVH else { return pts }
+        var q = [Double](repeating: 0, count: 3 * pts.count)
+        for i in 0..<pts.count {
+            var p = SIMD3<Double>(0, 0, 0)
+            for k in 0..<3 { p += Double(pts.weights[3 * i + k]) * mesh.position(Int(pts.vertices[3 * i + k])) }
+            q[3 * i] = p.x; q[3 * i + 1] = p.y; q[3 * i + 2] = p.z
+        }
+        let (faces, weights, _) = bvh.closestPoints(q)
+        var out = SurfacePoints()
+        out.vertices.reserveCapacity(3 * pts.count); out.weights.reserveCapacity(3 * pts.count)
+        for i in 0..<pts.count {
+            let f = max(0, Int(faces[i]))
+            out.append(proxy.triangles[3 * f], proxy.triangles[3 * f + 1], proxy.triangles[3 * f + 2],
+                       faces[i] < 0 ? 1 : weights[3 * i], faces[i] < 0 ? 0 : weights[3 * i + 1], faces[i] < 0 ? 0 : weights[3 * i + 2])
+        }
+        out.directions = pts.directions
+        return out
     }
 }
 
@@ -242,6 +281,7 @@ public struct FieldScene: Sendable {
                 out.colors += [v.truth.pixels[3 * i], v.truth.pixels[3 * i + 1], v.truth.pixels[3 * i + 2]]
             }
         }
+        out.points = fieldSurface.fieldPoints(out.points)
         return out
     }
 }

@@ -143,3 +143,43 @@ import TextureField
         #expect(m.test.meanPSNR.isFinite && m.configuration.laplacian == .robust)
     }
 }
+
+/// `FieldConfiguration.proxyVertices`: eigenfunctions on a decimated proxy, points mapped to it.
+@Suite struct ProxyTests {
+    /// The proxy has the asked vertex count; every point of the mesh maps to a proxy point
+    /// within the decimation's error; a fit through the proxy finishes, evaluates to its own
+    /// numbers and bakes; and it learns the two-colour texture nearly as well as the mesh itself.
+    @Test func fitThroughAProxy() throws {
+        let mesh = Mesh.torus(segments: 48, rings: 24)
+        var c = smallConfig()
+        c.proxyVertices = 400
+        let surface = try FieldSurface(mesh: mesh, texture: texture(split: true), configuration: c, cache: nil)
+        #expect(surface.proxy?.vertexCount == 400 && surface.data.vertexCount == 400)
+        var pts = SurfacePoints()
+        for f in 0..<mesh.triangleCount { pts.append(face: f, of: mesh, 0.2, 0.3, 0.5) }
+        let mapped = surface.fieldPoints(pts)
+        let proxy = try #require(surface.proxy)
+        var worst = 0.0
+        for i in 0..<pts.count {
+            var a = SIMD3<Double>(0, 0, 0), b = SIMD3<Double>(0, 0, 0)
+            for k in 0..<3 {
+                a += Double(pts.weights[3 * i + k]) * mesh.position(Int(pts.vertices[3 * i + k]))
+                b += Double(mapped.weights[3 * i + k]) * proxy.position(Int(mapped.vertices[3 * i + k]))
+            }
+            worst = max(worst, ((a - b) * (a - b)).sum().squareRoot())
+        }
+        #expect(worst < 0.05, "\(worst)")
+        let dir = try runTempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try mesh.writeOBJ(path: dir + "/torus.obj")
+        try texture(split: true).writePNG(path: dir + "/tex.png")
+        c.steps = 300
+        let run = FieldRun(directory: dir + "/proxy")
+        guard case .finished(let m) = try run.fit(mesh: dir + "/torus.obj", texture: dir + "/tex.png", configuration: c) else { return }
+        #expect(abs(try run.evaluate().meanPSNR - m.test.meanPSNR) < 1e-12)
+        #expect(try run.bake().image.pixels.allSatisfy { $0.isFinite })
+        c.proxyVertices = nil
+        guard case .finished(let full) = try FieldRun(directory: dir + "/full").fit(mesh: dir + "/torus.obj", texture: dir + "/tex.png", configuration: c) else { return }
+        #expect(m.test.meanPSNR > full.test.meanPSNR - 3, "proxy \(m.test.meanPSNR) dB, mesh \(full.test.meanPSNR) dB")
+    }
+}
