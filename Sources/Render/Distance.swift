@@ -20,3 +20,24 @@ public enum SurfaceDistance {
         return (max(ab.max, ba.max), 0.5 * (ab.mean + ba.mean))
     }
 }
+
+/// Closest points on a fixed surface, e.g. to project a remeshed surface back onto its input
+/// (`Mesh.remeshed(edgeLength:project:)`).
+public struct SurfaceProjection: Sendable {
+    let bvh: BVH
+    let mesh: Mesh
+
+    public init(_ mesh: Mesh) throws { self.mesh = mesh; bvh = try BVH(mesh) }
+
+    /// Each point moved to its closest point on the surface (both cores).
+    public func project(_ points: [SIMD3<Double>]) -> [SIMD3<Double>] {
+        let (faces, weights, _) = bvh.closestPoints(points.flatMap { [$0.x, $0.y, $0.z] })
+        return points.indices.map { i in
+            let f = Int(faces[i])
+            guard f >= 0 else { return points[i] }
+            var p = SIMD3<Double>(0, 0, 0)
+            for k in 0..<3 { p += Double(weights[3 * i + k]) * mesh.position(Int(mesh.triangles[3 * f + k])) }
+            return p
+        }
+    }
+}

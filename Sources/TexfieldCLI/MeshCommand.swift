@@ -10,7 +10,7 @@ import TextureField
 struct MeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh", abstract: "Generate and process meshes: icosphere, torus, grid, the demo set; subdivide, decimate, sample.",
-        subcommands: [Icosphere.self, Torus.self, Grid.self, Subdivide.self, Decimate.self, Sample.self, Demo.self])
+        subcommands: [Icosphere.self, Torus.self, Grid.self, Subdivide.self, Decimate.self, Remesh.self, Sample.self, Demo.self])
 
     /// Writes a mesh by the output's extension (.ply or OBJ).
     static func write(_ m: Mesh, to path: String) throws {
@@ -39,6 +39,39 @@ struct MeshCommand: ParsableCommand {
             print("\(out): \(d.vertexCount) vertices, \(d.triangleCount) triangles (from \(m.vertexCount)) in \(String(format: "%.2f", seconds)) s; "
                   + "Hausdorff \(String(format: "%.3g", h.max)) (\(String(format: "%.2e", h.max / diag)) of the bounding-box diagonal), mean \(String(format: "%.3g", h.mean))"
                   + (report.stopped ? "; stopped early: \(report.fixedVertices) vertices are fixed (boundary/seams) or every other collapse would fold the surface" : ""))
+        }
+    }
+
+    struct Remesh: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Isotropic remeshing to a target edge length (Botsch & Kobbelt 2004), projected back onto the input.",
+            discussion: "Boundary vertices stay; texture coordinates are not carried over. Prints the Hausdorff distance to the input.")
+        @Argument(help: "Input mesh (OBJ or PLY).") var input: String
+        @Option(help: "Target edge length (default: the input's mean edge length).") var edgeLength: Double?
+        @Option(help: "Rounds of split, collapse, flip, relax, project.") var iterations = 10
+        @Option(name: .shortAndLong, help: "Output mesh (.obj or .ply).") var out: String
+        func validate() throws {
+            try OptionLimits.check("--iterations", iterations, 1...100)
+            if let h = edgeLength { guard h.isFinite && h > 0 else { throw ValidationError("--edge-length must be a positive number") } }
+        }
+        func run() throws {
+            let m = try Mesh.read(path: input)
+            var h = edgeLength ?? 0
+            if edgeLength == nil {
+                var sum = 0.0
+                for f in 0..<m.triangleCount { for c in 0..<3 {
+                    let d = m.position(Int(m.triangles[3 * f + c])) - m.position(Int(m.triangles[3 * f + (c + 1) % 3]))
+                    sum += (d * d).sum().squareRoot()
+                } }
+                h = sum / Double(max(1, 3 * m.triangleCount))
+            }
+            let projection = try SurfaceProjection(m)
+            let t0 = Date()
+            let r = try m.remeshed(edgeLength: h, iterations: iterations, project: projection.project)
+            let seconds = Date().timeIntervalSince(t0)
+            try MeshCommand.write(r, to: out)
+            let hd = try SurfaceDistance.hausdorff(m, r)
+            print("\(out): \(r.vertexCount) vertices, \(r.triangleCount) triangles (edge length \(String(format: "%.4g", h))) in \(String(format: "%.2f", seconds)) s; Hausdorff \(String(format: "%.3g", hd.max)), mean \(String(format: "%.3g", hd.mean))")
         }
     }
 
