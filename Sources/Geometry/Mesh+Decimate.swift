@@ -52,8 +52,8 @@ extension Mesh {
         }
         report.fixedVertices = fixed.filter { $0 }.count
 
-        // Quadrics: 10 entries of the symmetric 4 × 4 matrix, area-weighted planes.
-        var quadric = [[Double]](repeating: [Double](repeating: 0, count: 10), count: n)
+        // Quadrics: the symmetric 4 × 4 matrices of area-weighted planes.
+        var quadric = [Quadric](repeating: Quadric(), count: n)
         func normal(_ a: SIMD3<Double>, _ b: SIMD3<Double>, _ c: SIMD3<Double>) -> SIMD3<Double> {
             let e1 = b - a, e2 = c - a
             return SIMD3(e1.y * e2.z - e1.z * e2.y, e1.z * e2.x - e1.x * e2.z, e1.x * e2.y - e1.y * e2.x)
@@ -62,45 +62,30 @@ extension Mesh {
             let a = pos[faceV[3 * f]], b = pos[faceV[3 * f + 1]], c = pos[faceV[3 * f + 2]]
             let nn = normal(a, b, c), len = (nn * nn).sum().squareRoot()
             guard len > 0, len.isFinite else { continue }
-            let u = nn / len, d = -(u * a).sum(), w = 0.5 * len
-            let p = [u.x, u.y, u.z, d]
-            var k = 0
-            var q = [Double](repeating: 0, count: 10)
-            for r in 0..<4 { for s in r..<4 { q[k] = w * p[r] * p[s]; k += 1 } }
-            for c in 0..<3 { let v = faceV[3 * f + c]; for i in 0..<10 { quadric[v][i] += q[i] } }
+            let u = nn / len
+            let q = Quadric(plane: u, d: -(u * a).sum(), weight: 0.5 * len)
+            for c in 0..<3 { quadric[faceV[3 * f + c]].add(q) }
         }
-        func error(_ q: [Double], _ x: SIMD3<Double>) -> Double {
-            let v = [x.x, x.y, x.z, 1.0]
-            var s = 0.0, k = 0
-            for r in 0..<4 { for c in r..<4 { s += (r == c ? 1 : 2) * q[k] * v[r] * v[c]; k += 1 } }
-            return max(0, s)
-        }
-        func optimum(_ q: [Double]) -> SIMD3<Double>? {
-            // Solve A x = −b with A the upper-left 3 × 3 (entries 0 1 2 / 4 5 / 7) and b (3 6 8).
-            let a11 = q[0], a12 = q[1], a13 = q[2], a22 = q[4], a23 = q[5], a33 = q[7]
-            let b = SIMD3(-q[3], -q[6], -q[8])
-            let c11 = a22 * a33 - a23 * a23, c12 = a13 * a23 - a12 * a33, c13 = a12 * a23 - a13 * a22
-            let det = a11 * c11 + a12 * c12 + a13 * c13
-            let scale = max(abs(a11), abs(a22), abs(a33))
-            guard scale > 0, abs(det) > 1e-10 * scale * scale * scale else { return nil }
-            let c22 = a11 * a33 - a13 * a13, c23 = a12 * a13 - a11 * a23, c33 = a11 * a22 - a12 * a12
-            let x = SIMD3(c11 * b.x + c12 * b.y + c13 * b.z, c12 * b.x + c22 * b.y + c23 * b.z, c13 * b.x + c23 * b.y + c33 * b.z) / det
-            return x.x.isFinite && x.y.isFinite && x.z.isFinite ? x : nil
+        /// 4√3 area / Σ edge² (1 for an equilateral triangle, 0 for a degenerate one).
+        func quality(_ a: SIMD3<Double>, _ b: SIMD3<Double>, _ c: SIMD3<Double>) -> Double {
+            let nn = normal(a, b, c)
+            let l2 = ((b - a) * (b - a)).sum() + ((c - b) * (c - b)).sum() + ((a - c) * (a - c)).sum()
+            return l2 > 0 ? 2 * 3.0.squareRoot() * (nn * nn).sum().squareRoot() / l2 : 0
         }
 
         // The collapse of edge (a, b): which vertex survives, where it goes, and the cost.
         func plan(_ a: Int, _ b: Int) -> (keep: Int, remove: Int, at: SIMD3<Double>, cost: Double)? {
             if fixed[a] && fixed[b] { return nil }
             var q = quadric[a]
-            for i in 0..<10 { q[i] += quadric[b][i] }
-            if fixed[a] { return (a, b, pos[a], error(q, pos[a])) }
-            if fixed[b] { return (b, a, pos[b], error(q, pos[b])) }
-            let ea = error(q, pos[a]), eb = error(q, pos[b])
+            q.add(quadric[b])
+            if fixed[a] { return (a, b, pos[a], q.error(pos[a])) }
+            if fixed[b] { return (b, a, pos[b], q.error(pos[b])) }
+            let ea = q.error(pos[a]), eb = q.error(pos[b])
             var best = ea <= eb ? (a, b, pos[a], ea) : (b, a, pos[b], eb)
             if !withUV {
-                var candidates = [0.5 * (pos[a] + pos[b])]
-                if let o = optimum(q) { candidates.append(o) }
-                for x in candidates { let e = error(q, x); if e < best.3 { best = (a, b, x, e) } }
+                let mid = 0.5 * (pos[a] + pos[b]), em = q.error(mid)
+                if em < best.3 { best = (a, b, mid, em) }
+                if let o = q.optimum() { let e = q.error(o); if e < best.3 { best = (a, b, o, e) } }
             }
             return best
         }
@@ -123,20 +108,26 @@ extension Mesh {
             return c
         }
 
+        func hasVertex(_ f: Int, _ v: Int) -> Bool { faceV[3 * f] == v || faceV[3 * f + 1] == v || faceV[3 * f + 2] == v }
         func allowed(_ keep: Int, _ remove: Int, _ at: SIMD3<Double>) -> Bool {
-            let shared = vertexFaces[remove].filter { f in faceAlive[Int(f)] && (0..<3).contains { faceV[3 * Int(f) + $0] == keep } }
-            guard shared.count == 2 || (shared.count == 1 && !keepBoundary) else { return false }
+            var shared = 0
+            for f in vertexFaces[remove] where faceAlive[Int(f)] && hasVertex(Int(f), keep) { shared += 1 }
+            guard shared == 2 || (shared == 1 && !keepBoundary) else { return false }
             // Link condition: the common neighbours are exactly the shared faces' third vertices.
-            guard commonCount(neighbours(keep), neighbours(remove)) == shared.count else { return false }
+            guard commonCount(neighbours(keep), neighbours(remove)) == shared else { return false }
             for v in [keep, remove] {
-                for f32 in vertexFaces[v] where faceAlive[Int(f32)] && !shared.contains(f32) {
+                for f32 in vertexFaces[v] where faceAlive[Int(f32)] {
                     let f = Int(f32)
-                    let before = normal(pos[faceV[3 * f]], pos[faceV[3 * f + 1]], pos[faceV[3 * f + 2]])
-                    var p = (0..<3).map { pos[faceV[3 * f + $0]] }
-                    for c in 0..<3 where faceV[3 * f + c] == keep || faceV[3 * f + c] == remove { p[c] = at }
-                    let after = normal(p[0], p[1], p[2])
-                    let la = (after * after).sum().squareRoot(), lb = (before * before).sum().squareRoot()
-                    if !(la > 1e-12 * lb) || (before * after).sum() <= 0 { return false }
+                    if hasVertex(f, keep) && hasVertex(f, remove) { continue }
+                    var p0 = pos[faceV[3 * f]], p1 = pos[faceV[3 * f + 1]], p2 = pos[faceV[3 * f + 2]]
+                    let before = normal(p0, p1, p2), qb = quality(p0, p1, p2)
+                    if faceV[3 * f] == keep || faceV[3 * f] == remove { p0 = at }
+                    if faceV[3 * f + 1] == keep || faceV[3 * f + 1] == remove { p1 = at }
+                    if faceV[3 * f + 2] == keep || faceV[3 * f + 2] == remove { p2 = at }
+                    let after = normal(p0, p1, p2)
+                    if (before * after).sum() <= 0 { return false }
+                    // No sliver: a triangle may not end below quality 0.1 unless it was already worse.
+                    if quality(p0, p1, p2) < min(0.1, 0.5 * qb) { return false }
                 }
             }
             return true
@@ -179,7 +170,7 @@ extension Mesh {
             vertexFaces[keep].removeAll { !faceAlive[Int($0)] }
             vertexFaces[remove] = []
             pos[keep] = p.at
-            for i in 0..<10 { quadric[keep][i] += quadric[remove][i] }
+            quadric[keep].add(quadric[remove])
             vertices -= 1
             report.collapses += 1
             // Only the edges at the kept vertex change cost (its quadric and place); the others'
@@ -204,5 +195,42 @@ extension Mesh {
         var out = Mesh(positions: outPos, triangles: outTri, texcoords: withUV ? texcoords : [], cornerTexcoords: outCornerT)
         out.diffuseTexturePath = diffuseTexturePath
         return (out, report)
+    }
+}
+
+/// A symmetric 4 × 4 quadric: Σ w (n·x + d)² over planes.
+struct Quadric {
+    var a11 = 0.0, a12 = 0.0, a13 = 0.0, a14 = 0.0, a22 = 0.0, a23 = 0.0, a24 = 0.0, a33 = 0.0, a34 = 0.0, a44 = 0.0
+
+    init() {}
+    init(plane n: SIMD3<Double>, d: Double, weight w: Double) {
+        a11 = w * n.x * n.x; a12 = w * n.x * n.y; a13 = w * n.x * n.z; a14 = w * n.x * d
+        a22 = w * n.y * n.y; a23 = w * n.y * n.z; a24 = w * n.y * d
+        a33 = w * n.z * n.z; a34 = w * n.z * d; a44 = w * d * d
+    }
+
+    mutating func add(_ q: Quadric) {
+        a11 += q.a11; a12 += q.a12; a13 += q.a13; a14 += q.a14; a22 += q.a22
+        a23 += q.a23; a24 += q.a24; a33 += q.a33; a34 += q.a34; a44 += q.a44
+    }
+
+    /// xᵀ Q x for x = (p, 1), never below 0.
+    func error(_ p: SIMD3<Double>) -> Double {
+        let x = p.x, y = p.y, z = p.z
+        let s = a11 * x * x + a22 * y * y + a33 * z * z + 2 * (a12 * x * y + a13 * x * z + a23 * y * z)
+            + 2 * (a14 * x + a24 * y + a34 * z) + a44
+        return max(0, s)
+    }
+
+    /// The minimiser of the quadric, when its 3 × 3 part is well conditioned.
+    func optimum() -> SIMD3<Double>? {
+        let b = SIMD3(-a14, -a24, -a34)
+        let c11 = a22 * a33 - a23 * a23, c12 = a13 * a23 - a12 * a33, c13 = a12 * a23 - a13 * a22
+        let det = a11 * c11 + a12 * c12 + a13 * c13
+        let scale = max(abs(a11), abs(a22), abs(a33))
+        guard scale > 0, abs(det) > 1e-10 * scale * scale * scale else { return nil }
+        let c22 = a11 * a33 - a13 * a13, c23 = a12 * a13 - a11 * a23, c33 = a11 * a22 - a12 * a12
+        let x = SIMD3(c11 * b.x + c12 * b.y + c13 * b.z, c12 * b.x + c22 * b.y + c23 * b.z, c13 * b.x + c23 * b.y + c33 * b.z) / det
+        return x.x.isFinite && x.y.isFinite && x.z.isFinite ? x : nil
     }
 }
