@@ -35,6 +35,8 @@ struct EigsCommand: ParsableCommand {
     @Option(help: "Target relative residual.") var tolerance: Double = 1e-9
     @Option(help: "Normalisation of eigenvectors.npy: none (M-orthonormal) or range (divide by max − min).")
     var normalize: EigenNormalization = .none
+    @Flag(help: "Write eigenvectors.npy as float32 (<f4; half the size) — enough for fields and most shape analysis.")
+    var float32 = false
     @Option(help: "Eigenpairs per spectral slice (0: automatic).") var band: Int = 0
     @Option(help: "Lanczos block size (0: automatic).") var block: Int = 0
     @Option(help: "Seed of the start vectors.") var seed: UInt64 = 0
@@ -93,7 +95,7 @@ struct EigsCommand: ParsableCommand {
         // written last, so a failure part-way never leaves new arrays beside an old summary.
         try? FileManager.default.removeItem(atPath: out + "/summary.json")
         try NPY.write(path: out + "/eigenvalues.npy", shape: [k], values: basis.values)
-        try NPY.write(path: out + "/eigenvectors.npy", shape: [n, k], values: basis.normalizedVectors(normalize))
+        try NPY.write(path: out + "/eigenvectors.npy", shape: [n, k], values: basis.normalizedVectors(normalize), float32: float32)
         try NPY.write(path: out + "/mass.npy", shape: [n], values: basis.mass)
         try NPY.write(path: out + "/residuals.npy", shape: [k], values: basis.residuals)
         let elapsed = Date().timeIntervalSince(t0)

@@ -33,7 +33,11 @@ private func run(_ args: [String]) throws {
         #expect(summary["cached"] as? Bool == true)
         // Range normalisation.
         try run(["eigs", dir + "/s.obj", "-k", "4", "--out", dir + "/e3", "--normalize", "range", "--no-cache", "--quiet"])
+        try run(["eigs", dir + "/s.obj", "-k", "4", "--out", dir + "/e4", "--normalize", "range", "--float32", "--no-cache", "--quiet"])
+        let v4 = try Data(contentsOf: URL(fileURLWithPath: dir + "/e4/eigenvectors.npy"))
+        #expect(String(decoding: v4.prefix(64), as: UTF8.self).contains("<f4"))
         let v3 = try NPY.read(path: dir + "/e3/eigenvectors.npy")
+        #expect(zip(try NPY.read(path: dir + "/e4/eigenvectors.npy").values, v3.values).allSatisfy { abs($0 - $1) < 1e-6 })
         let col = (0..<362).map { v3.values[$0 * 4 + 2] }
         #expect(abs(col.max()! - col.min()! - 1) < 1e-12)
     }
