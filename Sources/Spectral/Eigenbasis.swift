@@ -177,8 +177,40 @@ public struct Eigenbasis: Sendable, Equatable {
     ///     (the call then throws `SpectralError.cancelled`).
     public static func compute(mesh: Mesh, options: EigenOptions,
                                progress: (@Sendable (Double) -> Bool)? = nil) throws -> Eigenbasis {
+        try checkMemory(vertices: mesh.vertexCount, k: options.k)
         let ops = try CotanOperators(mesh: mesh, mass: options.mass, laplacian: options.laplacian, mollifyFactor: options.mollifyFactor)
         return try compute(operators: ops, options: options, progress: progress)
+    }
+
+    /// The peak memory a solve of k eigenpairs on n vertices is expected to take, in bytes: the
+    /// solver's eigenvectors, the row-major copy handed back and the caller's normalised copy
+    /// (3 n k doubles), one Lanczos basis of up to ~600 columns per thread (2), and the sparse
+    /// factorisations (about 150 n doubles each, 2). Calibrated on spot subdivided 3 times
+    /// (docs/GEOMETRY.md); the dense method (n ≤ 20000) needs 3 n² doubles instead.
+    public static func estimatedPeakBytes(vertices n: Int, k: Int) -> Double {
+        let nd = Double(n), kd = Double(k)
+        if n <= 20_000 && 3 * k > n { return 8 * (3 * nd * nd + 3 * nd * kd) }
+        return 8 * (3 * nd * kd + 2 * 600 * nd + 2 * 150 * nd)
+    }
+
+    /// Memory this process can take: MemAvailable from /proc/meminfo (nil where unknown).
+    public static func availableMemoryBytes() -> Double? {
+        guard let text = try? String(contentsOfFile: "/proc/meminfo", encoding: .utf8) else { return nil }
+        for line in text.split(separator: "\n") where line.hasPrefix("MemAvailable:") {
+            let parts = line.split(separator: " ")
+            if parts.count >= 2, let kb = Double(parts[1]) { return kb * 1024 }
+        }
+        return nil
+    }
+
+    /// Throws, with the figures, when a solve of k pairs on n vertices will not fit in memory.
+    public static func checkMemory(vertices n: Int, k: Int) throws {
+        guard let available = availableMemoryBytes() else { return }
+        let need = estimatedPeakBytes(vertices: n, k: k)
+        if need > available {
+            throw SpectralError.invalidInput(String(format: "k = %d eigenpairs on %d vertices need about %.1f GB (%.1f GB of eigenvectors, each copy); %.1f GB are available. Ask fewer eigenpairs, or fit through a decimated proxy (fit --proxy N)",
+                                                    k, n, need / 1e9, 8 * Double(n) * Double(k) / 1e9, available / 1e9))
+        }
     }
 
     /// Computes the eigenpairs of prebuilt operators.
@@ -195,6 +227,7 @@ public struct Eigenbasis: Sendable, Equatable {
         guard options.tolerance.isFinite, options.tolerance > 0 else {
             throw SpectralError.invalidInput("tolerance must be a positive number, got \(options.tolerance)")
         }
+        try checkMemory(vertices: n, k: k)
         var values = [Double](repeating: 0, count: k)
         var vectors = [Double](repeating: 0, count: n * k)
         var residuals = [Double](repeating: 0, count: k)

@@ -225,3 +225,16 @@ private struct SplitMix {
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }
 }
+
+@Suite struct MemoryCheckTests {
+    /// A solve that cannot fit is refused before any work, with the figures and the way out.
+    @Test func refusesWhatCannotFit() throws {
+        #expect(Eigenbasis.estimatedPeakBytes(vertices: 749_570, k: 1024) > 24e9)
+        #expect(Eigenbasis.estimatedPeakBytes(vertices: 187_394, k: 1024) < 8e9)
+        guard Eigenbasis.availableMemoryBytes() != nil else { return }
+        #expect { try Eigenbasis.checkMemory(vertices: 100_000_000, k: 1024) } throws: {
+            "\($0)".contains("GB") && "\($0)".contains("--proxy")
+        }
+        try Eigenbasis.checkMemory(vertices: 10_000, k: 100)
+    }
+}
