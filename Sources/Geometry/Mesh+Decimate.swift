@@ -90,31 +90,35 @@ extension Mesh {
             return best
         }
 
-        func neighbours(_ v: Int) -> [Int] {
-            var s = [Int]()
-            s.reserveCapacity(16)
-            for f in vertexFaces[v] where faceAlive[Int(f)] { for c in 0..<3 where faceV[3 * Int(f) + c] != v { s.append(faceV[3 * Int(f) + c]) } }
-            s.sort()
-            var out = [Int]()
-            out.reserveCapacity(s.count / 2 + 1)
-            for x in s where out.last != x { out.append(x) }
-            return out
+        // Neighbour sets by marking: mark[v] == token means "seen in this query".
+        var mark = [UInt32](repeating: 0, count: n)
+        var token: UInt32 = 0
+        func nextToken() -> UInt32 {
+            token &+= 1
+            if token == 0 { for i in mark.indices { mark[i] = 0 }; token = 1 }
+            return token
         }
-        func commonCount(_ a: [Int], _ b: [Int]) -> Int {
-            var i = 0, j = 0, c = 0
-            while i < a.count && j < b.count {
-                if a[i] == b[j] { c += 1; i += 1; j += 1 } else if a[i] < b[j] { i += 1 } else { j += 1 }
+        /// The number of distinct vertices adjacent to both `a` and `b` (other than a and b).
+        func commonNeighbours(_ a: Int, _ b: Int) -> Int {
+            let ta = nextToken()
+            for f in vertexFaces[a] where faceAlive[Int(f)] { for c in 0..<3 { mark[faceV[3 * Int(f) + c]] = ta } }
+            let tb = nextToken()
+            var common = 0
+            for f in vertexFaces[b] where faceAlive[Int(f)] {
+                for c in 0..<3 {
+                    let v = faceV[3 * Int(f) + c]
+                    if v != a && v != b && mark[v] == ta { common += 1; mark[v] = tb }
+                }
             }
-            return c
+            return common
         }
-
         func hasVertex(_ f: Int, _ v: Int) -> Bool { faceV[3 * f] == v || faceV[3 * f + 1] == v || faceV[3 * f + 2] == v }
         func allowed(_ keep: Int, _ remove: Int, _ at: SIMD3<Double>) -> Bool {
             var shared = 0
             for f in vertexFaces[remove] where faceAlive[Int(f)] && hasVertex(Int(f), keep) { shared += 1 }
             guard shared == 2 || (shared == 1 && !keepBoundary) else { return false }
             // Link condition: the common neighbours are exactly the shared faces' third vertices.
-            guard commonCount(neighbours(keep), neighbours(remove)) == shared else { return false }
+            guard commonNeighbours(keep, remove) == shared else { return false }
             for v in [keep, remove] {
                 for f32 in vertexFaces[v] where faceAlive[Int(f32)] {
                     let f = Int(f32)
@@ -177,7 +181,13 @@ extension Mesh {
             // entries stay valid, and whether a collapse folds the surface is checked when popped.
             stamp[keep] &+= 1
             stamp[remove] &+= 1
-            for v in neighbours(keep) { push(keep, v) }
+            let t = nextToken()
+            for f in vertexFaces[keep] {
+                for c in 0..<3 {
+                    let v = faceV[3 * Int(f) + c]
+                    if v != keep && mark[v] != t { mark[v] = t; push(keep, v) }
+                }
+            }
         }
 
         // Compact: alive faces, referenced vertices in their old order.
