@@ -131,6 +131,26 @@ def smallest(L, M, k=20):
     return np.sort(vals)
 
 
+def compare(args, tmp, name, path, reference, reps):
+    """Times `reference()` (robust_laplacian) and `texfield laplacian PATH --laplacian robust`,
+    best of `reps` for texfield, mean for the reference; returns both matrices, the differences
+    and the times."""
+    t0 = time.perf_counter()
+    for _ in range(reps):
+        Lr, Mr = reference()
+    tr = (time.perf_counter() - t0) / reps
+    times = []
+    for r in range(reps):
+        Lt, Mt, tt, flips = texfield_laplacian(args.texfield, path, os.path.join(tmp, f"{name}-{r}"), "robust")
+        times.append(tt)
+    Lr, Mr = Lr.tocsr(), Mr.tocsr()
+    dL = abs(Lr - Lt).max() / abs(Lr).max()
+    dM = abs(Mr - Mt).max() / abs(Mr).max()
+    lr, lt = smallest(Lr, Mr), smallest(Lt, Mt)
+    dl = np.max(np.abs(lr - lt)[1:] / np.abs(lr[1:]))
+    return Lr, Mr, Lt, Mt, lr, dL, dM, dl, tr, min(times), flips
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--spot", default="../shared/meshes/spot/spot.obj")
@@ -150,21 +170,8 @@ def main():
     for name, V, F in meshes:
         obj = os.path.join(tmp, name.replace(" ", "_") + ".obj")
         write_obj(obj, V, F)
-        reps = 5 if len(V) > 1000 else 20
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            Lr, Mr = robust_laplacian.mesh_laplacian(V, F)
-        tr = (time.perf_counter() - t0) / reps
-        times = []
-        for r in range(reps):
-            Lt, Mt, tt, flips = texfield_laplacian(args.texfield, obj, os.path.join(tmp, f"{name}-{r}"), "robust")
-            times.append(tt)
-        tt = min(times)
-        Lr, Mr = Lr.tocsr(), Mr.tocsr()
-        dL = abs(Lr - Lt).max() / abs(Lr).max()
-        dM = abs(Mr - Mt).max() / abs(Mr).max()
-        lr, lt = smallest(Lr, Mr), smallest(Lt, Mt)
-        dl = np.max(np.abs(lr - lt)[1:] / np.abs(lr[1:]))
+        Lr, Mr, Lt, Mt, lr, dL, dM, dl, tr, tt, flips = compare(
+            args, tmp, name, obj, lambda: robust_laplacian.mesh_laplacian(V, F), 5 if len(V) > 1000 else 20)
         worst = max(worst, dL, dM)
         print(f"{name:18} {len(V):6d} {len(F):6d} {flips:6d} {dL:9.1e} {dM:9.1e} {dl:10.1e} {tr * 1e3:13.1f} ms "
               f"{tt * 1e3:6.1f} ms {tr / tt:5.1f}x")
@@ -197,21 +204,8 @@ def main():
     for name, P in clouds:
         path = os.path.join(tmp, name.replace(" ", "_") + ".xyz")
         np.savetxt(path, P, fmt="%.17g")
-        reps = 3
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            Lr, Mr = robust_laplacian.point_cloud_laplacian(P)
-        tr = (time.perf_counter() - t0) / reps
-        times = []
-        for r in range(reps):
-            Lt, Mt, tt, flips = texfield_laplacian(args.texfield, path, os.path.join(tmp, f"{name}-{r}"), "robust")
-            times.append(tt)
-        tt = min(times)
-        Lr, Mr = Lr.tocsr(), Mr.tocsr()
-        dL = abs(Lr - Lt).max() / abs(Lr).max()
-        dM = abs(Mr - Mt).max() / abs(Mr).max()
-        lr, lt = smallest(Lr, Mr), smallest(Lt, Mt)
-        dl = np.max(np.abs(lr - lt)[1:] / np.abs(lr[1:]))
+        Lr, Mr, Lt, Mt, lr, dL, dM, dl, tr, tt, flips = compare(
+            args, tmp, name, path, lambda: robust_laplacian.point_cloud_laplacian(P), 3)
         worst = max(worst, dL, dM)
         print(f"{name:18} {len(P):6d} {'cloud':>6} {flips:6d} {dL:9.1e} {dM:9.1e} {dl:10.1e} {tr * 1e3:13.1f} ms "
               f"{tt * 1e3:6.1f} ms {tr / tt:5.1f}x   area {Mr.sum():.4f} / {Mt.sum():.4f}")

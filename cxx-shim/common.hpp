@@ -65,6 +65,26 @@ inline double now_seconds() {
     return duration<double>(steady_clock::now().time_since_epoch()).count();
 }
 
+// Mixed-Voronoi areas of a triangle's corners (libigl's massmatrix rule): l[c] is the side
+// opposite corner c, l2[c] its square, A the area. The obtuse corner gets A/2, the others A/4.
+inline void mixed_voronoi_areas(const double l2[3], const double l[3], double A, double quad[3]) {
+    double cosv[3], bary[3], sum = 0;
+    for (int c = 0; c < 3; ++c) {
+        cosv[c] = (l2[(c + 1) % 3] + l2[(c + 2) % 3] - l2[c]) / (2.0 * l[(c + 1) % 3] * l[(c + 2) % 3]);
+        bary[c] = cosv[c] * l[c];
+        sum += bary[c];
+    }
+    double part[3];
+    for (int c = 0; c < 3; ++c) part[c] = bary[c] / sum * A;
+    for (int c = 0; c < 3; ++c) quad[c] = 0.5 * (part[(c + 1) % 3] + part[(c + 2) % 3]);
+    for (int c = 0; c < 3; ++c)
+        if (cosv[c] < 0) {
+            quad[c] = 0.5 * A;
+            quad[(c + 1) % 3] = 0.25 * A;
+            quad[(c + 2) % 3] = 0.25 * A;
+        }
+}
+
 // Symmetric eigen-decomposition of a dense matrix (LAPACK dsyevd): A is overwritten by
 // the eigenvectors (column-major), w gets the eigenvalues ascending.
 void dense_symmetric_eigen(Mat &A, Vec &w);

@@ -328,23 +328,9 @@ extern "C" tf_status tf_operators_build_intrinsic(const double *V, int64_t n, co
                         mt.emplace_back(v[size_t(a)], v[size_t(b)], factor * (a == b ? A / 6.0 : A / 12.0));
             } else {
                 // Mixed Voronoi from lengths; corner c sits opposite side (c + 1) % 3.
-                double opp[3], cosv[3], bary[3], sum = 0;
-                for (int c = 0; c < 3; ++c) opp[c] = l[size_t((c + 1) % 3)];
-                for (int c = 0; c < 3; ++c) {
-                    double p = opp[(c + 1) % 3], q = opp[(c + 2) % 3];
-                    cosv[c] = (p * p + q * q - opp[c] * opp[c]) / (2.0 * p * q);
-                    bary[c] = cosv[c] * opp[c];
-                    sum += bary[c];
-                }
-                double part[3], quad[3];
-                for (int c = 0; c < 3; ++c) part[c] = bary[c] / sum * A;
-                for (int c = 0; c < 3; ++c) quad[c] = 0.5 * (part[(c + 1) % 3] + part[(c + 2) % 3]);
-                for (int c = 0; c < 3; ++c)
-                    if (cosv[c] < 0) {
-                        quad[c] = 0.5 * A;
-                        quad[(c + 1) % 3] = 0.25 * A;
-                        quad[(c + 2) % 3] = 0.25 * A;
-                    }
+                double opp[3], opp2[3], quad[3];
+                for (int c = 0; c < 3; ++c) { opp[c] = l[size_t((c + 1) % 3)]; opp2[c] = opp[c] * opp[c]; }
+                tf::mixed_voronoi_areas(opp2, opp, A, quad);
                 for (int c = 0; c < 3; ++c) mt.emplace_back(v[size_t(c)], v[size_t(c)], factor * quad[c]);
             }
         }

@@ -87,22 +87,8 @@ extern "C" tf_status tf_operators_build(const double *V, int64_t n, const int32_
                     for (int b = 0; b < 3; ++b)
                         mt.emplace_back(v[a], v[b], a == b ? A / 6.0 : A / 12.0);
             } else {
-                double cosv[3], bary[3], sum = 0;
-                for (int c = 0; c < 3; ++c) {
-                    cosv[c] = (l2[(c + 1) % 3] + l2[(c + 2) % 3] - l2[c]) /
-                              (2.0 * l[(c + 1) % 3] * l[(c + 2) % 3]);
-                    bary[c] = cosv[c] * l[c];
-                    sum += bary[c];
-                }
-                double part[3], quad[3];
-                for (int c = 0; c < 3; ++c) part[c] = bary[c] / sum * A;
-                for (int c = 0; c < 3; ++c) quad[c] = 0.5 * (part[(c + 1) % 3] + part[(c + 2) % 3]);
-                for (int c = 0; c < 3; ++c)
-                    if (cosv[c] < 0) {
-                        quad[c] = 0.5 * A;
-                        quad[(c + 1) % 3] = 0.25 * A;
-                        quad[(c + 2) % 3] = 0.25 * A;
-                    }
+                double quad[3];
+                tf::mixed_voronoi_areas(l2, l, A, quad);
                 for (int c = 0; c < 3; ++c) mt.emplace_back(v[c], v[c], quad[c]);
             }
         }
