@@ -42,9 +42,15 @@ public enum Evaluation {
 
     /// Per-view and mean metrics of the test views; also returns the predicted images.
     public static func evaluate(_ model: FieldModel, scene: FieldScene) throws -> (EvaluationResult, [Image]) {
+        try evaluate(model, views: scene.test, mesh: scene.mesh, surface: scene.fieldSurface)
+    }
+
+    /// The same for any rendered views of `mesh` (`surface`: the proxy map, when there is one).
+    public static func evaluate(_ model: FieldModel, views test: [RenderedView], mesh: Mesh,
+                                surface: FieldSurface? = nil) throws -> (EvaluationResult, [Image]) {
         var views = [ViewMetrics](), images = [Image]()
-        for (i, v) in scene.test.enumerated() {
-            let pred = predictedImage(model, view: v, mesh: scene.mesh, surface: scene.fieldSurface)
+        for (i, v) in test.enumerated() {
+            let pred = predictedImage(model, view: v, mesh: mesh, surface: surface)
             let mask = v.gbuffer.mask
             let hits = v.gbuffer.hitCount
             let p = hits > 0 ? try Metrics.psnr(pred, v.truth, mask: mask) : .nan

@@ -1,0 +1,181 @@
+import Foundation
+import Geometry
+import Imaging
+import Neural
+import Render
+import Spectral
+import Support
+
+/// How a target's eigenfunctions are matched to the ones a field was trained on.
+public enum TransferAlignment: String, Codable, Sendable, CaseIterable {
+    /// The target's eigenfunctions as the solver returns them (range-normalised like the
+    /// source's): the honest baseline — arbitrary signs, bases and order.
+    case none
+    /// Each target eigenfunction's sign chosen to agree (mass-weighted inner product) with the
+    /// source's eigenfunction carried over by the correspondence.
+    case sign
+    /// A functional map: the source's eigenfunctions carried over by the correspondence,
+    /// projected onto the span of the target's k + 1 eigenfunctions (the mass-weighted least
+    /// squares C = Φ_Tᵀ M_T Ψ); handles signs, rotations inside eigenspaces and swaps.
+    case fmap
+}
+
+/// What `FieldRun.transfer` measured.
+public struct TransferResult: Codable, Sendable {
+    public var run: String
+    public var target: String
+    public var vertices: Int
+    public var alignment: String
+    /// The test views of the run, rendered on the target; truth from the source texture at the
+    /// closest source point.
+    public var test: EvaluationResult
+    /// The run's own mean test PSNR on its mesh, for comparison.
+    public var sourceTestPSNR: Double?
+    /// Largest distance from a target vertex to the source surface, relative to the source's
+    /// bounding-box diagonal (how far the two discretizations are apart).
+    public var correspondenceDistance: Double
+    public var seconds: [String: Double]
+}
+
+extension FieldRun {
+    /// Evaluates this finished fit on another discretization of the same surface (`target`, a
+    /// mesh): the target's eigenpairs (same Laplacian and k), aligned to the source's by
+    /// `alignment` through closest-point correspondence; the run's test cameras rendered on the
+    /// target; metrics against the source texture carried to the target. Writes
+    /// `transfer.json` and the first four views (truth, prediction) into `output` when given.
+    public func transfer(to targetPath: String, alignment: TransferAlignment, output: String? = nil,
+                         cache: EigenCache? = EigenCache()) throws -> TransferResult {
+        var seconds = [String: Double]()
+        var t0 = Date()
+        let (surface, c, _) = try self.surface()
+        guard let texture = surface.texture else {
+            throw FieldError.invalid("\(directory): transfer needs a fit to a texture (this one was fitted to photographs)")
+        }
+        guard c.proxyVertices == nil else { throw FieldError.invalid("\(directory): transfer of a fit through a proxy is not supported") }
+        let source = surface.mesh
+        let target = try Mesh.read(path: targetPath)
+        let sourceBVH = try BVH(source)
+        let (lo, hi) = source.boundingBox
+        let diagonal = ((hi - lo) * (hi - lo)).sum().squareRoot()
+
+        // The correspondence: every target vertex's closest point on the source.
+        let map = sourceBVH.closestPoints(target.positions)
+        let distance = map.distances.reduce(0) { max($0, Double($1)) } / max(diagonal, 1e-300)
+        let n = target.vertexCount, k = surface.data.k
+        var phi = [Float]()
+        if c.encoding.usesEigenfunctions {
+            guard c.eigenfunctions + 1 <= n else { throw FieldError.tooManyEigenfunctions(requested: c.eigenfunctions, vertices: n) }
+            var options = EigenOptions(k: c.eigenfunctions + 1)
+            if let kind = c.laplacian, kind != .cotan { options.laplacian = kind; options.mass = .barycentric }
+            let (basis, _) = try Eigenbasis.loadOrCompute(mesh: target, options: options, cache: cache)
+            seconds["eigenfunctions"] = Date().timeIntervalSince(t0)
+            t0 = Date()
+            // Ψ: the source's field inputs (range-normalised, selected) at the mapped points.
+            var psi = [Double](repeating: 0, count: n * k)
+            let sp = surface.data.phi
+            for i in 0..<n {
+                let f = Int(map.faces[i])
+                guard f >= 0 else { continue }
+                for corner in 0..<3 {
+                    let v = Int(source.triangles[3 * f + corner]), w = Double(map.weights[3 * i + corner])
+                    for j in 0..<k { psi[i * k + j] += w * Double(sp[v * k + j]) }
+                }
+            }
+            phi = alignedInputs(basis: basis, selected: c.selectedEigenfunctions, psi: psi, alignment: alignment)
+        }
+        let data = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? k : 0, phi: phi, lambda: surface.data.lambda,
+                               positions: SurfaceData.unitCubePositions(target),
+                               normals: c.viewDependent == true ? SurfaceData.vertexNormals(target) : [])
+        let model = FieldModel(configuration: c, surface: data)
+        try FieldCheckpoint.loadModel(model, from: modelFile)
+        seconds["alignment"] = Date().timeIntervalSince(t0)
+        t0 = Date()
+
+        // The run's test cameras on the target; truth from the source texture at the closest source point.
+        let cameras = try CameraFile.read(path: camerasFile).test
+        let targetBVH = try BVH(target)
+        let border: BorderMode = surface.border == .wrap ? .wrap : .clamp
+        var views = [RenderedView]()
+        for cam in cameras {
+            let g = RayCaster.gbuffer(targetBVH, camera: cam)
+            var pts = [Double](), pixels = [Int]()
+            g.forEachHit { i, f, b0, b1, b2 in
+                var p = SIMD3<Double>(0, 0, 0)
+                for (corner, w) in [b0, b1, b2].enumerated() { p += Double(w) * target.position(Int(target.triangles[3 * f + corner])) }
+                pts += [p.x, p.y, p.z]; pixels.append(i)
+            }
+            let hit = sourceBVH.closestPoints(pts)
+            var truth = Image(width: g.width, height: g.height, channels: 3, fill: 1)
+            var px = [Float](repeating: 0, count: 3)
+            for (q, i) in pixels.enumerated() {
+                let f = Int(hit.faces[q])
+                guard f >= 0 else { continue }
+                var u = 0.0, v = 0.0
+                for corner in 0..<3 {
+                    let t = Int(source.cornerTexcoords[3 * f + corner]), w = Double(hit.weights[3 * q + corner])
+                    u += w * source.texcoords[2 * t]; v += w * source.texcoords[2 * t + 1]
+                }
+                texture.sampleBilinear(u: u, v: v, border: border, into: &px)
+                for ch in 0..<3 { truth.pixels[3 * i + ch] = px[ch] }
+            }
+            views.append(RenderedView(camera: cam, gbuffer: g, truth: truth))
+        }
+        let (result, predictions) = try Evaluation.evaluate(model, views: views, mesh: target)
+        seconds["evaluation"] = Date().timeIntervalSince(t0)
+        let own = try? TexfieldJSON.decoder().decode(FitMetrics.self, from: InputFile.read(metricsFile))
+        let out = TransferResult(run: directory, target: targetPath, vertices: n, alignment: alignment.rawValue, test: result,
+                                 sourceTestPSNR: own?.test.meanPSNR, correspondenceDistance: distance, seconds: seconds)
+        if let output {
+            try FileManager.default.createDirectory(atPath: output + "/views", withIntermediateDirectories: true)
+            for (i, v) in views.prefix(4).enumerated() {
+                try v.truth.writePNG(path: output + "/views/truth_\(String(format: "%02d", i)).png")
+                try predictions[i].writePNG(path: output + "/views/prediction_\(String(format: "%02d", i)).png")
+            }
+            let enc = TexfieldJSON.encoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            try AtomicFile.write(try enc.encode(out), to: output + "/transfer.json")
+        }
+        return out
+    }
+
+    /// The field's inputs on the target (n × k, Float) from its eigenbasis and Ψ, the source's
+    /// inputs carried over (n × k).
+    func alignedInputs(basis: Eigenbasis, selected: [Int], psi: [Double], alignment: TransferAlignment) -> [Float] {
+        let n = basis.vectors.count / basis.count, kk = basis.count, k = selected.count
+        var out = [Float](repeating: 0, count: n * k)
+        switch alignment {
+        case .none, .sign:
+            let scaled = basis.normalizedVectors(.range)
+            for i in 0..<n { for (j, e) in selected.enumerated() { out[i * k + j] = Float(scaled[i * kk + e + 1]) } }
+            if alignment == .sign {
+                for j in 0..<k {
+                    var dot = 0.0
+                    for i in 0..<n { dot += basis.mass[i] * Double(out[i * k + j]) * psi[i * k + j] }
+                    if dot < 0 { for i in 0..<n { out[i * k + j] = -out[i * k + j] } }
+                }
+            }
+        case .fmap:
+            // A = Φᵀ M Ψ ((k + 1) × k), then Φ A: Ψ projected onto the target's eigenfunctions.
+            var mpsi = psi
+            for i in 0..<n { for j in 0..<k { mpsi[i * k + j] *= basis.mass[i] } }
+            var a = [Double](repeating: 0, count: kk * k)
+            var projected = [Double](repeating: 0, count: n * k)
+            basis.vectors.withUnsafeBufferPointer { v in
+                mpsi.withUnsafeBufferPointer { mp in
+                    a.withUnsafeMutableBufferPointer { ap in
+                        Double.gemm(transA: true, transB: false, m: kk, n: k, k: n, alpha: 1, a: v.baseAddress!, lda: kk,
+                                    b: mp.baseAddress!, ldb: k, beta: 0, c: ap.baseAddress!, ldc: k)
+                    }
+                }
+                a.withUnsafeBufferPointer { ap in
+                    projected.withUnsafeMutableBufferPointer { pp in
+                        Double.gemm(transA: false, transB: false, m: n, n: k, k: kk, alpha: 1, a: v.baseAddress!, lda: kk,
+                                    b: ap.baseAddress!, ldb: k, beta: 0, c: pp.baseAddress!, ldc: k)
+                    }
+                }
+            }
+            for i in out.indices { out[i] = Float(projected[i]) }
+        }
+        return out
+    }
+}
