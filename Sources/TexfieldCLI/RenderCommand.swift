@@ -11,7 +11,7 @@ struct RenderCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Render views of a textured mesh (unshaded texture colour, white background), as fit uses them.")
-    @Argument(help: "Mesh (OBJ) with texture coordinates.") var mesh: String
+    @Argument(help: "Mesh (OBJ or PLY) with texture coordinates — or, with --turntable, a finished fit's folder.") var mesh: String
     @Argument(help: "Texture (PNG); the OBJ's material texture when omitted.") var texture: String?
     @Option(help: "View set: train, validation or test.") var set: ViewSetName = .test
     @Option(help: "Index of the view in the set, or 'all'.") var view: ViewChoice = .index(0)
@@ -24,14 +24,27 @@ struct RenderCommand: ParsableCommand {
     var cameras: String?
     @Option(help: "Write every view of all three sets as DIR/images/<set>_NNN.png (16-bit RGBA, alpha = the object mask) and DIR/transforms.json (nerfstudio convention, with splits): a photo set for fit --views.")
     var transformsOut: String?
+    @Option(help: "A finished fit (MESH is then its folder): N frames orbiting the object, ground truth beside the prediction, as OUT/frame_NNN.png.")
+    var turntable: Int?
+    @Option(help: "Turntable elevation in degrees.") var elevation: Double = 20
 
     func validate() throws {
         guard (8...8192).contains(size) else { throw ValidationError("--size must be in 8...8192") }
         try OptionLimits.check("--count", count, OptionLimits.views)
-        try OptionLimits.checkRendered(views: view == .all ? (count ?? 20) : 1, size: size)
+        try OptionLimits.checkRendered(views: turntable ?? (view == .all ? (count ?? 20) : 1), size: size)
+        try OptionLimits.check("--turntable", turntable, 1...3600)
+        try OptionLimits.check("--elevation", elevation, -90...90)
     }
 
     func run() throws {
+        if let frames = turntable {
+            let images = try FieldRun(directory: mesh).turntable(frames: frames, size: size, elevation: elevation)
+            let dir = out == "view.png" ? mesh + "/turntable" : out
+            try makeOutputFolder(dir)
+            for (i, img) in images.enumerated() { try img.writePNG(path: "\(dir)/frame_\(String(format: "%03d", i)).png") }
+            print("\(dir)/frame_000.png … frame_\(String(format: "%03d", images.count - 1)).png: \(images.count) frames (ground truth | prediction)")
+            return
+        }
         let m = try Mesh.read(path: mesh)
         let tex = try FieldRun.loadTexture(texture, for: m, meshPath: mesh)
         let n = count ?? set.defaultCount

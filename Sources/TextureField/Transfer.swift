@@ -179,3 +179,30 @@ extension FieldRun {
         return out
     }
 }
+
+extension FieldRun {
+    /// `frames` views of the finished fit orbiting the object about the y axis at `elevation`
+    /// degrees (the protocol's camera distance and field of view), each the ground truth beside the
+    /// prediction, for slides and videos. Frame i looks from azimuth 360° · i / frames.
+    public func turntable(frames: Int, size: Int = 512, elevation: Double = 20) throws -> [Image] {
+        guard (1...3600).contains(frames), (8...4096).contains(size), elevation.isFinite, abs(elevation) <= 90 else {
+            throw FieldError.invalid("turntable: \(frames) frames (1...3600) of \(size)² pixels (8...4096) at elevation \(elevation)° (−90...90)")
+        }
+        let (surface, c, _) = try self.surface()
+        guard let texture = surface.texture else { throw FieldError.invalid("\(directory): a turntable needs a fit to a texture") }
+        let model = try model(on: surface, configuration: c)
+        let e = elevation * Double.pi / 180
+        let directions = (0..<frames).map { i -> SIMD3<Double> in
+            let a = 2 * Double.pi * Double(i) / Double(frames)
+            return SIMD3(cos(e) * sin(a), sin(e), cos(e) * cos(a))
+        }
+        let bvh = try BVH(surface.mesh)
+        let border: BorderMode = surface.border == .wrap ? .wrap : .clamp
+        return try ViewSet.cameras(for: surface.mesh, directions: directions, width: size, height: size).map { cam in
+            let g = RayCaster.gbuffer(bvh, camera: cam)
+            let truth = try RayCaster.texturedImage(g, mesh: surface.mesh, texture: texture, border: border)
+            let view = RenderedView(camera: cam, gbuffer: g, truth: truth)
+            return Compositing.sideBySide([truth, Evaluation.predictedImage(model, view: view, mesh: surface.mesh, surface: surface)])
+        }
+    }
+}

@@ -211,5 +211,10 @@ import TextureField
         // torus's repeated eigenvalues: only the functional map undoes rotations inside eigenspaces).
         #expect(psnr[.fmap]! > psnr[.sign]! + 10 && psnr[.sign]! >= psnr[.none]! - 1 && psnr[.fmap]! > m.test.meanPSNR - 3)
         #expect(FileManager.default.fileExists(atPath: dir + "/out/transfer.json"))
+        // A turntable of the same run: truth beside prediction, one frame per azimuth.
+        let frames = try run.turntable(frames: 3, size: 32)
+        #expect(frames.count == 3 && frames.allSatisfy { $0.width == 72 && $0.height == 32 && $0.pixels.allSatisfy { $0.isFinite } })
+        #expect(frames[0].pixels != frames[1].pixels)
+        #expect(throws: FieldError.self) { _ = try run.turntable(frames: 0) }
     }
 }
