@@ -355,7 +355,9 @@ extern "C" tf_status tf_neighbourhood_normal(const double *offsets, int64_t k, d
         Eigen::MatrixXd local(3, k);
         for (int64_t j = 0; j < k; ++j)
             for (int r = 0; r < 3; ++r) local(r, j) = offsets[3 * j + r];
-        Eigen::JacobiSVD<Eigen::MatrixXd> svd(local, Eigen::ComputeThinU);
+        // Full U: with fewer than 3 neighbours the thin U has fewer than 3 columns (for k >= 3
+        // the two are the same matrix).
+        Eigen::JacobiSVD<Eigen::MatrixXd> svd(local, Eigen::ComputeFullU);
         Eigen::Vector3d n = svd.matrixU().col(2);
         n /= n.norm();
         for (int r = 0; r < 3; ++r) normal[r] = n(r);

@@ -226,6 +226,20 @@ private struct SplitMix {
     }
 }
 
+@Suite struct TinyCloudTests {
+    /// Clouds of 3 and 4 points (2 and 3 neighbours: the normal's SVD then has fewer columns
+    /// than rows — found by the xyz fuzz target as a heap overflow in Eigen) triangulate.
+    @Test func fewNeighbours() throws {
+        let three = [0.134364, 0.847434, 0.007638, 3772, 0.952467, 0.00925, 0.798439, 0.797098, 0.009864]
+        let t3 = try PointCloudLaplacian.localTriangles(points: three, neighbors: 8)
+        #expect(t3.count % 3 == 0 && t3.allSatisfy { (0..<3).contains($0) })
+        let four = [0.0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0.1]
+        let t4 = try PointCloudLaplacian.localTriangles(points: four, neighbors: 3)
+        #expect(!t4.isEmpty && t4.allSatisfy { (0..<4).contains($0) })
+        #expect(throws: SpectralError.self) { _ = try PointCloudLaplacian.localTriangles(points: [0, 0, 0, 1, 1, 1]) }
+    }
+}
+
 @Suite struct MemoryCheckTests {
     /// A solve that cannot fit is refused before any work, with the figures and the way out.
     @Test func refusesWhatCannotFit() throws {
