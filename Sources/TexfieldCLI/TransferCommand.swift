@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Spectral
 import Support
 import TextureField
 
@@ -22,14 +23,36 @@ struct TransferCommand: ParsableCommand {
     @Argument(help: "Another mesh of the same surface (OBJ or PLY), e.g. from mesh remesh or mesh decimate.") var target: String
     @Option(help: "Alignment: none, sign or fmap.") var align: TransferAlignment = .fmap
     @Option(name: .shortAndLong, help: "Output folder (default: RUN/transfer-ALIGN).") var out: String?
+    @Option(help: "A vertex map instead of closest points: for each TARGET vertex the 0-based index of its source vertex, one integer per line (text) or a .npy array.")
+    var correspondence: String?
 
     func run() throws {
         let r = FieldRun(directory: runFolder)
         let dir = out ?? runFolder + "/transfer-\(align.rawValue)"
-        let result = try r.transfer(to: target, alignment: align, output: dir)
+        let map = try correspondence.map { try TransferCommand.readMap($0) }
+        let result = try r.transfer(to: target, alignment: align, output: dir, correspondence: map)
         print(String(format: "%@ on %@ (%d vertices, --align %@): test PSNR %.2f dB, DSSIM×100 %.3f over %d views",
                      runFolder, target, result.vertices, align.rawValue, result.test.meanPSNR, result.test.meanDSSIM100, result.test.views.count)
               + (result.sourceTestPSNR.map { String(format: "; on its own mesh %.2f dB", $0) } ?? ""))
         print("written: \(dir)/transfer.json, \(dir)/views/")
+    }
+
+    /// A vertex map: a .npy array or one integer per line; every entry an integer in Int32 range.
+    static func readMap(_ path: String) throws -> [Int] {
+        var values = [Double]()
+        if path.hasSuffix(".npy") {
+            values = try NPY.read(path: path).values
+        } else {
+            for (n, line) in try InputFile.readText(path).split(whereSeparator: \.isNewline).enumerated() {
+                let t = line.trimmingCharacters(in: .whitespaces)
+                if t.isEmpty || t.hasPrefix("#") { continue }
+                guard let v = Double(t) else { throw CommandError("\(path):\(n + 1): '\(excerpt(t))' is not an integer") }
+                values.append(v)
+            }
+        }
+        return try values.enumerated().map { i, v in
+            guard v.isFinite, v == v.rounded(), abs(v) < 2_147_483_647 else { throw CommandError("\(path): entry \(i) = \(v) is not a vertex index") }
+            return Int(v)
+        }
     }
 }

@@ -43,8 +43,11 @@ extension FieldRun {
     /// `alignment` through closest-point correspondence; the run's test cameras rendered on the
     /// target; metrics against the source texture carried to the target. Writes
     /// `transfer.json` and the first four views (truth, prediction) into `output` when given.
+    /// `correspondence`: for each target vertex, the source vertex it corresponds to (e.g. a
+    /// dataset's ground-truth map); it replaces the closest points in the alignment (the truth of
+    /// the rendered views still comes from the closest source point).
     public func transfer(to targetPath: String, alignment: TransferAlignment, output: String? = nil,
-                         cache: EigenCache? = EigenCache()) throws -> TransferResult {
+                         correspondence: [Int]? = nil, cache: EigenCache? = EigenCache()) throws -> TransferResult {
         var seconds = [String: Double]()
         var t0 = Date()
         let (surface, c, _) = try self.surface()
@@ -58,8 +61,26 @@ extension FieldRun {
         let (lo, hi) = source.boundingBox
         let diagonal = ((hi - lo) * (hi - lo)).sum().squareRoot()
 
-        // The correspondence: every target vertex's closest point on the source.
-        let map = sourceBVH.closestPoints(target.positions)
+        // The correspondence: every target vertex's closest point on the source, or the given map.
+        var map = sourceBVH.closestPoints(target.positions)
+        if let corr = correspondence {
+            guard corr.count == target.vertexCount else {
+                throw FieldError.invalid("correspondence: \(corr.count) entries for \(target.vertexCount) target vertices")
+            }
+            var faceOf = [Int32](repeating: -1, count: source.vertexCount), cornerOf = [Int](repeating: 0, count: source.vertexCount)
+            for f in 0..<source.triangleCount { for c in 0..<3 where faceOf[Int(source.triangles[3 * f + c])] < 0 {
+                faceOf[Int(source.triangles[3 * f + c])] = Int32(f); cornerOf[Int(source.triangles[3 * f + c])] = c
+            } }
+            for (i, v) in corr.enumerated() {
+                guard (0..<source.vertexCount).contains(v), faceOf[v] >= 0 else {
+                    throw FieldError.invalid("correspondence: entry \(i) is source vertex \(v), outside 0..<\(source.vertexCount) or in no face")
+                }
+                map.faces[i] = faceOf[v]
+                for c in 0..<3 { map.weights[3 * i + c] = c == cornerOf[v] ? 1 : 0 }
+                let d = target.position(i) - source.position(v)
+                map.distances[i] = Float((d * d).sum().squareRoot())
+            }
+        }
         let distance = map.distances.reduce(0) { max($0, Double($1)) } / max(diagonal, 1e-300)
         let n = target.vertexCount, k = surface.data.k
         var phi = [Float]()

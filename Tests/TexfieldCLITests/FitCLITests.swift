@@ -91,6 +91,22 @@ private func run(_ args: [String]) throws {
         #expect((m["configuration"] as? [String: Any])?["viewDependent"] as? Bool == true)
     }
 
+    /// `transfer` from the command line: to the run's own mesh with an identity vertex map (text
+    /// file), writing transfer.json; a map entry that is not an integer is named with its line.
+    @Test func transferCommand() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "demo", "--out", dir + "/m"])
+        try run(["fit", dir + "/m/torus.obj", "--out", dir + "/fit", "-k", "8", "--size", "24", "--steps", "20", "--batch", "128", "--test-views", "2", "--quiet"])
+        let n = try Mesh.readOBJ(path: dir + "/m/torus.obj").vertexCount
+        try (0..<n).map { "\($0)" }.joined(separator: "\n").write(toFile: dir + "/map.txt", atomically: true, encoding: .utf8)
+        try run(["transfer", dir + "/fit", dir + "/m/torus.obj", "--align", "fmap", "--correspondence", dir + "/map.txt", "-o", dir + "/tr"])
+        let t = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/tr/transfer.json"))) as! [String: Any]
+        #expect(t["alignment"] as? String == "fmap" && t["vertices"] as? Int == n)
+        try "0\n1\nx\n".write(toFile: dir + "/bad.txt", atomically: true, encoding: .utf8)
+        #expect { try run(["transfer", dir + "/fit", dir + "/m/torus.obj", "--correspondence", dir + "/bad.txt"]) } throws: { "\($0)".contains("bad.txt:3") }
+    }
+
     /// The defaults study's options: learning-rate settings parse or are refused, snapshots must
     /// lie within the step budget, unknown cases are named.
     @Test func defaultsStudyOptions() throws {

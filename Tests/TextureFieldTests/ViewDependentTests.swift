@@ -211,6 +211,15 @@ import TextureField
         // torus's repeated eigenvalues: only the functional map undoes rotations inside eigenspaces).
         #expect(psnr[.fmap]! > psnr[.sign]! + 10 && psnr[.sign]! >= psnr[.none]! - 1 && psnr[.fmap]! > m.test.meanPSNR - 3)
         #expect(FileManager.default.fileExists(atPath: dir + "/out/transfer.json"))
+        // A given vertex map: the identity on the run's own mesh keeps its PSNR; a scrambled
+        // one ruins the functional map; a wrong-sized or out-of-range one is refused.
+        let n = Mesh.torus(segments: 24, rings: 12).vertexCount
+        let identity = try run.transfer(to: meshPath, alignment: .fmap, correspondence: Array(0..<n), cache: nil)
+        #expect(abs(identity.test.meanPSNR - m.test.meanPSNR) < 0.01)
+        let scrambled = try run.transfer(to: meshPath, alignment: .fmap, correspondence: (0..<n).map { ($0 * 7 + 3) % n }, cache: nil)
+        #expect(scrambled.test.meanPSNR < m.test.meanPSNR - 5)
+        #expect(throws: FieldError.self) { _ = try run.transfer(to: meshPath, alignment: .fmap, correspondence: [0, 1], cache: nil) }
+        #expect(throws: FieldError.self) { _ = try run.transfer(to: meshPath, alignment: .fmap, correspondence: Array(repeating: n, count: n), cache: nil) }
         // A turntable of the same run: truth beside prediction, one frame per azimuth.
         let frames = try run.turntable(frames: 3, size: 32)
         #expect(frames.count == 3 && frames.allSatisfy { $0.width == 72 && $0.height == 32 && $0.pixels.allSatisfy { $0.isFinite } })
