@@ -13,6 +13,7 @@
 #include <new>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 extern "C" {
 void dsyevr_(const char *jobz, const char *range, const char *uplo, const int *n, double *a,
@@ -100,3 +101,22 @@ struct tf_operators {
     int64_t degenerate = 0;
     double area = 0;
 };
+
+namespace tf {
+// Fills ops->L and ops->M from triplets (duplicates summed), with the lumped mass (row sums of M).
+// `prune`: drop entries that summed to exactly zero (self-edges of intrinsic triangulations).
+inline void set_matrices(tf_operators &ops, int64_t n, const std::vector<Eigen::Triplet<double, int>> &lt,
+                         const std::vector<Eigen::Triplet<double, int>> &mt, bool diagonal_mass, bool prune) {
+    ops.L.resize(int(n), int(n));
+    ops.L.setFromTriplets(lt.begin(), lt.end());
+    if (prune) ops.L.prune(0.0);
+    ops.L.makeCompressed();
+    ops.M.resize(int(n), int(n));
+    ops.M.setFromTriplets(mt.begin(), mt.end());
+    ops.M.makeCompressed();
+    ops.diagonal_mass = diagonal_mass;
+    ops.lumped = Vec::Zero(n);
+    for (int j = 0; j < ops.M.outerSize(); ++j)
+        for (SpMat::InnerIterator it(ops.M, j); it; ++it) ops.lumped[it.row()] += it.value();
+}
+} // namespace tf

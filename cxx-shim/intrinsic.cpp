@@ -334,17 +334,7 @@ extern "C" tf_status tf_operators_build_intrinsic(const double *V, int64_t n, co
                 for (int c = 0; c < 3; ++c) mt.emplace_back(v[size_t(c)], v[size_t(c)], factor * quad[c]);
             }
         }
-        ops->L.resize(int(n), int(n));
-        ops->L.setFromTriplets(lt.begin(), lt.end());
-        ops->L.prune(0.0);
-        ops->L.makeCompressed();
-        ops->M.resize(int(n), int(n));
-        ops->M.setFromTriplets(mt.begin(), mt.end());
-        ops->M.makeCompressed();
-        ops->diagonal_mass = mass_kind != TF_MASS_FULL;
-        ops->lumped = tf::Vec::Zero(n);
-        for (int j = 0; j < ops->M.outerSize(); ++j)
-            for (tf::SpMat::InnerIterator it(ops->M, j); it; ++it) ops->lumped[it.row()] += it.value();
+        tf::set_matrices(*ops, n, lt, mt, mass_kind != TF_MASS_FULL, true);
         *out = ops.release();
     });
 }

@@ -94,16 +94,7 @@ extern "C" tf_status tf_operators_build(const double *V, int64_t n, const int32_
         }
         if (ops->degenerate == m)
             throw Error(TF_ERR_INVALID, "every face of the mesh has zero area");
-        ops->L.resize(int(n), int(n));
-        ops->L.setFromTriplets(lt.begin(), lt.end());
-        ops->L.makeCompressed();
-        ops->M.resize(int(n), int(n));
-        ops->M.setFromTriplets(mt.begin(), mt.end());
-        ops->M.makeCompressed();
-        ops->diagonal_mass = mass_kind != TF_MASS_FULL;
-        ops->lumped = tf::Vec::Zero(n);
-        for (int j = 0; j < ops->M.outerSize(); ++j)
-            for (tf::SpMat::InnerIterator it(ops->M, j); it; ++it) ops->lumped[it.row()] += it.value();
+        tf::set_matrices(*ops, n, lt, mt, mass_kind != TF_MASS_FULL, false);
         *out = ops.release();
     });
 }
