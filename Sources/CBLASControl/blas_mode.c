@@ -47,3 +47,8 @@ void tfk_keep_large_blocks_in_heap(void) {
     mallopt(M_TRIM_THRESHOLD, 128 << 20);
 #endif
 }
+
+const char *tfk_blas_core_name(void) {
+    const char *name = openblas_get_corename();
+    return name ? name : "unknown";
+}

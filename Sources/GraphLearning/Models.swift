@@ -44,8 +44,46 @@ public struct GraphModelConfiguration: Codable, Sendable, Equatable {
     /// BasisNet's φ: false — one IGN 2→1 layer (the reference code's cheap form); true — IGN 2→2
     /// (all 15 basis maps, 4 channels), ReLU, then 2→1 (fused: `FullBasisPhi`).
     public var basisNetFull = false
+    /// The eigenvalues as inputs: SignNet's φ sees [±v_j, λ_j] per node (λ not negated), BasisNet's
+    /// φ adds u·λ_s to its output per eigenspace (an IGN input channel λ·11ᵀ, whose five 2→1 maps
+    /// all equal λ), and an MLP ρ (not DeepSets, whose φ already has them) gets the k eigenvalues.
+    public var eigenvalues = false
+    /// A ReLU after ρ (before 2026-11-30 always there). Off by default: a ReLU there can switch off
+    /// every positional channel for good — 3 of 10 CSL seeds stalled at chance with it.
+    public var positionalReLU = false
+    /// The last layer's weights and biases start at zero: the first outputs are 0 — a
+    /// uniform class distribution, the training mean for a standardised regression — instead of
+    /// logits of ±8, whose first steps switched off every unit of the head for good (on and since
+    /// 2026-11-30; false before).
+    public var zeroOutputLayer = true
     public var seed: UInt64 = 0
     public init() {}
+
+    enum CodingKeys: String, CodingKey {
+        case encoding, k, positionalDimension, phiHidden, hidden, layers, edgeTypes, readout, deepSets, outputs, laplacian
+        case basisNetFull, eigenvalues, positionalReLU, zeroOutputLayer, seed
+    }
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = GraphModelConfiguration()
+        encoding = try c.decodeIfPresent(PositionalEncoding.self, forKey: .encoding) ?? d.encoding
+        k = try c.decodeIfPresent(Int.self, forKey: .k) ?? d.k
+        positionalDimension = try c.decodeIfPresent(Int.self, forKey: .positionalDimension) ?? d.positionalDimension
+        phiHidden = try c.decodeIfPresent(Int.self, forKey: .phiHidden) ?? d.phiHidden
+        hidden = try c.decodeIfPresent(Int.self, forKey: .hidden) ?? d.hidden
+        layers = try c.decodeIfPresent(Int.self, forKey: .layers) ?? d.layers
+        edgeTypes = try c.decodeIfPresent(Int.self, forKey: .edgeTypes) ?? d.edgeTypes
+        readout = try c.decodeIfPresent(GraphReadout.self, forKey: .readout) ?? d.readout
+        deepSets = try c.decodeIfPresent(Bool.self, forKey: .deepSets) ?? d.deepSets
+        outputs = try c.decodeIfPresent(Int.self, forKey: .outputs) ?? d.outputs
+        laplacian = try c.decodeIfPresent(LaplacianKind.self, forKey: .laplacian) ?? d.laplacian
+        basisNetFull = try c.decodeIfPresent(Bool.self, forKey: .basisNetFull) ?? d.basisNetFull
+        eigenvalues = try c.decodeIfPresent(Bool.self, forKey: .eigenvalues) ?? d.eigenvalues
+        // a configuration written before the option existed had the ReLU
+        positionalReLU = try c.decodeIfPresent(Bool.self, forKey: .positionalReLU) ?? true
+        zeroOutputLayer = try c.decodeIfPresent(Bool.self, forKey: .zeroOutputLayer) ?? false
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
+    }
 }
 
 /// One graph made ready for the network: adjacency (with edge types) and spectrum.
@@ -172,7 +210,7 @@ public struct GraphModel: Sendable {
         self.featureCount = featureCount
         var rng = SplitMix64(seed: c.seed &+ 0x6A09E667)
         let q = c.phiHidden
-        signnet = SignNetEncoder(hidden: q, using: &rng)
+        signnet = SignNetEncoder(hidden: q, inputs: c.eigenvalues ? 2 : 1, using: &rng)
         basisnet = BasisNetEncoder(hidden: q, full: c.basisNetFull, channels: GraphModel.basisChannels, using: &rng)
         let rhoIn: Int
         switch c.encoding {
@@ -180,7 +218,8 @@ public struct GraphModel: Sendable {
         case .eigen, .abs, .signflip: rhoIn = c.k
         case .signnet, .basisnet: rhoIn = c.deepSets ? q : c.k * q
         }
-        rho = Linear(inputs: rhoIn, outputs: c.positionalDimension, using: &rng)
+        rhoEigenvalues = c.eigenvalues && c.encoding != .none && !c.deepSets ? c.k : 0
+        rho = Linear(inputs: rhoIn + rhoEigenvalues, outputs: c.positionalDimension, using: &rng)
         let p = c.encoding == .none ? 0 : c.positionalDimension
         base = (0..<c.layers).map { l in
             MessageLayer(inputs: l == 0 ? featureCount + p : c.hidden, hidden: c.hidden, outputs: c.hidden, edgeTypes: c.edgeTypes, using: &rng)
@@ -188,6 +227,59 @@ public struct GraphModel: Sendable {
         baseAct = [Activation<Float>](repeating: Activation(.relu), count: c.layers)
         head1 = Linear(inputs: c.hidden, outputs: c.hidden, using: &rng)
         head2 = Linear(inputs: c.hidden, outputs: c.outputs, using: &rng)
+        if c.zeroOutputLayer {
+            for i in head2.weight.values.indices { head2.weight.values[i] = 0 }
+            head2.bias = head2.bias.map { [Float](repeating: 0, count: $0.count) }
+        }
+        if c.eigenvalues && c.encoding == .basisnet {
+            // drawn last, so that the other weights are those of the model without eigenvalues
+            basisnet.lambdaWeights = (0..<(4 * q)).map { _ in Float.random(in: -1...1, using: &rng) }
+            basisnet.lambdaGradients = [Float](repeating: 0, count: 4 * q)
+        }
+    }
+
+    /// Columns of ρ's input that hold the eigenvalues (k, or 0 without them).
+    let rhoEigenvalues: Int
+
+    /// The batch's first k eigenvalues per node (N × k; zero beyond a graph's size) — per
+    /// eigenvector for SignNet and the raw encodings, per eigenspace slot for BasisNet.
+    func eigenvalueColumns(_ b: GraphBatch) -> Matrix<Float> {
+        let k = configuration.k, spaces = configuration.encoding == .basisnet
+        var x = Matrix<Float>(rows: b.nodeCount, columns: k)
+        for (gi, g) in b.graphs.enumerated() {
+            let sp = g.spectrum
+            let lam: [Float] = (0..<k).map { j in
+                if spaces { return j < sp.eigenspaces.count ? Float(sp.values[sp.eigenspaces[j].lowerBound]) : 0 }
+                return j < sp.n ? Float(sp.values[j]) : 0
+            }
+            for i in b.offsets[gi]..<b.offsets[gi + 1] { for j in 0..<k { x.values[i * k + j] = lam[j] } }
+        }
+        return x
+    }
+
+    /// ρ (and its optional ReLU) on the per-node features, with the eigenvalue columns appended when configured.
+    mutating func applyRho(_ x: Matrix<Float>, _ b: GraphBatch) -> Matrix<Float> {
+        var input = x
+        if rhoEigenvalues > 0 {
+            let lam = eigenvalueColumns(b), c = x.columns, k = rhoEigenvalues, w = c + k
+            input = Matrix(rows: x.rows, columns: w)
+            for i in 0..<x.rows {
+                for j in 0..<c { input.values[i * w + j] = x.values[i * c + j] }
+                for j in 0..<k { input.values[i * w + c + j] = lam.values[i * k + j] }
+            }
+        }
+        let y = rho.forward(input)
+        return configuration.positionalReLU ? rhoAct.forward(y) : y
+    }
+
+    /// The adjoint of `applyRho`: d loss / d x (the eigenvalue columns are data).
+    mutating func applyRhoBackward(_ dy: Matrix<Float>) -> Matrix<Float> {
+        let d = rho.backward(configuration.positionalReLU ? rhoAct.backward(dy) : dy)
+        guard rhoEigenvalues > 0 else { return d }
+        let w = d.columns, c = w - rhoEigenvalues
+        var out = Matrix<Float>(rows: d.rows, columns: c)
+        for i in 0..<d.rows { for j in 0..<c { out.values[i * c + j] = d.values[i * w + j] } }
+        return out
     }
 
     /// The batch's eigenvectors as N × k rows (each graph's first k, zero beyond its size) and the
@@ -218,12 +310,13 @@ public struct GraphModel: Sendable {
                     for i in b.offsets[gi]..<b.offsets[gi + 1] { for j in 0..<k { x.values[i * k + j] *= flips[j] } }
                 }
             }
-            return rhoAct.forward(rho.forward(x))
+            return applyRho(x, b)
         case .signnet:
             let (x, mask) = eigenvectors(b)
-            return rhoAct.forward(rho.forward(pool(signnet.forward(x, mask: mask, b, k: k))))
+            let lam = c.eigenvalues ? eigenvalueColumns(b) : nil
+            return applyRho(pool(signnet.forward(x, mask: mask, eigenvalues: lam, b, k: k)), b)
         case .basisnet:
-            return rhoAct.forward(rho.forward(pool(basisnet.forward(b, k: k))))
+            return applyRho(pool(basisnet.forward(b, k: k)), b)
         }
     }
 
@@ -308,7 +401,7 @@ public struct GraphModel: Sendable {
         let f = featureCount, p = c.positionalDimension
         var dpe = Matrix<Float>(rows: N, columns: p)
         for i in 0..<N { for cc in 0..<p { dpe.values[i * p + cc] = dh.values[i * (f + p) + f + cc] } }
-        let drho = rho.backward(rhoAct.backward(dpe))
+        let drho = applyRhoBackward(dpe)
         let dr = c.encoding == .signnet || c.encoding == .basisnet ? poolBackward(drho) : drho
         switch c.encoding {
         case .none, .eigen, .abs, .signflip: return  // the eigenvectors are data
@@ -338,7 +431,7 @@ public struct GraphModel: Sendable {
         case .none: return core
         case .eigen, .abs, .signflip: return core + rho.parameterCount
         case .signnet: return core + rho.parameterCount + phiCount
-        case .basisnet: return core + rho.parameterCount + ignCount
+        case .basisnet: return core + rho.parameterCount + ignCount + basisnet.lambdaWeights.count
         }
     }
 
@@ -359,7 +452,7 @@ public struct GraphModel: Sendable {
         m.forEachLinear { p += $0.weight.values + ($0.bias ?? []) }
         for g in basisnet.ign2 { p += g.weights + g.bias }
         for g in basisnet.ign { p += g.weights + g.bias }
-        return p
+        return p + basisnet.lambdaWeights
     }
 
     public var gradients: [Float] {
@@ -367,7 +460,7 @@ public struct GraphModel: Sendable {
         m.forEachLinear { p += $0.weightGradient.values + ($0.biasGradient ?? []) }
         for g in basisnet.ign2 { p += g.weightGradient + g.biasGradient }
         for g in basisnet.ign { p += g.weightGradient + g.biasGradient }
-        return p
+        return p + basisnet.lambdaGradients
     }
 
     public mutating func setParameters(_ p: [Float]) {
@@ -388,6 +481,8 @@ public struct GraphModel: Sendable {
             basisnet.ign[i].weights = Array(p[o..<(o + w)]); o += w
             basisnet.ign[i].bias = Array(p[o..<(o + b)]); o += b
         }
+        let lw = basisnet.lambdaWeights.count
+        basisnet.lambdaWeights = Array(p[o..<(o + lw)]); o += lw
         precondition(o == p.count, "parameter vector has \(p.count) values, the model \(o)")
     }
 
@@ -405,22 +500,26 @@ struct SignNetEncoder: Sendable {
     var copies: Adjacency?
     var mask: [Bool] = []
 
-    init<G: RandomNumberGenerator>(hidden q: Int, using rng: inout G) {
-        phi = [MessageLayer(inputs: 1, hidden: q, outputs: q, edgeTypes: 0, using: &rng),
+    /// inputs: 1 (the eigenvector) or 2 (and its eigenvalue, the same on both sign branches).
+    init<G: RandomNumberGenerator>(hidden q: Int, inputs: Int = 1, using rng: inout G) {
+        phi = [MessageLayer(inputs: inputs, hidden: q, outputs: q, edgeTypes: 0, using: &rng),
                MessageLayer(inputs: q, hidden: q, outputs: q, edgeTypes: 0, using: &rng)]
     }
 
     var hidden: Int { phi[1].second.outputs }
 
-    /// x: the batch's eigenvectors (N × k) with the mask of real entries.
-    mutating func forward(_ x: Matrix<Float>, mask: [Bool], _ b: GraphBatch, k: Int) -> Matrix<Float> {
-        let N = b.nodeCount, q = hidden
+    /// x: the batch's eigenvectors (N × k) with the mask of real entries; `eigenvalues` (N × k)
+    /// when φ takes them.
+    mutating func forward(_ x: Matrix<Float>, mask: [Bool], eigenvalues lam: Matrix<Float>? = nil, _ b: GraphBatch, k: Int) -> Matrix<Float> {
+        let N = b.nodeCount, q = hidden, f = phi[0].first.inputs
+        precondition((lam != nil) == (f == 2), "φ takes \(f) inputs per node")
         let adj = b.adjacency.replicated(2 * k)
         copies = adj
         self.mask = mask
-        var u = Matrix<Float>(rows: 2 * k * N, columns: 1)
+        var u = Matrix<Float>(rows: 2 * k * N, columns: f)
         for i in 0..<N { for j in 0..<k where mask[i * k + j] {
-            u.values[j * N + i] = x.values[i * k + j]; u.values[(k + j) * N + i] = -x.values[i * k + j]
+            u.values[(j * N + i) * f] = x.values[i * k + j]; u.values[((k + j) * N + i) * f] = -x.values[i * k + j]
+            if let lam { u.values[(j * N + i) * f + 1] = lam.values[i * k + j]; u.values[((k + j) * N + i) * f + 1] = lam.values[i * k + j] }
         } }
         let h = phi[1].forward(act.forward(phi[0].forward(u, adj)), adj)
         var r = Matrix<Float>(rows: N, columns: k * q)
@@ -455,6 +554,9 @@ struct BasisNetEncoder: Sendable {
     var usedSpaces: [(graph: Int, space: Int, layer: Int)] = []
     /// Per slot, what its φ read: the cheap form's n × 5 summaries, or the full form's projector.
     var slotInputs: [[Float]] = []
+    /// With eigenvalues: u (4 multiplicities × q), φ's output gains u·λ_s before the ReLU.
+    var lambdaWeights: [Float] = []
+    var lambdaGradients: [Float] = []
 
     init<G: RandomNumberGenerator>(hidden q: Int, full: Bool, channels: Int, using rng: inout G) {
         self.full = full
@@ -492,6 +594,12 @@ struct BasisNetEncoder: Sendable {
                 for cc in 0..<q { for i in 0..<n { r.values[(o + i) * k * q + s * q + cc] = y[cc * n + i] } }
             }
         }
+        if !lambdaWeights.isEmpty {
+            for (gi, s, layer) in usedSpaces {
+                let g = b.graphs[gi], o = b.offsets[gi], lam = Float(g.spectrum.values[g.spectrum.eigenspaces[s].lowerBound])
+                for i in 0..<g.graph.nodeCount { for cc in 0..<q { r.values[(o + i) * k * q + s * q + cc] += lambdaWeights[layer * q + cc] * lam } }
+            }
+        }
         return act.forward(r)
     }
 
@@ -499,6 +607,12 @@ struct BasisNetEncoder: Sendable {
     mutating func backward(_ dr: Matrix<Float>, _ b: GraphBatch, k: Int) {
         let q = hidden
         let da = act.backward(dr)
+        if !lambdaWeights.isEmpty {
+            for (gi, s, layer) in usedSpaces {
+                let g = b.graphs[gi], o = b.offsets[gi], lam = Float(g.spectrum.values[g.spectrum.eigenspaces[s].lowerBound])
+                for i in 0..<g.graph.nodeCount { for cc in 0..<q { lambdaGradients[layer * q + cc] += da.values[(o + i) * k * q + s * q + cc] * lam } }
+            }
+        }
         for (slot, (gi, s, layer)) in usedSpaces.enumerated() {
             let g = b.graphs[gi], n = g.graph.nodeCount, o = b.offsets[gi]
             if !full {
@@ -520,6 +634,7 @@ struct BasisNetEncoder: Sendable {
     }
 
     mutating func zeroGradients() {
+        for i in lambdaGradients.indices { lambdaGradients[i] = 0 }
         for i in ign.indices { for j in ign[i].weightGradient.indices { ign[i].weightGradient[j] = 0 }; for j in ign[i].biasGradient.indices { ign[i].biasGradient[j] = 0 } }
         for i in ign2.indices { for j in ign2[i].weightGradient.indices { ign2[i].weightGradient[j] = 0 }; for j in ign2[i].biasGradient.indices { ign2[i].biasGradient[j] = 0 } }
     }

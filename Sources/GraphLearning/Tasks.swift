@@ -10,6 +10,11 @@ public struct GraphRunResult: Codable, Sendable {
     public var testAccuracy: Double
     public var parameters: Int
     public var secondsPerEpoch: Double
+    /// OpenBLAS's kernel family of the run (runs are reproducible to the bit per family); nil in
+    /// files written before 2026-11-30.
+    public var blasKernel: String?
+    /// The options and model settings the run used (compared on --resume); nil in older files.
+    public var settings: String?
 }
 
 /// Results of one regression run (one or more targets).
@@ -30,6 +35,9 @@ public struct GraphRegressionResult: Codable, Sendable {
     public var baselineMAE: [Double]
     public var parameters: Int
     public var secondsPerEpoch: Double
+    /// As in `GraphRunResult`.
+    public var blasKernel: String?
+    public var settings: String?
 }
 
 /// Training options shared by the experiments.
@@ -62,7 +70,11 @@ final class Slots<T>: @unchecked Sendable {
 }
 
 public enum GraphTraining {
-    /// Adam over shuffled minibatches. Each minibatch is cut into one block of graphs per core;
+    /// Blocks a minibatch is cut into (each through its own model copy, handed to the cores as
+    /// they become free). A constant: the core count must not change the summation order.
+    public static let blocks = 4
+
+    /// Adam over shuffled minibatches. Each minibatch is cut into `blocks` blocks of graphs (4+ graphs each);
     /// each block is one `GraphBatch` (one product per layer) through its own copy of the model,
     /// with single-threaded BLAS, and the blocks' gradients are summed. `lossGradient(outputs,
     /// graphs, total)` gives d (loss summed over the block / total) / d outputs. Returns seconds per epoch.
@@ -79,9 +91,11 @@ public enum GraphTraining {
             var start = 0
             while start < order.count {
                 let graphs = order[start..<min(order.count, start + o.batch)].map { train[$0] }
-                let shards = min(BLASThreads.maximumShards, max(1, graphs.count / 4))
+                // blocks of at least 4 graphs, at most `blocks` of them — a constant, so that the
+                // gradient's summation order is the same on any number of cores
+                let shards = min(GraphTraining.blocks, max(1, graphs.count / 4))
                 let box = Slots(repeating: model, count: shards), seeds = (0..<shards).map { _ in rng.next() }
-                BLASThreads.shards(rows: shards) { s, _, _ in
+                BLASThreads.blocks(rows: shards, maximum: GraphTraining.blocks) { s, _, _ in
                     let r0 = s * graphs.count / shards, r1 = (s + 1) * graphs.count / shards
                     var m = box[s]
                     m.zeroGradients()
@@ -102,13 +116,13 @@ public enum GraphTraining {
         return Date().timeIntervalSince(t0) / Double(max(1, o.epochs))
     }
 
-    /// Outputs for many graphs: one block of graphs per core, each evaluated in batches of 64
+    /// Outputs for many graphs: up to `blocks` blocks of graphs, each evaluated in batches of 64
     /// with single-threaded BLAS.
     public static func predict(_ model: inout GraphModel, _ graphs: [PreparedGraph]) -> [[Float]] {
-        let shards = min(BLASThreads.maximumShards, max(1, graphs.count / 16))
+        let shards = min(GraphTraining.blocks, max(1, graphs.count / 16))
         let box = Slots<[[Float]]>(repeating: [], count: shards)
         let m0 = model
-        BLASThreads.shards(rows: shards) { s, _, _ in
+        BLASThreads.blocks(rows: shards, maximum: GraphTraining.blocks) { s, _, _ in
             var m = m0, rng = SplitMix64(seed: 0), out = [[Float]]()
             let r0 = s * graphs.count / shards, r1 = (s + 1) * graphs.count / shards
             for start in stride(from: r0, to: r1, by: 64) {
@@ -129,6 +143,15 @@ public enum GraphTraining {
             for i in d.values.indices { d.values[i] *= w }
             return d
         }
+    }
+
+    /// The settings of a run in one line (all but encoding and seed), to tell runs of different
+    /// settings apart in a results file.
+    public static func settings(_ c: GraphModelConfiguration, _ o: GraphTrainingOptions) -> String {
+        "epochs=\(o.epochs) lr=\(o.learningRate) batch=\(o.batch) cosine=\(o.cosine) k=\(c.k) p=\(c.positionalDimension) phi=\(c.phiHidden) "
+            + "hidden=\(c.hidden) layers=\(c.layers) edgeTypes=\(c.edgeTypes) readout=\(c.readout.rawValue) deepSets=\(c.deepSets) "
+            + "laplacian=\(c.laplacian.rawValue) basisFull=\(c.basisNetFull) eigenvalues=\(c.eigenvalues) rhoReLU=\(c.positionalReLU) "
+            + "zeroOutput=\(c.zeroOutputLayer)"
     }
 
     public static func accuracy(_ model: inout GraphModel, _ graphs: [PreparedGraph]) -> Double {
@@ -153,7 +176,8 @@ public enum GraphTraining {
         var model = GraphModel(configuration: cfg, featureCount: 1)
         let spe = trainClassifier(&model, train: train, options: options, seed: seed)
         return GraphRunResult(encoding: encoding, seed: seed, trainAccuracy: accuracy(&model, train), testAccuracy: accuracy(&model, test),
-                              parameters: model.usedParameterCount, secondsPerEpoch: spe)
+                              parameters: model.usedParameterCount, secondsPerEpoch: spe, blasKernel: BLASThreads.kernelFamily,
+                              settings: GraphTraining.settings(cfg, options))
     }
 }
 
@@ -214,7 +238,8 @@ extension GraphTraining {
         return GraphRegressionResult(encoding: encoding, network: cfg.edgeTypes > 0 ? "GINE" : "GIN", seed: seed, targets: names,
                                      trainMAE: tr.mae, testMAE: te.mae, testNormalizedMAE: (0..<t).map { te.mae[$0] / scale[$0] },
                                      testNormalizedMSE: (0..<t).map { te.mse[$0] / (scale[$0] * scale[$0]) }, baselineMAE: baseline,
-                                     parameters: model.usedParameterCount, secondsPerEpoch: spe)
+                                     parameters: model.usedParameterCount, secondsPerEpoch: spe, blasKernel: BLASThreads.kernelFamily,
+                                     settings: GraphTraining.settings(cfg, options))
     }
 
     /// The fixed micro-ZINC split: molecules in file order, every 5th to the test set (800 / 202 of 1002).

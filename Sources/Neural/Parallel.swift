@@ -38,9 +38,10 @@ extension BLASThreads {
     /// Runs `body(r0, r1, block)` over `min(workBlocks, rows)` contiguous blocks of `rows`, handed
     /// out to the cores as they become free, with OpenBLAS limited to one thread meanwhile.
     /// Returns the number of blocks; block b covers rows b·rows/used ..< (b+1)·rows/used.
+    /// `maximum` other than `workBlocks` must be a constant too (not the core count), for the same reason.
     @discardableResult
-    public static func blocks(rows: Int, _ body: @escaping @Sendable (Int, Int, Int) -> Void) -> Int {
-        let used = max(1, min(workBlocks, rows))
+    public static func blocks(rows: Int, maximum: Int = workBlocks, _ body: @escaping @Sendable (Int, Int, Int) -> Void) -> Int {
+        let used = max(1, min(maximum, rows))
         if used == 1 || maximumShards == 1 {
             for b in 0..<used { body(b * rows / used, (b + 1) * rows / used, b) }
             return used
@@ -61,6 +62,10 @@ extension BLASThreads {
         defer { leaveSingleThreaded() }
         return try body()
     }
+
+    /// OpenBLAS's kernel family on this machine (e.g. "Zen", "Haswell", "SkylakeX"; set
+    /// `OPENBLAS_CORETYPE` to choose another): results are reproducible to the bit per family.
+    public static var kernelFamily: String { String(cString: tfk_blas_core_name()) }
 
     static func enterSingleThreaded() { tfk_blas_single_begin() }
     static func leaveSingleThreaded() { tfk_blas_single_end() }

@@ -202,6 +202,45 @@ struct DynamicsCommand: ParsableCommand {
         }
     }
 
+    /// With two or more seeds at some point: per (label noise, step, optimiser) the mean and 95 %
+    /// confidence interval (Student's t) over seeds, and, per seed, Spearman's rank correlation
+    /// across the points between the mixing time and β̂ (the paper: faster mixing, better
+    /// stability — a positive correlation). Empty with one seed per point.
+    static func seedSummary(_ rows: [(SweepPoint, StabilityEstimate, RunSummary)]) -> String {
+        struct Key: Hashable { var noise: Double; var lr: Double; var adam: Bool }
+        func key(_ p: SweepPoint) -> Key { Key(noise: p.labelNoise, lr: p.training.learningRate, adam: p.training.optimizer == .adam) }
+        let groups = Dictionary(grouping: rows, by: { key($0.0) })
+        guard groups.values.contains(where: { $0.count >= 2 }) else { return "" }
+        func cell(_ x: [Double], _ f: String) -> String {
+            guard !x.isEmpty else { return "–" }
+            let m = meanAndDeviation(x).mean
+            guard let h = confidenceHalfWidth95(x) else { return String(format: f, m) }
+            return String(format: f + " ± " + f, m, h)
+        }
+        var md = "\nOver seeds (mean ± half-width of the 95 % confidence interval, Student's t):\n\n"
+        md += "| label noise | step | seeds | test acc | gap | β̂ mean | β̂ sup | mixing (epochs) |\n|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+        for k in groups.keys.sorted(by: { ($0.adam ? 1 : 0, $0.lr, $0.noise) < ($1.adam ? 1 : 0, $1.lr, $1.noise) }) {
+            let g = groups[k]!
+            let mixing = g.compactMap { $0.1.mixingTime }
+            md += String(format: "| %.0f%% | %g%@ | %d | %@ | %@ | %@ | %@ | %@%@ |\n", k.noise * 100, k.lr, k.adam ? " (Adam)" : "", g.count,
+                         cell(g.map(\.2.testAccuracy), "%.3f"), cell(g.map(\.1.gap), "%.3f"), cell(g.map(\.1.betaMean), "%.4f"),
+                         cell(g.map(\.1.betaSup), "%.3f"), cell(mixing, "%.1f"), mixing.count < g.count ? " (\(g.count - mixing.count) > 40)" : "")
+        }
+        // per seed: rank correlation across points of mixing time and β̂ mean
+        let bySeed = Dictionary(grouping: rows, by: { $0.0.training.seed })
+        var rhos = [Double]()
+        for seed in bySeed.keys.sorted() {
+            let g = bySeed[seed]!
+            let pairs = g.compactMap { r in r.1.mixingTime.map { ($0, r.1.betaMean) } }
+            if let r = spearman(pairs.map(\.0), pairs.map(\.1)) { rhos.append(r) }
+        }
+        if !rhos.isEmpty {
+            md += String(format: "\nSpearman's ρ between mixing time and β̂ mean across the points, per seed: %@ (mean %@). Positive: slower mixing goes with worse stability (the paper); negative: faster mixing with worse stability.\n",
+                         rhos.map { String(format: "%.2f", $0) }.joined(separator: ", "), cell(rhos, "%.2f"))
+        }
+        return md
+    }
+
     struct MergeCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "merge", abstract: "Collect a sweep's runs: DIR/table.md, DIR/results.json and plots.")
@@ -233,6 +272,7 @@ struct DynamicsCommand: ParsableCommand {
                              p.labelNoise * 100, p.training.learningRate, Int(p.training.seed), b.trainAccuracy, b.testAccuracy, e.empiricalRisk, e.testRisk, e.gap,
                              e.betaMean, e.betaSup, e.bound, e.mixingTime.map { String(format: "%.1f", $0) } ?? "> 40", e.pairs)
             }
+            md += seedSummary(rows.map { ($0.0, $0.1, $0.2) })
             try AtomicFile.write(Data(md.utf8), to: dir + "/table.md")
             let enc = TexfieldJSON.encoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
             enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")

@@ -9,7 +9,7 @@ import GraphLearning
 struct GraphsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "graphs", abstract: "Graph-level SignNet/BasisNet experiments.",
-        subcommands: [CSLCommand.self, CountCommand.self, PropertiesCommand.self, ZINCCommand.self])
+        subcommands: [CSLCommand.self, CountCommand.self, PropertiesCommand.self, ZINCCommand.self, MergeCommand.self])
 
     /// Options every experiment has.
     struct Common: ParsableArguments {
@@ -21,9 +21,16 @@ struct GraphsCommand: ParsableCommand {
         @Flag(help: "BasisNet with the full IGN 2→2 layer before 2→1.") var basisFull = false
         @Flag(help: "SignNet/BasisNet's ρ as DeepSets (sum over eigenvectors, then the MLP) instead of an MLP on their concatenation.") var deepSets = false
 
+        @Flag(help: "Give the eigenvalues to φ and ρ as well (SignNet: [±v, λ] per node; BasisNet: u·λ per eigenspace; ρ: the k eigenvalues).") var eigenvalues = false
+        @Flag(help: "The architecture before 2026-11-30: a ReLU after ρ and a randomly initialised last layer (both can switch the network off for good: CSL seeds stalled at 10 %).") var legacyInit = false
+
         /// The model options these flags set.
-        func configure(_ c: inout GraphModelConfiguration) { c.basisNetFull = basisFull; c.deepSets = deepSets }
-        @Flag(help: "Keep the runs already in OUT/results.json and do only the missing ones.") var resume = false
+        func configure(_ c: inout GraphModelConfiguration) {
+            c.basisNetFull = basisFull; c.deepSets = deepSets; c.eigenvalues = eigenvalues
+            if legacyInit { c.positionalReLU = true; c.zeroOutputLayer = false }
+        }
+        @Flag(help: "Keep the runs already in OUT (OUT/runs/*.json) and do only the missing ones.") var resume = false
+        @Option(help: "Do only run i of every N (0-based, e.g. 2/8; or SLURM_ARRAY_TASK_ID/COUNT of a job array); finished runs are kept; then `texfield graphs merge OUT`.") var shard: String?
 
         func validate(epochs: Int) throws {
             try OptionLimits.check("--seeds", seeds, OptionLimits.seeds)
@@ -37,24 +44,135 @@ struct GraphsCommand: ParsableCommand {
         }
     }
 
-    /// Runs every (encoding, seed) pair not yet in OUT/results.json, writing the file after each run.
-    static func runAll<R: Codable>(_ list: [PositionalEncoding], seeds: Int, out: String, resume: Bool,
-                                   key: (R) -> (PositionalEncoding, UInt64), run: (PositionalEncoding, UInt64) -> R) throws -> [R] {
-        try makeOutputFolder(out)
-        let path = out + "/results.json"
-        var results = [R]()
-        if resume, let data = FileManager.default.contents(atPath: path) {
-            do { results = try TexfieldJSON.decoder().decode([R].self, from: data) } catch { throw CommandError("\(path): cannot resume from it (\(describeDecodingError(error)))") }
-            Terminal.error("resuming: \(results.count) runs already in \(path)")
-        }
+    /// What a results folder holds, so that `texfield graphs merge` can write its table.
+    struct ExperimentInfo: Codable, Equatable {
+        /// "csl" (classification) or "regression".
+        var kind: String
+        var encodings: [PositionalEncoding]
+        var seeds: Int
+        /// Regression targets, and whether the table divides errors by the target's deviation.
+        var names: [String] = []
+        var normalized = false
+    }
+
+    /// Runs the (encoding, seed) pairs of this shard (all without --shard or a Slurm array) that
+    /// are not done. Each run is written on its own, atomically, as OUT/runs/<encoding>-seed<s>.json
+    /// — that file is the run's "done" mark, so a cancelled array task resubmitted redoes exactly
+    /// its unfinished runs — and, without shards, OUT/results.json is rewritten after each run.
+    /// On --resume (implied with shards), every run kept must have the settings of the new ones
+    /// (`settings`: all but encoding and seed); the first new run that differs stops the command
+    /// before it is saved. Returns the runs, or nil for one shard of several (then `graphs merge`).
+    static func runAll<R: Codable>(_ list: [PositionalEncoding], seeds: Int, out: String, resume: Bool, shard: String?, info: ExperimentInfo,
+                                   key: (R) -> (PositionalEncoding, UInt64), settings: (R) -> String?,
+                                   run: (PositionalEncoding, UInt64) -> R) throws -> [R]? {
+        let sh = try ExperimentCommand.Shard.parse(shard)
+        let sharded = sh.count > 1, keep = resume || sharded
+        try makeOutputFolder(out + "/runs")
         let enc = TexfieldJSON.encoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-        for e in list {
-            for s in 0..<UInt64(seeds) where !results.contains(where: { key($0) == (e, s) }) {
-                results.append(run(e, s))
-                try AtomicFile.write(try enc.encode(results), to: path)
+        try AtomicFile.write(try enc.encode(info), to: out + "/experiment.json")
+        let fm = FileManager.default
+        func runPath(_ e: PositionalEncoding, _ s: UInt64) -> String { "\(out)/runs/\(e.rawValue)-seed\(s).json" }
+        var results = [R]()
+        if keep {
+            results = try loadRuns(out)
+            // files written before per-run files existed
+            if resume, let data = fm.contents(atPath: out + "/results.json") {
+                let old: [R]
+                do { old = try TexfieldJSON.decoder().decode([R].self, from: data) } catch { throw CommandError("\(out)/results.json: cannot resume from it (\(describeDecodingError(error)))") }
+                for r in old where !results.contains(where: { key($0) == key(r) }) { results.append(r) }
             }
+            if !results.isEmpty { Terminal.error("resuming: \(results.count) runs already in \(out)") }
+        } else {
+            for f in (try? fm.contentsOfDirectory(atPath: out + "/runs")) ?? [] where f.hasSuffix(".json") { try? fm.removeItem(atPath: "\(out)/runs/\(f)") }
+        }
+        var jobs = [(PositionalEncoding, UInt64)]()
+        for e in list { for s in 0..<UInt64(seeds) { jobs.append((e, s)) } }
+        let mine = jobs.enumerated().filter { $0.offset % sh.count == sh.index }.map(\.element)
+        for (e, s) in mine where !results.contains(where: { key($0) == (e, s) }) {
+            let r = run(e, s)
+            if let new = settings(r), let old = results.lazy.compactMap(settings).first(where: { $0 != new }) {
+                throw CommandError("\(out) holds runs made with other settings:\n  in the folder: \(old)\n  this run:      \(new)\nuse another --out, or drop --resume to start over")
+            }
+            results.append(r)
+            try AtomicFile.write(try enc.encode(r), to: runPath(e, s))
+            if !sharded { try AtomicFile.write(try enc.encode(results), to: out + "/results.json") }
+        }
+        func position(_ r: R) -> (Int, UInt64) { (list.firstIndex(of: key(r).0) ?? list.count, key(r).1) }
+        results.sort { position($0) < position($1) }
+        if !sharded { try AtomicFile.write(try enc.encode(results), to: out + "/results.json") }
+        if sharded {
+            Terminal.error("shard \(sh.index + 1) of \(sh.count) done (\(mine.count) runs); when all are, `texfield graphs merge \(out)` writes the table")
+            return nil
         }
         return results.filter { r in list.contains(key(r).0) && key(r).1 < UInt64(seeds) }
+    }
+
+    /// The finished runs in OUT/runs, sorted by file name.
+    static func loadRuns<R: Codable>(_ out: String) throws -> [R] {
+        let fm = FileManager.default
+        var results = [R]()
+        for f in ((try? fm.contentsOfDirectory(atPath: out + "/runs")) ?? []).sorted() where f.hasSuffix(".json") {
+            let path = "\(out)/runs/\(f)"
+            guard let data = fm.contents(atPath: path) else { continue }
+            do { results.append(try TexfieldJSON.decoder().decode(R.self, from: data)) } catch {
+                throw CommandError("\(path): not a run of this experiment (\(describeDecodingError(error)))")
+            }
+        }
+        return results
+    }
+
+    /// `texfield graphs merge DIR`: the table of a sharded experiment once its runs are done.
+    struct MergeCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "merge", abstract: "Collect a sharded graph experiment's runs (DIR/runs/*.json) into DIR/results.json and DIR/table.md.")
+        @Argument(help: "The experiment's output folder.") var dir: String
+
+        func run() throws {
+            guard let data = FileManager.default.contents(atPath: dir + "/experiment.json") else {
+                throw CommandError("\(dir)/experiment.json: missing — not the output folder of a `texfield graphs` experiment")
+            }
+            let info: ExperimentInfo
+            do { info = try TexfieldJSON.decoder().decode(ExperimentInfo.self, from: data) } catch { throw CommandError("\(dir)/experiment.json: \(describeDecodingError(error))") }
+            let enc = TexfieldJSON.encoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            // the order of a serial run: encodings as listed, then seeds
+            func position(_ e: PositionalEncoding, _ s: UInt64) -> (Int, UInt64) { (info.encodings.firstIndex(of: e) ?? info.encodings.count, s) }
+            func missing(_ keys: [(PositionalEncoding, UInt64)]) -> String? {
+                let want = info.encodings.flatMap { e in (0..<UInt64(info.seeds)).map { (e, $0) } }
+                let absent = want.filter { w in !keys.contains { $0 == w } }
+                return absent.isEmpty ? nil : "\(absent.count) of \(want.count) runs missing (first: \(absent[0].0.rawValue) seed \(absent[0].1))"
+            }
+            if info.kind == "csl" {
+                let rs: [GraphRunResult] = try GraphsCommand.loadRuns(dir).sorted { position($0.encoding, $0.seed) < position($1.encoding, $1.seed) }
+                if let m = missing(rs.map { ($0.encoding, $0.seed) }) { Terminal.error("warning: \(m); the table has the rest") }
+                guard !rs.isEmpty else { throw CommandError("\(dir)/runs: no finished runs") }
+                try AtomicFile.write(try enc.encode(rs), to: dir + "/results.json")
+                try GraphsCommand.writeTable(GraphsCommand.cslTable(rs, list: info.encodings, seeds: info.seeds), out: dir)
+            } else {
+                let rs: [GraphRegressionResult] = try GraphsCommand.loadRuns(dir).sorted { position($0.encoding, $0.seed) < position($1.encoding, $1.seed) }
+                if let m = missing(rs.map { ($0.encoding, $0.seed) }) { Terminal.error("warning: \(m); the table has the rest") }
+                guard !rs.isEmpty else { throw CommandError("\(dir)/runs: no finished runs") }
+                try AtomicFile.write(try enc.encode(rs), to: dir + "/results.json")
+                try GraphsCommand.writeTable(GraphsCommand.regressionTable(rs, list: info.encodings, names: info.names, normalized: info.normalized), out: dir)
+            }
+        }
+    }
+
+    /// The CSL table: accuracy (mean ± deviation over seeds), how many seeds reach 95 %, the worst.
+    static func cslTable(_ results: [GraphRunResult], list: [PositionalEncoding], seeds: Int) -> String {
+        var md = "| encoding | test accuracy | train accuracy | seeds ≥ 95 % | worst seed | parameters | s / epoch |\n|---|---:|---:|---:|---:|---:|---:|\n"
+        for e in list {
+            let rs = results.filter { $0.encoding == e }
+            guard !rs.isEmpty else { continue }
+            let (m, sd) = meanAndDeviation(rs.map(\.testAccuracy))
+            let worst = rs.min { $0.testAccuracy < $1.testAccuracy }!
+            md += String(format: "| %@ | %.1f ± %.1f %% | %.1f %% | %d / %d | %.0f %% (seed %d) | %d | %.3f |\n", e.rawValue, 100 * m, 100 * sd,
+                         100 * meanAndDeviation(rs.map(\.trainAccuracy)).mean, rs.filter { $0.testAccuracy >= 0.95 }.count, rs.count,
+                         100 * worst.testAccuracy, Int(worst.seed), rs[0].parameters, meanAndDeviation(rs.map(\.secondsPerEpoch)).mean)
+        }
+        let kernels = Set(results.compactMap(\.blasKernel)).sorted()
+        md += (seeds == 1 ? "\nSeed 0" : "\nSeeds 0–\(seeds - 1)") + "; OpenBLAS kernel family: \(kernels.isEmpty ? "not recorded" : kernels.joined(separator: ", ")); "
+        md += (results.first?.settings).map { "settings: `\($0)`.\n" } ?? "\n"
+        return md
     }
 
     static func writeTable(_ md: String, out: String) throws {
@@ -76,21 +194,13 @@ struct GraphsCommand: ParsableCommand {
             let list = encodings.values
             try common.validate(epochs: epochs)
             let c = common
-            let results: [GraphRunResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
+            guard let results: [GraphRunResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, shard: c.shard,
+                info: ExperimentInfo(kind: "csl", encodings: list, seeds: c.seeds), key: { ($0.encoding, $0.seed) }, settings: { $0.settings }, run: { e, s in
                 let r = GraphTraining.csl(encoding: e, seed: s, options: c.options(epochs: epochs, defaultLR: 5e-4), k: c.k) { c.configure(&$0) }
                 Terminal.error(String(format: "%@ seed %d: test accuracy %.3f (train %.3f), %.3f s/epoch", e.rawValue, Int(s), r.testAccuracy, r.trainAccuracy, r.secondsPerEpoch))
                 return r
-            }
-            var md = "| encoding | test accuracy | train accuracy | parameters | s / epoch |\n|---|---:|---:|---:|---:|\n"
-            for e in list {
-                let rs = results.filter { $0.encoding == e }
-                guard !rs.isEmpty else { continue }
-                let (m, sd) = meanAndDeviation(rs.map(\.testAccuracy))
-                md += String(format: "| %@ | %.1f ± %.1f %% | %.1f %% | %d | %.3f |\n", e.rawValue, 100 * m, 100 * sd,
-                             100 * meanAndDeviation(rs.map(\.trainAccuracy)).mean, rs[0].parameters,
-                             meanAndDeviation(rs.map(\.secondsPerEpoch)).mean)
-            }
-            try GraphsCommand.writeTable(md, out: out)
+            }) else { return }
+            try GraphsCommand.writeTable(GraphsCommand.cslTable(results, list: list, seeds: c.seeds), out: out)
         }
     }
 
@@ -147,14 +257,16 @@ struct GraphsCommand: ParsableCommand {
         guard o.test >= 1, o.graphs > o.test, layers >= 1 else { throw ValidationError("need --graphs > --test ≥ 1 and --layers ≥ 1") }
         let data = generate(o.graphs)
         let train = Array(data.prefix(o.graphs - o.test)), testSet = Array(data.suffix(o.test))
-        let results: [GraphRegressionResult] = try runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
+        guard let results: [GraphRegressionResult] = try runAll(list, seeds: c.seeds, out: out, resume: c.resume, shard: c.shard,
+            info: ExperimentInfo(kind: "regression", encodings: list, seeds: c.seeds, names: names, normalized: true),
+            key: { ($0.encoding, $0.seed) }, settings: { $0.settings }, run: { e, s in
             let r = GraphTraining.regression(train: train, test: testSet, names: names, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) {
                 $0.layers = layers; $0.hidden = 64; c.configure(&$0)
             }
             Terminal.error(String(format: "%@ seed %d: test MAE/σ %@, %.2f s/epoch", e.rawValue, Int(s),
                                   r.testNormalizedMAE.map { String(format: "%.3f", $0) }.joined(separator: " "), r.secondsPerEpoch))
             return r
-        }
+        }) else { return }
         try writeTable(regressionTable(results, list: list, names: names, normalized: true), out: out)
     }
 
@@ -209,12 +321,14 @@ struct GraphsCommand: ParsableCommand {
             graphs = try SMILES.readCSV(path: data)
             guard graphs.count >= 5 else { throw CommandError("\(data): \(graphs.count) molecules; the split needs at least 5") }
             let c = common, edges = !noEdgeFeatures, layers = layers
-            let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, key: { ($0.encoding, $0.seed) }) { e, s in
+            guard let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, shard: c.shard,
+                info: ExperimentInfo(kind: "regression", encodings: list, seeds: c.seeds, names: ["score"], normalized: false),
+                key: { ($0.encoding, $0.seed) }, settings: { $0.settings }, run: { e, s in
                 let r = GraphTraining.zinc(graphs, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k, edgeFeatures: edges, layers: layers) { c.configure(&$0) }
                 Terminal.error(String(format: "%@ seed %d: test MAE %.3f (train %.3f, median predictor %.3f), %.2f s/epoch", e.rawValue, Int(s),
                                       r.testMAE[0], r.trainMAE[0], r.baselineMAE[0], r.secondsPerEpoch))
                 return r
-            }
+            }) else { return }
             try GraphsCommand.writeTable(GraphsCommand.regressionTable(results, list: list, names: ["score"], normalized: false), out: out)
         }
     }

@@ -63,8 +63,6 @@ func makeOutputFolder(_ path: String) throws {
 }
 
 /// Mean and sample standard deviation (0 for a single value): the ± of the experiment tables.
-func meanAndDeviation(_ x: [Double]) -> (mean: Double, deviation: Double) {
-    let m = x.reduce(0, +) / Double(x.count)
-    let v = x.count > 1 ? x.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(x.count - 1) : 0
-    return (m, v.squareRoot())
-}
+func meanAndDeviation(_ x: [Double]) -> (mean: Double, deviation: Double) { SampleStatistics.meanAndDeviation(x) }
+func confidenceHalfWidth95(_ x: [Double]) -> Double? { SampleStatistics.confidenceHalfWidth95(x) }
+func spearman(_ a: [Double], _ b: [Double]) -> Double? { SampleStatistics.spearman(a, b) }

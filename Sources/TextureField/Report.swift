@@ -59,8 +59,8 @@ public struct FitMetrics: Codable, Sendable {
 }
 
 public enum FitReport {
-    /// Writes metrics.json, views/, curve.png and report.html into `dir` (texture.png and
-    /// model.safetensors are written by the caller). Every file is written atomically.
+    /// Writes views/, curve.png, report.html and, last, metrics.json into `dir` (texture.png and
+    /// model.safetensors are written by the caller, before). Every file is written atomically.
     public static func write(to dir: String, metrics: FitMetrics, scene: FieldScene, predictions: [Image],
                              textureImage: Image?, viewsShown: Int = 4) throws {
         let fm = FileManager.default
@@ -68,7 +68,6 @@ public enum FitReport {
         let enc = TexfieldJSON.encoder()
         enc.outputFormatting = [.prettyPrinted, .sortedKeys]
         enc.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
-        try AtomicFile.write(try enc.encode(metrics), to: dir + "/metrics.json")
         var shown = [Int]()
         // The views shown: the worst, the median and the best by PSNR, and the first.
         let order = metrics.test.views.filter { $0.objectPixels > 0 }.sorted { $0.psnr < $1.psnr }.map(\.view)
@@ -86,6 +85,9 @@ public enum FitReport {
             try plot.writePNG(path: dir + "/curve.png")
         }
         try AtomicFile.write(Data(html(metrics, shown: shown, hasTexture: textureImage != nil).utf8), to: dir + "/report.html")
+        // Last: experiments take metrics.json as the mark of a finished run (a job cancelled before
+        // this line is redone whole, never skipped with half its files).
+        try AtomicFile.write(try enc.encode(metrics), to: dir + "/metrics.json")
     }
 
     static func esc(_ s: String) -> String {

@@ -136,4 +136,45 @@ private func run(_ args: [String]) throws {
         #expect(throws: (any Error).self) { try run(["graphs", "csl", "--encodings", "bogus", "-o", dir + "/x"]) }
         #expect(throws: (any Error).self) { try run(["graphs", "count", "--graphs", "10", "--test", "10", "-o", dir + "/x"]) }
     }
+
+    /// Shards (as Slurm array tasks run them) then `graphs merge` give the serial run's results;
+    /// a shard run again skips its finished runs; resuming with other settings is refused.
+    @Test func shardsMergeToTheSerialRun() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let args = ["graphs", "csl", "--encodings", "none,signnet", "--seeds", "2", "--epochs", "2", "-k", "4"]
+        try run(args + ["-o", dir + "/serial"])
+        for i in 0..<3 { try run(args + ["--shard", "\(i)/3", "-o", dir + "/sharded"]) }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/sharded/table.md"), "a shard does not write the table")
+        let runFile = dir + "/sharded/runs/signnet-seed1.json"
+        let before = try Data(contentsOf: URL(fileURLWithPath: runFile))
+        try run(args + ["--shard", "1/3", "-o", dir + "/sharded"])  // done: skipped, the file untouched
+        #expect(try Data(contentsOf: URL(fileURLWithPath: runFile)) == before)
+        try run(["graphs", "merge", dir + "/sharded"])
+        func numbers(_ path: String) throws -> [[String: String]] {
+            let rows = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path + "/results.json"))) as! [[String: Any]]
+            return rows.map { r in r.filter { $0.key != "secondsPerEpoch" }.mapValues { "\($0)" } }
+        }
+        #expect(try numbers(dir + "/serial") == numbers(dir + "/sharded"))
+        #expect(try numbers(dir + "/serial").count == 4)
+        let table = try String(contentsOfFile: dir + "/sharded/table.md", encoding: .utf8)
+        #expect(table.contains("| signnet |") && table.contains("OpenBLAS kernel family"))
+        #expect { try run(args + ["--lr", "1e-2", "--resume", "--encodings", "eigen", "-o", dir + "/serial"]) } throws: { "\($0)".contains("other settings") }
+        #expect { try run(["graphs", "merge", dir + "/nothing"]) } throws: { "\($0)".contains("experiment.json") }
+    }
+}
+
+@Suite struct DynamicsCLITests {
+    /// A sweep with several seeds per point: the merged table gains the over-seeds summary (means
+    /// with 95 % intervals) and the per-seed rank correlation of mixing time and β̂.
+    @Test func sweepWithSeedsSummarises() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["dynamics", "sweep", "--train-count", "60", "--test-count", "30", "--hidden", "8", "--epochs", "12", "--burn-in", "4",
+                 "--noise", "0,0.2,0.4", "--lrs", "0.1", "--perturbations", "1", "--seeds", "2", "--out", dir])
+        let table = try String(contentsOfFile: dir + "/table.md", encoding: .utf8)
+        #expect(table.contains("Over seeds"))
+        #expect(table.contains("| 20% | 0.1 | 2 |"), "\(table)")
+        #expect(table.contains(" ± "))
+    }
 }

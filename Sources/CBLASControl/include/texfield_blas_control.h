@@ -24,6 +24,10 @@ int tfk_symmetric_eigen(int n, double *a, double *w, int upper);
  * raises the mmap threshold to 64 MiB and the trim threshold to 128 MiB (a no-op elsewhere). */
 void tfk_keep_large_blocks_in_heap(void);
 
+/* The name of the kernel family OpenBLAS chose for this CPU (or was told by OPENBLAS_CORETYPE),
+ * e.g. "Zen", "Haswell", "SkylakeX": results summed by BLAS are reproducible per family. */
+const char *tfk_blas_core_name(void);
+
 /* OpenBLAS's thread count is global. Sections that run BLAS on one thread per caller (several
  * at once) bracket themselves with single_begin/end: the count is 1 while any runs. Sections
  * whose results must not depend on the count (the eigensolver) bracket themselves with
