@@ -84,7 +84,18 @@ public enum FitReport {
             let plot = Compositing.linePlot([h.map(\.trainPSNR), h.compactMap(\.validationPSNR)])
             try plot.writePNG(path: dir + "/curve.png")
         }
-        try AtomicFile.write(Data(html(metrics, shown: shown, hasTexture: textureImage != nil).utf8), to: dir + "/report.html")
+        // the interactive view (viewer.js beside the report); a failure there costs the section, not the fit
+        var viewer: String?
+        if let baked = textureImage, scene.mesh.hasTexcoords {
+            do {
+                let v = try ReportViewer.write(to: dir, mesh: scene.mesh, predicted: baked, truth: scene.texture, cameras: scene.test.map(\.camera))
+                let note = v.decimatedFrom.map { "The mesh is shown decimated from \($0) to \(v.triangles) triangles." } ?? ""
+                viewer = ReportViewer.html(hasTruth: scene.texture != nil, note: note)
+            } catch {
+                viewer = "<h2>Interactive view</h2><p>Not available: \(esc("\(error)"))</p>"
+            }
+        }
+        try AtomicFile.write(Data(html(metrics, shown: shown, hasTexture: textureImage != nil, viewer: viewer).utf8), to: dir + "/report.html")
         // Last: experiments take metrics.json as the mark of a finished run (a job cancelled before
         // this line is redone whole, never skipped with half its files).
         try AtomicFile.write(try enc.encode(metrics), to: dir + "/metrics.json")
@@ -145,7 +156,7 @@ public enum FitReport {
         return "<table><tr><th>step</th><th>training time (s)</th><th>training PSNR</th><th>validation PSNR</th><th>gap (dB)</th><th>texture-space PSNR</th></tr>\(rows)</table>"
     }
 
-    static func html(_ m: FitMetrics, shown: [Int], hasTexture: Bool) -> String {
+    static func html(_ m: FitMetrics, shown: [Int], hasTexture: Bool, viewer: String? = nil) -> String {
         let c = m.configuration
         var rows = ""
         for v in m.test.views {
@@ -176,6 +187,7 @@ public enum FitReport {
         <tr><th>training</th><td>\(m.steps) steps of \(c.batch) rays in \(f(m.trainingSeconds, 1)) s (\(f(m.samplesPerSecond, 0)) rays/s), lr \(c.learningRate); model kept from step \(m.bestStep)</td></tr>
         <tr><th>training rays</th><td>\(m.trainingRays)\(c.givenCameras == true ? " (given cameras)" : " (\(c.trainViews) views of \(c.imageSize)²)")</td></tr>
         </table>
+        \(viewer ?? "")
         <h2>Training</h2>
         \(chart(m.history))
         \(gapTable(m.history))
