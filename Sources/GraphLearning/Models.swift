@@ -56,12 +56,17 @@ public struct GraphModelConfiguration: Codable, Sendable, Equatable {
     /// logits of ±8, whose first steps switched off every unit of the head for good (on and since
     /// 2026-11-30; false before).
     public var zeroOutputLayer = true
+    /// Eigenvectors enter as √n·v, entries of mean square 1 whatever the graph's size, instead of
+    /// unit-norm v (entries ~1/√n ≈ 0.16 on CSL): with v, a first-layer unit of φ is ReLU(w·v + b)
+    /// with w, b ~ U(−1, 1), and every unit whose bias is below −|w|/√n is off for every input —
+    /// 9 of 16 on one seed, which then never learned (on and since 2026-11-30; false before).
+    public var scaledEigenvectors = true
     public var seed: UInt64 = 0
     public init() {}
 
     enum CodingKeys: String, CodingKey {
         case encoding, k, positionalDimension, phiHidden, hidden, layers, edgeTypes, readout, deepSets, outputs, laplacian
-        case basisNetFull, eigenvalues, positionalReLU, zeroOutputLayer, seed
+        case basisNetFull, eigenvalues, positionalReLU, zeroOutputLayer, scaledEigenvectors, seed
     }
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -82,6 +87,7 @@ public struct GraphModelConfiguration: Codable, Sendable, Equatable {
         // a configuration written before the option existed had the ReLU
         positionalReLU = try c.decodeIfPresent(Bool.self, forKey: .positionalReLU) ?? true
         zeroOutputLayer = try c.decodeIfPresent(Bool.self, forKey: .zeroOutputLayer) ?? false
+        scaledEigenvectors = try c.decodeIfPresent(Bool.self, forKey: .scaledEigenvectors) ?? false
         seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? d.seed
     }
 }
@@ -282,16 +288,16 @@ public struct GraphModel: Sendable {
         return out
     }
 
-    /// The batch's eigenvectors as N × k rows (each graph's first k, zero beyond its size) and the
-    /// mask of real entries.
+    /// The batch's eigenvectors as N × k rows (each graph's first k, zero beyond its size; times
+    /// √n with `scaledEigenvectors`) and the mask of real entries.
     func eigenvectors(_ b: GraphBatch) -> (Matrix<Float>, [Bool]) {
         let k = configuration.k
         var x = Matrix<Float>(rows: b.nodeCount, columns: k)
         var mask = [Bool](repeating: false, count: b.nodeCount * k)
         for (gi, g) in b.graphs.enumerated() {
             let (v, m) = g.spectrum.padded(k)
-            let o = b.offsets[gi] * k
-            for i in 0..<v.count { x.values[o + i] = v[i]; mask[o + i] = m[i % k] }
+            let o = b.offsets[gi] * k, scale = configuration.scaledEigenvectors ? Float(g.spectrum.n).squareRoot() : 1
+            for i in 0..<v.count { x.values[o + i] = scale * v[i]; mask[o + i] = m[i % k] }
         }
         return (x, mask)
     }

@@ -151,7 +151,7 @@ public enum GraphTraining {
         "epochs=\(o.epochs) lr=\(o.learningRate) batch=\(o.batch) cosine=\(o.cosine) k=\(c.k) p=\(c.positionalDimension) phi=\(c.phiHidden) "
             + "hidden=\(c.hidden) layers=\(c.layers) edgeTypes=\(c.edgeTypes) readout=\(c.readout.rawValue) deepSets=\(c.deepSets) "
             + "laplacian=\(c.laplacian.rawValue) basisFull=\(c.basisNetFull) eigenvalues=\(c.eigenvalues) rhoReLU=\(c.positionalReLU) "
-            + "zeroOutput=\(c.zeroOutputLayer)"
+            + "zeroOutput=\(c.zeroOutputLayer) scaledEigenvectors=\(c.scaledEigenvectors)"
     }
 
     public static func accuracy(_ model: inout GraphModel, _ graphs: [PreparedGraph]) -> Double {

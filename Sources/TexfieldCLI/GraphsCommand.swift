@@ -22,12 +22,12 @@ struct GraphsCommand: ParsableCommand {
         @Flag(help: "SignNet/BasisNet's ρ as DeepSets (sum over eigenvectors, then the MLP) instead of an MLP on their concatenation.") var deepSets = false
 
         @Flag(help: "Give the eigenvalues to φ and ρ as well (SignNet: [±v, λ] per node; BasisNet: u·λ per eigenspace; ρ: the k eigenvalues).") var eigenvalues = false
-        @Flag(help: "The architecture before 2026-11-30: a ReLU after ρ and a randomly initialised last layer (both can switch the network off for good: CSL seeds stalled at 10 %).") var legacyInit = false
+        @Flag(help: "The architecture before 2026-11-30: a ReLU after ρ, a randomly initialised last layer and unit-norm eigenvectors as inputs (each can switch the network off for good: CSL seeds stalled at 10 %).") var legacyInit = false
 
         /// The model options these flags set.
         func configure(_ c: inout GraphModelConfiguration) {
             c.basisNetFull = basisFull; c.deepSets = deepSets; c.eigenvalues = eigenvalues
-            if legacyInit { c.positionalReLU = true; c.zeroOutputLayer = false }
+            if legacyInit { c.positionalReLU = true; c.zeroOutputLayer = false; c.scaledEigenvectors = false }
         }
         @Flag(help: "Keep the runs already in OUT (OUT/runs/*.json) and do only the missing ones.") var resume = false
         @Option(help: "Do only run i of every N (0-based, e.g. 2/8; or SLURM_ARRAY_TASK_ID/COUNT of a job array); finished runs are kept; then `texfield graphs merge OUT`.") var shard: String?
