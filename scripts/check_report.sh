@@ -15,7 +15,9 @@ dir="${1:?usage: scripts/check_report.sh DIR}"
 report="$dir/report.html"
 [ -f "$report" ] || { echo "no $report" >&2; exit 1; }
 if ! command -v chromium >/dev/null; then
-  if [ "$(id -u)" = 0 ]; then apt-get install -y chromium; else sudo apt-get install -y chromium; fi
+  if [ "$(id -u)" = 0 ]; then sudo=""; else sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y -q chromium >/dev/null 2>&1 || { $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q chromium >/dev/null; }
 fi
 missing=0
 for f in $(grep -o 'src="[^"]*"' "$report" | sed 's/src="//; s/"$//'); do
