@@ -8,7 +8,7 @@
 #  - screenshots: DIR/report.png (the page) and DIR/viewer_*.png (the view turned, the heat map,
 #    a test camera) — look at them.
 #   scripts/check_report.sh out/demo
-# Prints the viewer's load time (script start to first frame). Installs chromium with apt when it
+# Prints the viewer's load time (navigation start to first frame). Installs chromium with apt when it
 # is missing (as root or through sudo).
 set -euo pipefail
 dir="${1:?usage: scripts/check_report.sh DIR}"
@@ -51,7 +51,7 @@ assert s.get("ready"), f"the viewer did not get ready: {s}"
 assert not problems, f"errors in the viewer: {problems}"
 blank = [f for f in s["nonblank"] if f < 0.02]
 assert len(s["nonblank"]) >= 5 and not blank, f"blank frames: {s['nonblank']}"
-print(f"viewer: {s['frames']} frames, drawn fractions {', '.join(f'{f:.2f}' for f in s['nonblank'])}, loaded in {s['loadMs']} ms")
+print(f"viewer: {s['frames']} frames, drawn fractions {', '.join(f'{f:.2f}' for f in s['nonblank'])}, first frame {s['loadMs']} ms after navigation start ({s['scriptMs']} ms after the viewer's script started)")
 PY
   for st in "az:40,el:20" "az:200,el:-15,heat" "jump:0"; do
     name=$(echo "$st" | tr ':,' '__')

@@ -89,7 +89,7 @@ public enum FitReport {
         if let baked = textureImage, scene.mesh.hasTexcoords {
             do {
                 let v = try ReportViewer.write(to: dir, mesh: scene.mesh, predicted: baked, truth: scene.texture, cameras: scene.test.map(\.camera))
-                let note = v.decimatedFrom.map { "The mesh is shown decimated from \($0) to \(v.triangles) triangles." } ?? ""
+                let note = v.decimatedFrom.map { String(format: "The mesh is shown decimated from %d to %d triangles (%.1f s).", $0, v.triangles, v.seconds) } ?? ""
                 viewer = ReportViewer.html(hasTruth: scene.texture != nil, note: note)
             } catch {
                 viewer = "<h2>Interactive view</h2><p>Not available: \(esc("\(error)"))</p>"

@@ -28,6 +28,8 @@ public enum ReportViewer {
         /// The mesh's triangle count when it was decimated for the viewer.
         public var decimatedFrom: Int?
         public var bytes: Int
+        /// Seconds to prepare and write viewer.js (decimation included).
+        public var seconds: Double
     }
 
     /// Writes `dir/viewer.js` for `mesh` (which must have texture coordinates), the baked
@@ -36,6 +38,7 @@ public enum ReportViewer {
     @discardableResult
     public static func write(to dir: String, mesh: Mesh, predicted: Image, truth: Image?, cameras: [Camera],
                              maximumTriangles: Int = maximumTriangles) throws -> Summary {
+        let t0 = Date()
         guard mesh.hasTexcoords else { throw FieldError.noTexcoords("the viewer needs texture coordinates on every face") }
         var shown = mesh, decimatedFrom: Int?
         if mesh.triangleCount > maximumTriangles {
@@ -76,7 +79,8 @@ public enum ReportViewer {
         js += "\"cameras\": [\(cams.joined(separator: ",\n"))]\n};\n"
         let data = Data(js.utf8)
         try AtomicFile.write(data, to: dir + "/viewer.js")
-        return Summary(triangles: indices.count / 3, vertices: positions.count / 3, decimatedFrom: decimatedFrom, bytes: data.count)
+        return Summary(triangles: indices.count / 3, vertices: positions.count / 3, decimatedFrom: decimatedFrom, bytes: data.count,
+                       seconds: Date().timeIntervalSince(t0))
     }
 
     /// The image at half size (2 × 2 box filter; an odd last row or column is dropped).
@@ -121,7 +125,7 @@ public enum ReportViewer {
     (function () {
       "use strict";
       const t0 = performance.now();
-      const status = { ready: false, errors: [], frames: 0, nonblank: [], loadMs: null };
+      const status = { ready: false, errors: [], frames: 0, nonblank: [], loadMs: null, scriptMs: null };
       const statusEl = document.getElementById("tfv-status");
       const show = () => { statusEl.textContent = JSON.stringify(status); };
       const testing = decodeURIComponent(location.hash || "") === "#viewer-test";
@@ -321,7 +325,8 @@ public enum ReportViewer {
       Promise.all([texture(D.predicted), hasTruth ? texture(D.truth) : Promise.resolve(null)]).then(([p, t]) => {
         texPred = p; texTruth = t; status.ready = true;
         draw();
-        status.loadMs = Math.round(performance.now() - t0);
+        status.loadMs = Math.round(performance.now());  // from the start of navigation to the first frame
+        status.scriptMs = Math.round(performance.now() - t0);
         const hash = decodeURIComponent(location.hash || "");
         if (hash.startsWith("#viewer-state=")) {
           for (const part of hash.slice(14).split(",")) {
