@@ -141,7 +141,6 @@ public enum FitReport {
             s += "<text x=\"\(L + 10)\" y=\"\(T + 48)\" fill=\"#2f855a\">texture space (131,072 texels sampled)</text>"
         }
         return s + "</svg>"
-        return s
     }
 
     /// The train/validation gap (training PSNR − validation PSNR) and texture-space PSNR at up to
