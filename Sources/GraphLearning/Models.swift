@@ -255,7 +255,7 @@ public struct GraphModel: Sendable {
         for (gi, g) in b.graphs.enumerated() {
             let sp = g.spectrum
             let lam: [Float] = (0..<k).map { j in
-                if spaces { return j < sp.eigenspaces.count ? Float(sp.values[sp.eigenspaces[j].lowerBound]) : 0 }
+                if spaces { return j < sp.eigenspaces.count ? Float(sp.eigenspaceValue(j)) : 0 }
                 return j < sp.n ? Float(sp.values[j]) : 0
             }
             for i in b.offsets[gi]..<b.offsets[gi + 1] { for j in 0..<k { x.values[i * k + j] = lam[j] } }
@@ -602,7 +602,7 @@ struct BasisNetEncoder: Sendable {
         }
         if !lambdaWeights.isEmpty {
             for (gi, s, layer) in usedSpaces {
-                let g = b.graphs[gi], o = b.offsets[gi], lam = Float(g.spectrum.values[g.spectrum.eigenspaces[s].lowerBound])
+                let g = b.graphs[gi], o = b.offsets[gi], lam = Float(g.spectrum.eigenspaceValue(s))
                 for i in 0..<g.graph.nodeCount { for cc in 0..<q { r.values[(o + i) * k * q + s * q + cc] += lambdaWeights[layer * q + cc] * lam } }
             }
         }
@@ -615,7 +615,7 @@ struct BasisNetEncoder: Sendable {
         let da = act.backward(dr)
         if !lambdaWeights.isEmpty {
             for (gi, s, layer) in usedSpaces {
-                let g = b.graphs[gi], o = b.offsets[gi], lam = Float(g.spectrum.values[g.spectrum.eigenspaces[s].lowerBound])
+                let g = b.graphs[gi], o = b.offsets[gi], lam = Float(g.spectrum.eigenspaceValue(s))
                 for i in 0..<g.graph.nodeCount { for cc in 0..<q { lambdaGradients[layer * q + cc] += da.values[(o + i) * k * q + s * q + cc] * lam } }
             }
         }

@@ -120,6 +120,9 @@ public struct GraphSpectrum: Sendable {
         return (out, (0..<k).map { $0 < n })
     }
 
+    /// The eigenvalue of eigenspace s (that of its first eigenvector).
+    public func eigenspaceValue(_ s: Int) -> Double { values[eigenspaces[s].lowerBound] }
+
     /// The projector V_s V_sᵀ (n × n) of eigenspace s.
     public func projector(_ s: Int) -> [Double] {
         var p = [Double](repeating: 0, count: n * n)

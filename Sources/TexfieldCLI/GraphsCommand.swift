@@ -46,8 +46,8 @@ struct GraphsCommand: ParsableCommand {
 
     /// What a results folder holds, so that `texfield graphs merge` can write its table.
     struct ExperimentInfo: Codable, Equatable {
-        /// "csl" (classification) or "regression".
-        var kind: String
+        enum Kind: String, Codable { case csl, regression }
+        var kind: Kind
         var encodings: [PositionalEncoding]
         var seeds: Int
         /// Regression targets, and whether the table divides errors by the target's deviation.
@@ -58,7 +58,7 @@ struct GraphsCommand: ParsableCommand {
     /// Runs the (encoding, seed) pairs of this shard (all without --shard or a Slurm array) that
     /// are not done. Each run is written on its own, atomically, as OUT/runs/<encoding>-seed<s>.json
     /// — that file is the run's "done" mark, so a cancelled array task resubmitted redoes exactly
-    /// its unfinished runs — and, without shards, OUT/results.json is rewritten after each run.
+    /// its unfinished runs — and, without shards, OUT/results.json (all runs) at the end.
     /// On --resume (implied with shards), every run kept must have the settings of the new ones
     /// (`settings`: all but encoding and seed); the first new run that differs stops the command
     /// before it is saved. Returns the runs, or nil for one shard of several (then `graphs merge`).
@@ -95,7 +95,6 @@ struct GraphsCommand: ParsableCommand {
             }
             results.append(r)
             try AtomicFile.write(try enc.encode(r), to: runPath(e, s))
-            if !sharded { try AtomicFile.write(try enc.encode(results), to: out + "/results.json") }
         }
         func position(_ r: R) -> (Int, UInt64) { (list.firstIndex(of: key(r).0) ?? list.count, key(r).1) }
         results.sort { position($0) < position($1) }
@@ -133,27 +132,33 @@ struct GraphsCommand: ParsableCommand {
             }
             let info: ExperimentInfo
             do { info = try TexfieldJSON.decoder().decode(ExperimentInfo.self, from: data) } catch { throw CommandError("\(dir)/experiment.json: \(describeDecodingError(error))") }
+            guard (1...OptionLimits.seeds.upperBound).contains(info.seeds), !info.encodings.isEmpty else {
+                throw CommandError("\(dir)/experiment.json: \(info.seeds) seeds of \(info.encodings.count) encodings (seeds must be in 1...\(OptionLimits.seeds.upperBound))")
+            }
+            switch info.kind {
+            case .csl:
+                try merge(GraphRunResult.self, info, key: { ($0.encoding, $0.seed) }) { GraphsCommand.cslTable($0, list: info.encodings, seeds: info.seeds) }
+            case .regression:
+                try merge(GraphRegressionResult.self, info, key: { ($0.encoding, $0.seed) }) {
+                    GraphsCommand.regressionTable($0, list: info.encodings, names: info.names, normalized: info.normalized)
+                }
+            }
+        }
+
+        /// Reads DIR/runs in the order of a serial run (encodings as listed, then seeds), warns about
+        /// missing runs, writes results.json and the table.
+        func merge<R: Codable>(_: R.Type, _ info: ExperimentInfo, key: (R) -> (PositionalEncoding, UInt64), table: ([R]) -> String) throws {
+            func position(_ r: R) -> (Int, UInt64) { (info.encodings.firstIndex(of: key(r).0) ?? info.encodings.count, key(r).1) }
+            let rs: [R] = try GraphsCommand.loadRuns(dir).sorted { position($0) < position($1) }
+            let want = info.encodings.flatMap { e in (0..<UInt64(info.seeds)).map { (e, $0) } }
+            let absent = want.filter { w in !rs.contains { key($0) == w } }
+            if let first = absent.first {
+                Terminal.error("warning: \(absent.count) of \(want.count) runs missing (first: \(first.0.rawValue) seed \(first.1)); the table has the rest")
+            }
+            guard !rs.isEmpty else { throw CommandError("\(dir)/runs: no finished runs") }
             let enc = TexfieldJSON.encoder(); enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            // the order of a serial run: encodings as listed, then seeds
-            func position(_ e: PositionalEncoding, _ s: UInt64) -> (Int, UInt64) { (info.encodings.firstIndex(of: e) ?? info.encodings.count, s) }
-            func missing(_ keys: [(PositionalEncoding, UInt64)]) -> String? {
-                let want = info.encodings.flatMap { e in (0..<UInt64(info.seeds)).map { (e, $0) } }
-                let absent = want.filter { w in !keys.contains { $0 == w } }
-                return absent.isEmpty ? nil : "\(absent.count) of \(want.count) runs missing (first: \(absent[0].0.rawValue) seed \(absent[0].1))"
-            }
-            if info.kind == "csl" {
-                let rs: [GraphRunResult] = try GraphsCommand.loadRuns(dir).sorted { position($0.encoding, $0.seed) < position($1.encoding, $1.seed) }
-                if let m = missing(rs.map { ($0.encoding, $0.seed) }) { Terminal.error("warning: \(m); the table has the rest") }
-                guard !rs.isEmpty else { throw CommandError("\(dir)/runs: no finished runs") }
-                try AtomicFile.write(try enc.encode(rs), to: dir + "/results.json")
-                try GraphsCommand.writeTable(GraphsCommand.cslTable(rs, list: info.encodings, seeds: info.seeds), out: dir)
-            } else {
-                let rs: [GraphRegressionResult] = try GraphsCommand.loadRuns(dir).sorted { position($0.encoding, $0.seed) < position($1.encoding, $1.seed) }
-                if let m = missing(rs.map { ($0.encoding, $0.seed) }) { Terminal.error("warning: \(m); the table has the rest") }
-                guard !rs.isEmpty else { throw CommandError("\(dir)/runs: no finished runs") }
-                try AtomicFile.write(try enc.encode(rs), to: dir + "/results.json")
-                try GraphsCommand.writeTable(GraphsCommand.regressionTable(rs, list: info.encodings, names: info.names, normalized: info.normalized), out: dir)
-            }
+            try AtomicFile.write(try enc.encode(rs), to: dir + "/results.json")
+            try GraphsCommand.writeTable(table(rs), out: dir)
         }
     }
 
@@ -195,7 +200,7 @@ struct GraphsCommand: ParsableCommand {
             try common.validate(epochs: epochs)
             let c = common
             guard let results: [GraphRunResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, shard: c.shard,
-                info: ExperimentInfo(kind: "csl", encodings: list, seeds: c.seeds), key: { ($0.encoding, $0.seed) }, settings: { $0.settings }, run: { e, s in
+                info: ExperimentInfo(kind: .csl, encodings: list, seeds: c.seeds), key: { ($0.encoding, $0.seed) }, settings: { $0.settings }, run: { e, s in
                 let r = GraphTraining.csl(encoding: e, seed: s, options: c.options(epochs: epochs, defaultLR: 5e-4), k: c.k) { c.configure(&$0) }
                 Terminal.error(String(format: "%@ seed %d: test accuracy %.3f (train %.3f), %.3f s/epoch", e.rawValue, Int(s), r.testAccuracy, r.trainAccuracy, r.secondsPerEpoch))
                 return r
@@ -258,7 +263,7 @@ struct GraphsCommand: ParsableCommand {
         let data = generate(o.graphs)
         let train = Array(data.prefix(o.graphs - o.test)), testSet = Array(data.suffix(o.test))
         guard let results: [GraphRegressionResult] = try runAll(list, seeds: c.seeds, out: out, resume: c.resume, shard: c.shard,
-            info: ExperimentInfo(kind: "regression", encodings: list, seeds: c.seeds, names: names, normalized: true),
+            info: ExperimentInfo(kind: .regression, encodings: list, seeds: c.seeds, names: names, normalized: true),
             key: { ($0.encoding, $0.seed) }, settings: { $0.settings }, run: { e, s in
             let r = GraphTraining.regression(train: train, test: testSet, names: names, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k) {
                 $0.layers = layers; $0.hidden = 64; c.configure(&$0)
@@ -322,7 +327,7 @@ struct GraphsCommand: ParsableCommand {
             guard graphs.count >= 5 else { throw CommandError("\(data): \(graphs.count) molecules; the split needs at least 5") }
             let c = common, edges = !noEdgeFeatures, layers = layers
             guard let results: [GraphRegressionResult] = try GraphsCommand.runAll(list, seeds: c.seeds, out: out, resume: c.resume, shard: c.shard,
-                info: ExperimentInfo(kind: "regression", encodings: list, seeds: c.seeds, names: ["score"], normalized: false),
+                info: ExperimentInfo(kind: .regression, encodings: list, seeds: c.seeds, names: ["score"], normalized: false),
                 key: { ($0.encoding, $0.seed) }, settings: { $0.settings }, run: { e, s in
                 let r = GraphTraining.zinc(graphs, encoding: e, seed: s, options: c.options(epochs: epochs), k: c.k, edgeFeatures: edges, layers: layers) { c.configure(&$0) }
                 Terminal.error(String(format: "%@ seed %d: test MAE %.3f (train %.3f, median predictor %.3f), %.2f s/epoch", e.rawValue, Int(s),

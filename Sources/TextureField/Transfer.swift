@@ -62,25 +62,8 @@ extension FieldRun {
         let diagonal = ((hi - lo) * (hi - lo)).sum().squareRoot()
 
         // The correspondence: every target vertex's closest point on the source, or the given map.
-        var map = sourceBVH.closestPoints(target.positions)
-        if let corr = correspondence {
-            guard corr.count == target.vertexCount else {
-                throw FieldError.invalid("correspondence: \(corr.count) entries for \(target.vertexCount) target vertices")
-            }
-            var faceOf = [Int32](repeating: -1, count: source.vertexCount), cornerOf = [Int](repeating: 0, count: source.vertexCount)
-            for f in 0..<source.triangleCount { for c in 0..<3 where faceOf[Int(source.triangles[3 * f + c])] < 0 {
-                faceOf[Int(source.triangles[3 * f + c])] = Int32(f); cornerOf[Int(source.triangles[3 * f + c])] = c
-            } }
-            for (i, v) in corr.enumerated() {
-                guard (0..<source.vertexCount).contains(v), faceOf[v] >= 0 else {
-                    throw FieldError.invalid("correspondence: entry \(i) is source vertex \(v), outside 0..<\(source.vertexCount) or in no face")
-                }
-                map.faces[i] = faceOf[v]
-                for c in 0..<3 { map.weights[3 * i + c] = c == cornerOf[v] ? 1 : 0 }
-                let d = target.position(i) - source.position(v)
-                map.distances[i] = Float((d * d).sum().squareRoot())
-            }
-        }
+        let map = try correspondence.map { try Self.vertexMap($0, source: source, target: target) }
+            ?? sourceBVH.closestPoints(target.positions)
         let distance = map.distances.reduce(0) { max($0, Double($1)) } / max(diagonal, 1e-300)
         let n = target.vertexCount, k = surface.data.k
         var phi = [Float]()
@@ -202,6 +185,30 @@ extension FieldRun {
 }
 
 extension FieldRun {
+    /// A given vertex correspondence (target vertex i ↦ source vertex corr[i]) in the form of
+    /// `BVH.closestPoints`: a face holding the source vertex, weight 1 on its corner, the distance.
+    static func vertexMap(_ corr: [Int], source: Mesh, target: Mesh) throws -> (faces: [Int32], weights: [Float], distances: [Float]) {
+        guard corr.count == target.vertexCount else {
+            throw FieldError.invalid("correspondence: \(corr.count) entries for \(target.vertexCount) target vertices")
+        }
+        var faceOf = [Int32](repeating: -1, count: source.vertexCount), cornerOf = [Int](repeating: 0, count: source.vertexCount)
+        for f in 0..<source.triangleCount { for c in 0..<3 where faceOf[Int(source.triangles[3 * f + c])] < 0 {
+            faceOf[Int(source.triangles[3 * f + c])] = Int32(f); cornerOf[Int(source.triangles[3 * f + c])] = c
+        } }
+        var faces = [Int32](repeating: -1, count: corr.count), weights = [Float](repeating: 0, count: 3 * corr.count)
+        var distances = [Float](repeating: 0, count: corr.count)
+        for (i, v) in corr.enumerated() {
+            guard (0..<source.vertexCount).contains(v), faceOf[v] >= 0 else {
+                throw FieldError.invalid("correspondence: entry \(i) is source vertex \(v), outside 0..<\(source.vertexCount) or in no face")
+            }
+            faces[i] = faceOf[v]
+            weights[3 * i + cornerOf[v]] = 1
+            let d = target.position(i) - source.position(v)
+            distances[i] = Float((d * d).sum().squareRoot())
+        }
+        return (faces, weights, distances)
+    }
+
     /// `frames` views of the finished fit orbiting the object about the y axis at `elevation`
     /// degrees (the protocol's camera distance and field of view), each the ground truth beside the
     /// prediction, for slides and videos. Frame i looks from azimuth 360° · i / frames.

@@ -66,8 +66,13 @@ public enum ReportViewer {
             while max(im.width, im.height) > maximumTextureSide { im = halved(im) }
             return "data:image/png;base64," + (try im.encodePNG()).base64EncodedString()
         }
-        let cams = cameras.map { c in
-            "{\"w\":\(c.width),\"h\":\(c.height),\"fx\":\(c.fx),\"fy\":\(c.fy),\"cx\":\(c.cx),\"cy\":\(c.cy),\"R\":[\(c.rotation.map { "\($0)" }.joined(separator: ","))],\"C\":[\(c.center.map { "\($0)" }.joined(separator: ","))]}"
+        // through JSONEncoder, which refuses NaN and infinities (they would break the page's script)
+        struct ViewerCamera: Encodable { let w: Int, h: Int, fx: Double, fy: Double, cx: Double, cy: Double, R: [Double], C: [Double] }
+        let cams = String(decoding: try JSONEncoder().encode(cameras.map {
+            ViewerCamera(w: $0.width, h: $0.height, fx: $0.fx, fy: $0.fy, cx: $0.cx, cy: $0.cy, R: $0.rotation, C: $0.center)
+        }), as: UTF8.self)
+        guard [center.x, center.y, center.z, radius].allSatisfy(\.isFinite) else {
+            throw FieldError.invalid("the viewer: the mesh's bounding box is not finite")
         }
         var js = "// texfield report viewer data: geometry (base64 little-endian arrays), textures (PNG), test cameras (OpenCV axes, camera-to-world).\n"
         js += "window.TEXFIELD_VIEWER = {\n"
@@ -76,7 +81,7 @@ public enum ReportViewer {
         js += "\"positions\": \"\(base64(positions))\",\n\"uvs\": \"\(base64(uvs))\",\n\"indices\": \"\(base64(indices))\",\n"
         js += "\"predicted\": \"\(try dataURI(predicted))\",\n"
         js += "\"truth\": \(try truth.map { "\"\(try dataURI($0))\"" } ?? "null"),\n"
-        js += "\"cameras\": [\(cams.joined(separator: ",\n"))]\n};\n"
+        js += "\"cameras\": \(cams)\n};\n"
         let data = Data(js.utf8)
         try AtomicFile.write(data, to: dir + "/viewer.js")
         return Summary(triangles: indices.count / 3, vertices: positions.count / 3, decimatedFrom: decimatedFrom, bytes: data.count,

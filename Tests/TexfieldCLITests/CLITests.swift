@@ -161,6 +161,13 @@ private func run(_ args: [String]) throws {
         #expect(table.contains("| signnet |") && table.contains("OpenBLAS kernel family"))
         #expect { try run(args + ["--lr", "1e-2", "--resume", "--encodings", "eigen", "-o", dir + "/serial"]) } throws: { "\($0)".contains("other settings") }
         #expect { try run(["graphs", "merge", dir + "/nothing"]) } throws: { "\($0)".contains("experiment.json") }
+        // a seed count from the file is range-checked before it sizes anything
+        let info = dir + "/sharded/experiment.json"
+        let text = try String(contentsOfFile: info, encoding: .utf8)
+        try text.replacingOccurrences(of: "\"seeds\" : 2", with: "\"seeds\" : -3").write(toFile: info, atomically: true, encoding: .utf8)
+        #expect { try run(["graphs", "merge", dir + "/sharded"]) } throws: { "\($0)".contains("-3 seeds") }
+        try text.replacingOccurrences(of: "\"csl\"", with: "\"bogus\"").write(toFile: info, atomically: true, encoding: .utf8)
+        #expect { try run(["graphs", "merge", dir + "/sharded"]) } throws: { "\($0)".contains("experiment.json") }
     }
 }
 

@@ -83,6 +83,10 @@ import TextureField
         let png = try Image.decodePNG(bytes)
         #expect(png.width == 1025 && png.height == 1)
         #expect(abs(png.pixels[0] - 0.5) < 0.01, "a 2 × 2 box average of alternating 0 and 1")
+        // a non-finite camera cannot reach the page's script
+        var bad = Camera(width: 8, height: 8, fovY: 0.7, eye: SIMD3(4, 0, 0), target: SIMD3(0, 0, 0))
+        bad.fx = .nan
+        #expect(throws: (any Error).self) { try ReportViewer.write(to: dir, mesh: mesh, predicted: pred, truth: nil, cameras: [bad], maximumTriangles: 1000) }
         var bare = mesh
         bare.texcoords = []; bare.cornerTexcoords = []
         #expect(throws: (any Error).self) { try ReportViewer.write(to: dir, mesh: bare, predicted: pred, truth: nil, cameras: []) }
