@@ -5,8 +5,10 @@ For each mesh: robust_laplacian.mesh_laplacian(V, F) (defaults: mollify_factor 1
 `texfield laplacian MESH --laplacian robust`; prints the largest entry difference of L and M
 relative to their largest entries, the 20 smallest eigenvalues of both (scipy, shift-invert),
 and the build times with their ratio. Point clouds: the same against point_cloud_laplacian(P)
-(30 neighbours), with the total mass (the area) and, on unit spheres, the error of the spectrum
-against l(l+1). Meshes: the demo torus, spot (when given), and meshes made
+(30 neighbours), texfield run with `--cloud-normals robust-laplacian-1.1` (that package's normal
+rule, so that the digits can agree), with the total mass (the area); on unit spheres, the
+spectrum's error against l(l+1) for the package and for texfield's default (translation-invariant)
+normals, at the origin and moved by (10, 0, 0). Meshes: the demo torus, spot (when given), and meshes made
 here to be hard: non-manifold edges and vertices with mixed orientation, zero-area slivers,
 a boundary with obtuse triangles.
 
@@ -112,8 +114,8 @@ def obtuse_boundary():
     return np.array(V, dtype=float), np.array(F)
 
 
-def texfield_laplacian(exe, obj, out, kind):
-    subprocess.run([exe, "laplacian", obj, "-o", out, "--laplacian", kind, "--quiet"], check=True)
+def texfield_laplacian(exe, obj, out, kind, extra=()):
+    subprocess.run([exe, "laplacian", obj, "-o", out, "--laplacian", kind, "--quiet", *extra], check=True)
     n = None
     s = json.load(open(os.path.join(out, "summary.json")))
     n = int(s["vertices"])
@@ -131,7 +133,7 @@ def smallest(L, M, k=20):
     return np.sort(vals)
 
 
-def compare(args, tmp, name, path, reference, reps):
+def compare(args, tmp, name, path, reference, reps, extra=()):
     """Times `reference()` (robust_laplacian) and `texfield laplacian PATH --laplacian robust`,
     best of `reps` for texfield, mean for the reference; returns both matrices, the differences
     and the times."""
@@ -141,7 +143,7 @@ def compare(args, tmp, name, path, reference, reps):
     tr = (time.perf_counter() - t0) / reps
     times = []
     for r in range(reps):
-        Lt, Mt, tt, flips = texfield_laplacian(args.texfield, path, os.path.join(tmp, f"{name}-{r}"), "robust")
+        Lt, Mt, tt, flips = texfield_laplacian(args.texfield, path, os.path.join(tmp, f"{name}-{r}"), "robust", extra)
         times.append(tt)
     Lr, Mr = Lr.tocsr(), Mr.tocsr()
     dL = abs(Lr - Lt).max() / abs(Lr).max()
@@ -201,20 +203,34 @@ def main():
         T = rng.random((100000, 2)) * 2 * np.pi
         clouds.append(("torus cloud 100k", np.stack([(1 + 0.4 * np.cos(T[:, 1])) * np.cos(T[:, 0]),
                                                       (1 + 0.4 * np.cos(T[:, 1])) * np.sin(T[:, 0]), 0.4 * np.sin(T[:, 1])], 1)))
+    clouds.insert(1, ("sphere 3k + (10,0,0)", clouds[0][1] + np.array([10.0, 0, 0])))
+    compat = ("--cloud-normals", "robust-laplacian-1.1")
     for name, P in clouds:
-        path = os.path.join(tmp, name.replace(" ", "_") + ".xyz")
+        path = os.path.join(tmp, name.replace(" ", "_").replace("(", "").replace(")", "").replace(",", "_") + ".xyz")
         np.savetxt(path, P, fmt="%.17g")
         Lr, Mr, Lt, Mt, lr, dL, dM, dl, tr, tt, flips = compare(
-            args, tmp, name, path, lambda: robust_laplacian.point_cloud_laplacian(P), 3)
+            args, tmp, name, path, lambda: robust_laplacian.point_cloud_laplacian(P), 3, compat)
         worst = max(worst, dL, dM)
         print(f"{name:18} {len(P):6d} {'cloud':>6} {flips:6d} {dL:9.1e} {dM:9.1e} {dl:10.1e} {tr * 1e3:13.1f} ms "
               f"{tt * 1e3:6.1f} ms {tr / tt:5.1f}x   area {Mr.sum():.4f} / {Mt.sum():.4f}")
         if name.startswith("sphere"):
+            Ld, Md, _, _ = texfield_laplacian(args.texfield, path, os.path.join(tmp, f"{name}-default"), "robust")
             ex = np.array([l * (l + 1) for l in range(5) for _ in range(2 * l + 1)])
-            for who, (L, M) in [("robust_laplacian", (Lr, Mr)), ("texfield", (Lt, Mt))]:
+            for who, (L, M) in [("robust_laplacian", (Lr, Mr)), ("texfield default", (Ld, Md))]:
                 v = smallest(L, M, 25)
                 print(f"    {who:16} unit sphere: area {M.sum():.4f} (4π = {4 * np.pi:.4f}), "
                       f"largest relative error of λ for l = 1…4: {np.max(np.abs(v[1:] - ex[1:]) / ex[1:]):.3f}")
+        if args.fixtures and name == "sphere 3k + (10,0,0)":
+            sub = P[:300]
+            Lc, Mc = robust_laplacian.point_cloud_laplacian(sub)
+            Lc = Lc.tocoo()
+            json.dump({"origin": f"robust_laplacian {getattr(robust_laplacian, '__version__', '1.1.0')} point_cloud_laplacian(P), "
+                                 "defaults (30 neighbours, mollify_factor 1e-5); written by bench/laplacian_vs_robust.py",
+                       "points": sub.tolist(),
+                       "L": [[int(i), int(j), float(v)] for i, j, v in zip(Lc.row, Lc.col, Lc.data)],
+                       "M": [float(Mc[i, i]) for i in range(len(sub))],
+                       "eigenvalues": smallest(Lc.tocsr(), Mc.tocsr()).tolist()},
+                      open(os.path.join(args.fixtures, "robust_cloud_shifted.json"), "w"))
     print(f"largest relative difference of L or M: {worst:.1e}")
 
 

@@ -263,8 +263,13 @@ extern "C" tf_status tf_operators_build_intrinsic(const double *V, int64_t n, co
                 while (j < sides.size() && sides[j].lo == sides[i].lo && sides[j].hi == sides[i].hi) ++j;
                 // The edge's direction: that of its first side (in face order).
                 const int32_t from = tail(sides[i].side);
+                // geometry-central's order around an edge before its sort: the first side, then
+                // the others latest first (its sibling cycle); with the (stable, for up to 16
+                // faces) sort it decides between exactly repeated faces, as in a point cloud's
+                // union of local triangulations.
                 around.clear();
-                for (size_t k = i; k < j; ++k) around.push_back({0.0, sides[k].side});
+                around.push_back({0.0, sides[i].side});
+                for (size_t k = j; k > i + 1; --k) around.push_back({0.0, sides[k - 1].side});
                 if (j - i > 2) {
                     const int32_t to = from == sides[i].lo ? sides[i].hi : sides[i].lo;
                     Vec3 pTail = pos(from), dir = unit(sub(pos(to), pTail));
@@ -332,6 +337,24 @@ extern "C" tf_status tf_operators_build_intrinsic(const double *V, int64_t n, co
                 for (int c = 0; c < 3; ++c) { opp[c] = l[size_t((c + 1) % 3)]; opp2[c] = opp[c] * opp[c]; }
                 tf::mixed_voronoi_areas(opp2, opp, A, quad);
                 for (int c = 0; c < 3; ++c) mt.emplace_back(v[size_t(c)], v[size_t(c)], factor * quad[c]);
+            }
+        }
+        if (kind == TF_LAPLACIAN_ROBUST) {
+            // A vertex in no face gets L_ii = 1 and M_ii = 1e-3 times the smallest entry of M,
+            // as robust_laplacian does (its stripUnusedVertices and re-indexing).
+            std::vector<char> used(size_t(n), 0);
+            for (int64_t f = 0; f < mf; ++f)
+                for (int c = 0; c < 3; ++c) used[size_t(t.v[size_t(f)][size_t(c)])] = 1;
+            if (std::find(used.begin(), used.end(), 0) != used.end()) {
+                Eigen::SparseMatrix<double> M(n, n);
+                M.setFromTriplets(mt.begin(), mt.end());
+                double smallest = std::numeric_limits<double>::infinity();
+                for (int64_t k = 0; k < M.nonZeros(); ++k) smallest = std::fmin(smallest, std::fabs(M.valuePtr()[k]));
+                for (int64_t i = 0; i < n; ++i)
+                    if (!used[size_t(i)]) {
+                        lt.emplace_back(int(i), int(i), 1.0);
+                        mt.emplace_back(int(i), int(i), 1e-3 * smallest);
+                    }
             }
         }
         tf::set_matrices(*ops, n, lt, mt, mass_kind != TF_MASS_FULL, true);

@@ -8,6 +8,7 @@ extension MassKind: ExpressibleByArgument {}
 extension EigenMethod: ExpressibleByArgument {}
 extension EigenNormalization: ExpressibleByArgument {}
 extension LaplacianKind: ExpressibleByArgument {}
+extension PointCloudNormals: ExpressibleByArgument {}
 
 /// `texfield eigs MESH.obj -k K --out DIR`: the smallest eigenpairs of the cotangent Laplacian.
 struct EigsCommand: ParsableCommand {
@@ -31,6 +32,8 @@ struct EigsCommand: ParsableCommand {
     var mass: MassKind?
     @Option(help: "Point clouds (.xyz/.txt/.pts, or PLY/OBJ without faces): neighbours of each point's local triangulation (robust_laplacian's default 30).")
     var neighbors = PointCloudLaplacian.defaultNeighbors
+    @Option(help: "Point clouds: normal estimate, centroid (translation-invariant) or robust-laplacian-1.1 (that package's, which depends on where the cloud sits; for comparisons).")
+    var cloudNormals: PointCloudNormals = .centroid
     @Option(help: "Solver: automatic, dense or slicing.") var method: EigenMethod = .automatic
     @Option(help: "Target relative residual.") var tolerance: Double = 1e-9
     @Option(help: "Normalisation of eigenvectors.npy: none (M-orthonormal) or range (divide by max − min).")
@@ -76,7 +79,8 @@ struct EigsCommand: ParsableCommand {
         let basis: Eigenbasis, cached: Bool
         do {
             if cloud {  // not cached: the cache is keyed by meshes
-                let ops = try PointCloudLaplacian.operators(points: m.positions, neighbors: neighbors, mollifyFactor: mollify, mass: massKind)
+                let ops = try PointCloudLaplacian.operators(points: m.positions, neighbors: neighbors, mollifyFactor: mollify, mass: massKind,
+                                                            normals: cloudNormals)
                 basis = try Eigenbasis.compute(operators: ops, options: options) { f in bar.update(f); return true }
                 cached = false
             } else {
@@ -168,6 +172,10 @@ struct LaplacianCommand: ParsableCommand {
     var mollify: Double = LaplacianKind.defaultMollifyFactor
     @Option(help: "Mass matrix (default: voronoi for cotan, barycentric otherwise).") var mass: MassKind?
     @Option(help: "Point clouds: neighbours of each point's local triangulation.") var neighbors = PointCloudLaplacian.defaultNeighbors
+    @Option(help: "Point clouds: normal estimate, centroid (translation-invariant) or robust-laplacian-1.1 (that package's, for comparisons).")
+    var cloudNormals: PointCloudNormals = .centroid
+    @Option(help: "Point clouds: also write the union of the local triangulations (the mesh the Laplacian is built on, before the /3) to this OBJ.")
+    var triangles: String?
     @Flag(help: "No summary on stdout.") var quiet = false
 
     func validate() throws {
@@ -185,7 +193,8 @@ struct LaplacianCommand: ParsableCommand {
         let t0 = Date()
         let ops: CotanOperators
         do {
-            ops = cloud ? try PointCloudLaplacian.operators(points: m.positions, neighbors: neighbors, mollifyFactor: mollify, mass: kind)
+            ops = cloud ? try PointCloudLaplacian.operators(points: m.positions, neighbors: neighbors, mollifyFactor: mollify, mass: kind,
+                                                            normals: cloudNormals)
                 : try CotanOperators(mesh: m, mass: kind, laplacian: laplacian, mollifyFactor: mollify)
         } catch let e as SpectralError {
             throw CommandError("\(mesh): \(e.description)")
@@ -193,6 +202,11 @@ struct LaplacianCommand: ParsableCommand {
         let seconds = Date().timeIntervalSince(t0)
         try makeOutputFolder(out)
         try? FileManager.default.removeItem(atPath: out + "/summary.json")
+        if let path = triangles {
+            guard cloud else { throw CommandError("--triangles is for point clouds; \(mesh) is a mesh") }
+            let tris = try PointCloudLaplacian.localTriangles(points: m.positions, neighbors: neighbors, normals: cloudNormals)
+            try Mesh(positions: m.positions, triangles: tris).writeOBJ(path: path)
+        }
         for (name, a) in [("stiffness", ops.stiffness), ("mass_matrix", ops.massMatrix)] {
             var rows = [Double]()
             rows.reserveCapacity(3 * a.values.count)
@@ -201,7 +215,7 @@ struct LaplacianCommand: ParsableCommand {
         }
         let summary: [String: String] = [
             "mesh": mesh, "vertices": "\(m.vertexCount)", "faces": "\(m.triangleCount)", "laplacian": laplacian.rawValue,
-            "mass": kind.rawValue, "mollify": "\(mollify)", "pointCloud": "\(cloud)", "flips": "\(ops.flips)", "skippedFaces": "\(ops.degenerateFaces)",
+            "mass": kind.rawValue, "mollify": "\(mollify)", "pointCloud": "\(cloud)", "cloudNormals": cloud ? cloudNormals.rawValue : "", "flips": "\(ops.flips)", "skippedFaces": "\(ops.degenerateFaces)",
             "area": "\(ops.area)", "buildSeconds": "\(seconds)",
         ]
         let enc = TexfieldJSON.encoder()

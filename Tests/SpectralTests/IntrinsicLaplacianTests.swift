@@ -226,6 +226,80 @@ private struct SplitMix {
     }
 }
 
+/// robust_laplacian 1.1.0's `point_cloud_laplacian(P)` of 300 random unit-sphere points moved
+/// by (10, 0, 0) (written by bench/laplacian_vs_robust.py --fixtures).
+private struct CloudFixture: Decodable {
+    var origin: String
+    var points: [[Double]]
+    var L: [[Double]]
+    var M: [Double]
+    var eigenvalues: [Double]
+}
+
+private func csr(_ triplets: [[Double]], n: Int) -> SparseMatrix {
+    var rowptr = [Int](repeating: 0, count: n + 1)
+    let sorted = triplets.sorted { ($0[0], $0[1]) < ($1[0], $1[1]) }
+    for e in sorted { rowptr[Int(e[0]) + 1] += 1 }
+    for i in 0..<n { rowptr[i + 1] += rowptr[i] }
+    return SparseMatrix(rows: n, columns: n, rowPointers: rowptr, columnIndices: sorted.map { Int32($0[1]) }, values: sorted.map { $0[2] })
+}
+
+@Suite struct PointCloudReferenceTests {
+    /// With robust_laplacian's own normal rule, L and M equal that package's to 1e-10 of their
+    /// largest entries and the eigenvalues to 1e-8 relative, on a cloud away from the origin
+    /// (where its rule and the default differ most).
+    @Test func equalsRobustLaplacianWithItsNormals() throws {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/robust_cloud_shifted.json")
+        let fx = try JSONDecoder().decode(CloudFixture.self, from: Data(contentsOf: url))
+        let pts = fx.points.flatMap { $0 }, n = fx.points.count
+        let ops = try PointCloudLaplacian.operators(points: pts, normals: .robustLaplacian110)
+        let d = relativeDifference(csr(fx.L, n: n), ops.stiffness)
+        #expect(d < 1e-10, "L differs by \(d)")
+        let top = fx.M.max()!
+        #expect(zip(ops.lumpedMass, fx.M).allSatisfy { abs($0 - $1) <= 1e-10 * top })
+        var o = EigenOptions(k: fx.eigenvalues.count, mass: .barycentric)
+        o.laplacian = .robust
+        let b = try Eigenbasis.compute(operators: ops, options: o)
+        for j in 1..<fx.eigenvalues.count {
+            #expect(abs(b.values[j] - fx.eigenvalues[j]) <= 1e-8 * fx.eigenvalues[j], "λ_\(j): \(b.values[j]) vs \(fx.eigenvalues[j])")
+        }
+        // The default normals give another (the package's rule depends on the position).
+        let other = try PointCloudLaplacian.operators(points: pts)
+        #expect(relativeDifference(csr(fx.L, n: n), other.stiffness) > 1e-3)
+    }
+
+    /// The default normals do not depend on where the cloud sits: the same triangles and the
+    /// same matrices (to rounding) after a translation; robust_laplacian's rule changes them.
+    @Test func defaultIsTranslationInvariant() throws {
+        var rng = SplitMix(seed: 5)
+        var pts = [Double]()
+        for _ in 0..<1500 {
+            var v = SIMD3<Double>(rng.gaussian(), rng.gaussian(), rng.gaussian())
+            v /= (v * v).sum().squareRoot()
+            pts += [v.x, v.y, v.z]
+        }
+        let shift: [Double] = [10, -3, 5]
+        let moved = pts.enumerated().map { $0.element + shift[$0.offset % 3] }
+        #expect(try PointCloudLaplacian.localTriangles(points: pts) == PointCloudLaplacian.localTriangles(points: moved))
+        let a = try PointCloudLaplacian.operators(points: pts), b = try PointCloudLaplacian.operators(points: moved)
+        #expect(relativeDifference(a.stiffness, b.stiffness) < 1e-9)
+        #expect(abs(a.lumpedMass.reduce(0, +) - b.lumpedMass.reduce(0, +)) < 1e-9)
+        let ra = try PointCloudLaplacian.localTriangles(points: pts, normals: .robustLaplacian110)
+        let rb = try PointCloudLaplacian.localTriangles(points: moved, normals: .robustLaplacian110)
+        #expect(ra != rb)
+    }
+
+    /// A vertex in no face gets L_ii = 1 and M_ii = 1e-3 × the smallest mass, as
+    /// robust_laplacian (values read from its mesh_laplacian on this mesh: 1.0 and 1.66667e-4).
+    @Test func unreferencedVertex() throws {
+        let mesh = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 1, 0.2, 5, 5, 5], triangles: [0, 1, 2, 1, 3, 2])
+        let ops = try CotanOperators(mesh: mesh, mass: .barycentric, laplacian: .robust)
+        #expect(ops.stiffness[4, 4] == 1)
+        #expect(abs(ops.lumpedMass[4] - 1.6666666666666666e-4) < 1e-12)
+        #expect(abs(ops.lumpedMass[0] - 1.6666666666666666e-1) < 1e-12)
+    }
+}
+
 @Suite struct TinyCloudTests {
     /// Clouds of 3 and 4 points (2 and 3 neighbours: the normal's SVD then has fewer columns
     /// than rows — found by the xyz fuzz target as a heap overflow in Eigen) triangulate.
