@@ -4,13 +4,14 @@ import Foundation
 import Geometry
 import Imaging
 import Render
+import Spectral
 import TextureField
 
 /// `texfield mesh …`: writes the meshes the project generates itself.
 struct MeshCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mesh", abstract: "Generate and process meshes: icosphere, torus, grid, the demo set; subdivide, decimate, sample.",
-        subcommands: [Icosphere.self, Torus.self, Grid.self, Subdivide.self, Decimate.self, Remesh.self, Sample.self, Demo.self])
+        subcommands: [Icosphere.self, Torus.self, Grid.self, Subdivide.self, Decimate.self, Remesh.self, Sample.self, Deform.self, Demo.self])
 
     /// Writes a mesh by the output's extension (.ply or OBJ).
     static func write(_ m: Mesh, to path: String) throws {
@@ -39,6 +40,71 @@ struct MeshCommand: ParsableCommand {
             print("\(out): \(d.vertexCount) vertices, \(d.triangleCount) triangles (from \(m.vertexCount)) in \(String(format: "%.2f", seconds)) s; "
                   + "Hausdorff \(String(format: "%.3g", h.max)) (\(String(format: "%.2e", h.max / diag)) of the bounding-box diagonal), mean \(String(format: "%.3g", h.mean))"
                   + (report.stopped ? "; stopped early: \(report.fixedVertices) vertices are fixed (boundary/seams) or every other collapse would fold the surface" : ""))
+        }
+    }
+
+    struct Deform: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Pose a mesh by As-Rigid-As-Possible deformation (Sorkine & Alexa 2007).",
+            discussion: """
+                --pose bend|twist: built-in handles on the bounding box (a: its longest axis, b: the middle one): the \
+                vertices in the lowest 15 % along a stay, those in the highest 15 % turn rigidly by --angle — bend: \
+                about the axis parallel to b through the box's centre (default 60°); twist: about the a axis through \
+                the centre (default 90°). --pose FILE: one handle per line, "index x y z" (0-based vertex index and \
+                its target; # starts a comment). Vertices, triangles and UVs are kept, so vertex i of the output is \
+                vertex i of the input. Prints the metric distortion: the relative change of edge lengths (mean, \
+                largest) and of the total area.
+                """)
+        @Argument(help: "Input mesh (OBJ or PLY).") var input: String
+        @Option(help: "bend, twist, or a handle file.") var pose: String
+        @Option(help: "Rotation of the moving handle in degrees (built-in poses; default 60 for bend, 90 for twist).") var angle: Double?
+        @Option(help: "Local/global iterations.") var iterations = 30
+        @Option(name: .shortAndLong, help: "Output mesh (.obj or .ply).") var out: String
+        func validate() throws {
+            try OptionLimits.check("--iterations", iterations, 1...10_000)
+            if let angle { try OptionLimits.check("--angle", angle, -720...720) }
+        }
+        func run() throws {
+            let m = try Mesh.read(path: input)
+            let (handles, targets): ([Int], [SIMD3<Double>])
+            if let builtin = DeformationPose(rawValue: pose) {
+                (handles, targets) = builtin.handles(on: m, angle: angle)
+            } else {
+                (handles, targets) = try Self.readHandles(path: pose, vertexCount: m.vertexCount)
+            }
+            let t0 = Date()
+            let (d, energy) = try ARAP.deform(m, handles: handles, targets: targets, iterations: iterations)
+            let seconds = Date().timeIntervalSince(t0)
+            try MeshCommand.write(d, to: out)
+            let dist = try d.edgeLengthDistortion(from: m)
+            print("\(out): \(handles.count) handle vertices of \(m.vertexCount), \(iterations) iterations in \(String(format: "%.2f", seconds)) s "
+                  + "(energy \(String(format: "%.3g", energy.first ?? 0)) → \(String(format: "%.3g", energy.last ?? 0))); "
+                  + "edge lengths change by \(String(format: "%.2f", 100 * dist.mean)) % on average, \(String(format: "%.1f", 100 * dist.max)) % at most; "
+                  + "area by \(String(format: "%.2f", 100 * dist.area)) %")
+        }
+
+        /// Handle lines "index x y z" (0-based), each checked: the index in range and given once,
+        /// the coordinates finite.
+        static func readHandles(path: String, vertexCount n: Int) throws -> ([Int], [SIMD3<Double>]) {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw CommandError("--pose \(path): neither bend, twist nor a readable handle file")
+            }
+            let text = String(decoding: try InputFile.read(path, limit: 256 << 20), as: UTF8.self)
+            var handles = [Int](), targets = [SIMD3<Double>](), seen = Set<Int>()
+            for (number, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+                let line = raw.split(separator: "#", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\r" })
+                if fields.isEmpty { continue }
+                guard fields.count == 4, let i = Int(fields[0]), let x = Double(fields[1]), let y = Double(fields[2]), let z = Double(fields[3]),
+                      x.isFinite, y.isFinite, z.isFinite else {
+                    throw CommandError("\(path):\(number + 1): expected \"index x y z\" with finite numbers, got \"\(line)\"")
+                }
+                guard (0..<n).contains(i) else { throw CommandError("\(path):\(number + 1): vertex index \(i) is outside 0..<\(n)") }
+                guard seen.insert(i).inserted else { throw CommandError("\(path):\(number + 1): vertex index \(i) is given twice") }
+                handles.append(i); targets.append(SIMD3(x, y, z))
+            }
+            guard !handles.isEmpty else { throw CommandError("\(path): no handle lines (\"index x y z\")") }
+            return (handles, targets)
         }
     }
 

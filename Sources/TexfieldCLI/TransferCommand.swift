@@ -14,26 +14,34 @@ struct TransferCommand: ParsableCommand {
         discussion: """
             Computes TARGET's eigenpairs (the run's Laplacian and k), aligns them to the run's through \\
             closest-point correspondence (--align none: as the solver returns them; sign: per-eigenfunction \\
-            signs; fmap: a functional map, which also undoes rotations inside eigenspaces), renders the run's \\
-            test cameras on TARGET and scores them against the run's texture carried to TARGET. Writes \\
-            DIR/transfer.json and DIR/views/.
+            signs; fmap: a functional map, which also undoes rotations inside eigenspaces; zoomout: no \\
+            correspondence at all, a vertex map found by ZoomOut from the two eigenbases, started from a search \\
+            over the first eigenfunctions' signs that keeps the orientation, then as fmap: the mode for deformed \\
+            targets, e.g. from mesh deform), renders the run's test cameras on TARGET and scores them against the \\
+            run's texture carried to TARGET. A TARGET with the run's triangles and UVs (a deformed copy) takes its \\
+            truth from its own UVs, and the cameras move and scale with its bounding box. Writes \\
+            DIR/transfer.json, DIR/views/ and, for zoomout, DIR/zoomout_map.txt.
             """)
 
     @Argument(help: "A finished fit's folder.") var runFolder: String
     @Argument(help: "Another mesh of the same surface (OBJ or PLY), e.g. from mesh remesh or mesh decimate.") var target: String
-    @Option(help: "Alignment: none, sign or fmap.") var align: TransferAlignment = .fmap
+    @Option(help: "Alignment: none, sign, fmap or zoomout.") var align: TransferAlignment = .fmap
+    @Option(help: "zoomout: the basis size ZoomOut ends at (at most the run's k + 1).") var zoomoutSize = 256
     @Option(name: .shortAndLong, help: "Output folder (default: RUN/transfer-ALIGN).") var out: String?
     @Option(help: "A vertex map instead of closest points: for each TARGET vertex the 0-based index of its source vertex, one integer per line (text) or a .npy array.")
     var correspondence: String?
+
+    func validate() throws { try OptionLimits.check("--zoomout-size", zoomoutSize, 2...4097) }
 
     func run() throws {
         let r = FieldRun(directory: runFolder)
         let dir = out ?? runFolder + "/transfer-\(align.rawValue)"
         let map = try correspondence.map { try TransferCommand.readMap($0) }
-        let result = try r.transfer(to: target, alignment: align, output: dir, correspondence: map)
+        let result = try r.transfer(to: target, alignment: align, output: dir, correspondence: map, zoomOutSize: zoomoutSize)
         print(String(format: "%@ on %@ (%d vertices, --align %@): test PSNR %.2f dB, DSSIM×100 %.3f over %d views",
                      runFolder, target, result.vertices, align.rawValue, result.test.meanPSNR, result.test.meanDSSIM100, result.test.views.count)
-              + (result.sourceTestPSNR.map { String(format: "; on its own mesh %.2f dB", $0) } ?? ""))
+              + (result.sourceTestPSNR.map { String(format: "; on its own mesh %.2f dB", $0) } ?? "")
+              + (result.mapError.map { String(format: "; ZoomOut map error %.2f %% of the diagonal", 100 * $0) } ?? ""))
         print("written: \(dir)/transfer.json, \(dir)/views/")
     }
 

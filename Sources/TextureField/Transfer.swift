@@ -18,6 +18,11 @@ public enum TransferAlignment: String, Codable, Sendable, CaseIterable {
     /// projected onto the span of the target's k + 1 eigenfunctions (the mass-weighted least
     /// squares C = Φ_Tᵀ M_T Ψ); handles signs, rotations inside eigenspaces and swaps.
     case fmap
+    /// No correspondence given or computed from positions: a vertex map found by ZoomOut from the
+    /// two eigenbases (started from a search over the first eigenfunctions' signs), then as `fmap`
+    /// through that map. The
+    /// mode for deformed targets, where closest points mean nothing.
+    case zoomout
 }
 
 /// What `FieldRun.transfer` measured.
@@ -34,6 +39,14 @@ public struct TransferResult: Codable, Sendable {
     /// Largest distance from a target vertex to the source surface, relative to the source's
     /// bounding-box diagonal (how far the two discretizations are apart).
     public var correspondenceDistance: Double
+    /// The mean distance, relative to the source's bounding-box diagonal, between where the
+    /// alignment's vertex map sends each target vertex and where it belongs (the same vertex for
+    /// a target with the source's triangles, e.g. a deformation; the closest source point
+    /// otherwise). Nil for alignments without a map of their own.
+    public var mapError: Double?
+    /// True when the target has the source's triangles and texture coordinates (a deformed copy):
+    /// the truth then comes from its own UVs and the cameras follow its bounding box.
+    public var sameConnectivity: Bool?
     public var seconds: [String: Double]
 }
 
@@ -45,9 +58,11 @@ extension FieldRun {
     /// `transfer.json` and the first four views (truth, prediction) into `output` when given.
     /// `correspondence`: for each target vertex, the source vertex it corresponds to (e.g. a
     /// dataset's ground-truth map); it replaces the closest points in the alignment (the truth of
-    /// the rendered views still comes from the closest source point).
+    /// the rendered views still comes from the closest source point). `zoomOutSize`: the basis size
+    /// ZoomOut ends at (`.zoomout`; at most k + 1).
     public func transfer(to targetPath: String, alignment: TransferAlignment, output: String? = nil,
-                         correspondence: [Int]? = nil, cache: EigenCache? = EigenCache()) throws -> TransferResult {
+                         correspondence: [Int]? = nil, cache: EigenCache? = EigenCache(),
+                         zoomOutSize: Int = 256) throws -> TransferResult {
         var seconds = [String: Double]()
         var t0 = Date()
         let (surface, c, _) = try self.surface()
@@ -60,13 +75,14 @@ extension FieldRun {
         let sourceBVH = try BVH(source)
         let (lo, hi) = source.boundingBox
         let diagonal = ((hi - lo) * (hi - lo)).sum().squareRoot()
+        let deformed = target.triangles == source.triangles && target.hasTexcoords && target.cornerTexcoords == source.cornerTexcoords
 
         // The correspondence: every target vertex's closest point on the source, or the given map.
-        let map = try correspondence.map { try Self.vertexMap($0, source: source, target: target) }
-            ?? sourceBVH.closestPoints(target.positions)
-        let distance = map.distances.reduce(0) { max($0, Double($1)) } / max(diagonal, 1e-300)
+        let closest = sourceBVH.closestPoints(target.positions)
+        var map = try correspondence.map { try Self.vertexMap($0, source: source, target: target) } ?? closest
+        let distance = closest.distances.reduce(0) { max($0, Double($1)) } / max(diagonal, 1e-300)
         let n = target.vertexCount, k = surface.data.k
-        var phi = [Float]()
+        var phi = [Float](), mapError: Double? = nil, foundMap: [Int32]? = nil
         if c.encoding.usesEigenfunctions {
             guard c.eigenfunctions + 1 <= n else { throw FieldError.tooManyEigenfunctions(requested: c.eigenfunctions, vertices: n) }
             var options = EigenOptions(k: c.eigenfunctions + 1)
@@ -74,6 +90,29 @@ extension FieldRun {
             let (basis, _) = try Eigenbasis.loadOrCompute(mesh: target, options: options, cache: cache)
             seconds["eigenfunctions"] = Date().timeIntervalSince(t0)
             t0 = Date()
+            if alignment == .zoomout {
+                let (sourceBasis, _) = try Eigenbasis.loadOrCompute(mesh: source, options: options, cache: cache)
+                let z = try ZoomOut.map(source: sourceBasis, target: basis, sourceMesh: source, targetMesh: target, end: min(options.k, zoomOutSize))
+                map = try Self.vertexMap(z.map.map { Int($0) }, source: source, target: target)
+                foundMap = z.map
+                var err = 0.0
+                for i in 0..<n {
+                    var truth = SIMD3<Double>(0, 0, 0)
+                    if deformed {
+                        truth = source.position(i)
+                    } else {
+                        let f = Int(closest.faces[i])
+                        for corner in 0..<3 where f >= 0 {
+                            truth += Double(closest.weights[3 * i + corner]) * source.position(Int(source.triangles[3 * f + corner]))
+                        }
+                    }
+                    let d = source.position(Int(z.map[i])) - truth
+                    err += (d * d).sum().squareRoot()
+                }
+                mapError = err / Double(max(n, 1)) / max(diagonal, 1e-300)
+                seconds["zoomout"] = Date().timeIntervalSince(t0)
+                t0 = Date()
+            }
             // Ψ: the source's field inputs (range-normalised, selected) at the mapped points.
             var psi = [Double](repeating: 0, count: n * k)
             let sp = surface.data.phi
@@ -85,7 +124,8 @@ extension FieldRun {
                     for j in 0..<k { psi[i * k + j] += w * Double(sp[v * k + j]) }
                 }
             }
-            phi = alignedInputs(basis: basis, selected: c.selectedEigenfunctions, psi: psi, alignment: alignment)
+            phi = alignedInputs(basis: basis, selected: c.selectedEigenfunctions, psi: psi,
+                                alignment: alignment == .zoomout ? .fmap : alignment)
         }
         let data = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? k : 0, phi: phi, lambda: surface.data.lambda,
                                positions: SurfaceData.unitCubePositions(target),
@@ -95,20 +135,34 @@ extension FieldRun {
         seconds["alignment"] = Date().timeIntervalSince(t0)
         t0 = Date()
 
-        // The run's test cameras on the target; truth from the source texture at the closest source point.
-        let cameras = try CameraFile.read(path: camerasFile).test
+        // The run's test cameras on the target; truth from the source texture at the closest source
+        // point, or, on a deformed copy, at its own UVs, with the cameras moved and scaled with its
+        // bounding box (centre and diagonal).
+        var cameras = try CameraFile.read(path: camerasFile).test
+        if deformed {
+            let (tlo, thi) = target.boundingBox
+            let tc = (tlo + thi) / 2, sc = (lo + hi) / 2
+            let scale = ((thi - tlo) * (thi - tlo)).sum().squareRoot() / max(diagonal, 1e-300)
+            for j in cameras.indices {
+                let p = SIMD3(cameras[j].center[0], cameras[j].center[1], cameras[j].center[2])
+                let q = tc + (p - sc) * scale
+                cameras[j].center = [q.x, q.y, q.z]
+            }
+        }
         let targetBVH = try BVH(target)
         let border: BorderMode = surface.border == .wrap ? .wrap : .clamp
         var views = [RenderedView]()
         for cam in cameras {
             let g = RayCaster.gbuffer(targetBVH, camera: cam)
-            var pts = [Double](), pixels = [Int]()
+            var pts = [Double](), pixels = [Int](), own = (faces: [Int32](), weights: [Float]())
             g.forEachHit { i, f, b0, b1, b2 in
                 var p = SIMD3<Double>(0, 0, 0)
                 for (corner, w) in [b0, b1, b2].enumerated() { p += Double(w) * target.position(Int(target.triangles[3 * f + corner])) }
                 pts += [p.x, p.y, p.z]; pixels.append(i)
+                own.faces.append(Int32(f)); own.weights += [b0, b1, b2]
             }
-            let hit = sourceBVH.closestPoints(pts)
+            // A deformed copy has the source's faces and UVs: the hit itself is the source point.
+            let hit: (faces: [Int32], weights: [Float]) = deformed ? own : { let h = sourceBVH.closestPoints(pts); return (h.faces, h.weights) }()
             var truth = Image(width: g.width, height: g.height, channels: 3, fill: 1)
             var px = [Float](repeating: 0, count: 3)
             for (q, i) in pixels.enumerated() {
@@ -128,7 +182,8 @@ extension FieldRun {
         seconds["evaluation"] = Date().timeIntervalSince(t0)
         let own = try? TexfieldJSON.decoder().decode(FitMetrics.self, from: InputFile.read(metricsFile))
         let out = TransferResult(run: directory, target: targetPath, vertices: n, alignment: alignment.rawValue, test: result,
-                                 sourceTestPSNR: own?.test.meanPSNR, correspondenceDistance: distance, seconds: seconds)
+                                 sourceTestPSNR: own?.test.meanPSNR, correspondenceDistance: distance, mapError: mapError,
+                                 sameConnectivity: deformed, seconds: seconds)
         if let output {
             try FileManager.default.createDirectory(atPath: output + "/views", withIntermediateDirectories: true)
             for (i, v) in views.prefix(4).enumerated() {
@@ -137,6 +192,9 @@ extension FieldRun {
             }
             let enc = TexfieldJSON.encoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            if let foundMap {  // ZoomOut's vertex map: for each target vertex its source vertex, one per line
+                try AtomicFile.write(Data(foundMap.map { "\($0)\n" }.joined().utf8), to: output + "/zoomout_map.txt")
+            }
             try AtomicFile.write(try enc.encode(out), to: output + "/transfer.json")
         }
         return out
@@ -158,7 +216,7 @@ extension FieldRun {
                     if dot < 0 { for i in 0..<n { out[i * k + j] = -out[i * k + j] } }
                 }
             }
-        case .fmap:
+        case .fmap, .zoomout:
             // A = Φᵀ M Ψ ((k + 1) × k), then Φ A: Ψ projected onto the target's eigenfunctions.
             var mpsi = psi
             for i in 0..<n { for j in 0..<k { mpsi[i * k + j] *= basis.mass[i] } }

@@ -88,6 +88,28 @@ private func run(_ args: [String]) throws {
         #expect(throws: (any Error).self) { try run(["eigs", dir + "/s.obj", "-k", "0", "--out", dir + "/e"]) }
     }
 
+    /// `mesh deform`: built-in poses keep the vertices and triangles; a handle file's errors name
+    /// the file and line.
+    @Test func meshDeform() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "torus", "--out", dir + "/t.obj"])
+        try run(["mesh", "deform", dir + "/t.obj", "--pose", "bend", "-o", dir + "/b.obj"])
+        let a = try Mesh.read(path: dir + "/t.obj"), b = try Mesh.read(path: dir + "/b.obj")
+        #expect(a.triangles == b.triangles && a.positions != b.positions)
+        try "0 0 0 0\n1 0 0 0\n".write(toFile: dir + "/h.txt", atomically: true, encoding: .utf8)
+        try run(["mesh", "deform", dir + "/t.obj", "--pose", dir + "/h.txt", "-o", dir + "/h.obj"])
+        try "0 0 0 0\n1 x 0 0\n".write(toFile: dir + "/bad.txt", atomically: true, encoding: .utf8)
+        #expect { try run(["mesh", "deform", dir + "/t.obj", "--pose", dir + "/bad.txt", "-o", dir + "/x.obj"]) } throws: {
+            "\($0)".contains("bad.txt:2")
+        }
+        try "99999 0 0 0\n".write(toFile: dir + "/far.txt", atomically: true, encoding: .utf8)
+        #expect { try run(["mesh", "deform", dir + "/t.obj", "--pose", dir + "/far.txt", "-o", dir + "/x.obj"]) } throws: {
+            "\($0)".contains("far.txt:1") && "\($0)".contains("99999")
+        }
+        #expect(throws: (any Error).self) { try run(["mesh", "deform", dir + "/t.obj", "--pose", "wiggle", "-o", dir + "/x.obj"]) }
+    }
+
     @Test func infoAndDemoMeshes() throws {
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

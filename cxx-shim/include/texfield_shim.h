@@ -102,6 +102,15 @@ tf_status tf_operators_build_intrinsic(const double *positions, int64_t n,
  * that its sign (which orients the local triangles) is the same. offsets: k x 3, row-major. */
 tf_status tf_neighbourhood_normal(const double *offsets, int64_t k, double *normal_out);
 
+/* As-Rigid-As-Possible deformation (Sorkine & Alexa 2007) with cotangent weights: the h handle
+ * vertices `handles` go to `handle_positions` (h x 3) and stay there; `iterations` local/global
+ * steps from the input with the handles moved. out: n x 3 positions. energy_out: NULL or
+ * `iterations` doubles, the ARAP energy after each step. Every connected piece of the mesh needs
+ * a handle (the error names a vertex of a piece without one). */
+tf_status tf_arap_deform(const double *positions, int64_t n, const int32_t *faces, int64_t m,
+                         const int32_t *handles, const double *handle_positions, int64_t h,
+                         int32_t iterations, double *out, double *energy_out, char *err, size_t errlen);
+
 /* Progress: fraction in [0, 1]; return non-zero to cancel the solve. */
 typedef int (*tf_progress_fn)(void *context, double fraction);
 
