@@ -8,7 +8,7 @@ import TextureField
 struct ExperimentCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiment", abstract: "Run the papers' comparisons (encodings: SignNet Table 3) and the study of the fit defaults.",
-        subcommands: [Encodings.self, Merge.self, Defaults.self])
+        subcommands: [Encodings.self, Merge.self, Defaults.self, Transfer.self])
 
     /// A slice of a job list: `--shard i/N` (0 ≤ i < N), or SLURM's array variables.
     struct Shard {

@@ -122,15 +122,7 @@ struct MeshCommand: ParsableCommand {
         }
         func run() throws {
             let m = try Mesh.read(path: input)
-            var h = edgeLength ?? 0
-            if edgeLength == nil {
-                var sum = 0.0
-                for f in 0..<m.triangleCount { for c in 0..<3 {
-                    let d = m.position(Int(m.triangles[3 * f + c])) - m.position(Int(m.triangles[3 * f + (c + 1) % 3]))
-                    sum += (d * d).sum().squareRoot()
-                } }
-                h = sum / Double(max(1, 3 * m.triangleCount))
-            }
+            let h = edgeLength ?? m.meanEdgeLength()
             let projection = try SurfaceProjection(m)
             let t0 = Date()
             let r = try m.remeshed(edgeLength: h, iterations: iterations, project: projection.project)

@@ -24,7 +24,7 @@ struct TransferCommand: ParsableCommand {
             """)
 
     @Argument(help: "A finished fit's folder.") var runFolder: String
-    @Argument(help: "Another mesh of the same surface (OBJ or PLY), e.g. from mesh remesh or mesh decimate.") var target: String
+    @Argument(help: "Another mesh of the same surface (OBJ or PLY), e.g. from mesh remesh, decimate or deform, or a point cloud (.xyz, PLY/OBJ without faces).") var target: String
     @Option(help: "Alignment: none, sign, fmap or zoomout.") var align: TransferAlignment = .fmap
     @Option(help: "zoomout: the basis size ZoomOut ends at (at most the run's k + 1).") var zoomoutSize = 256
     @Option(name: .shortAndLong, help: "Output folder (default: RUN/transfer-ALIGN).") var out: String?
@@ -38,8 +38,9 @@ struct TransferCommand: ParsableCommand {
         let dir = out ?? runFolder + "/transfer-\(align.rawValue)"
         let map = try correspondence.map { try TransferCommand.readMap($0) }
         let result = try r.transfer(to: target, alignment: align, output: dir, correspondence: map, zoomOutSize: zoomoutSize)
-        print(String(format: "%@ on %@ (%d vertices, --align %@): test PSNR %.2f dB, DSSIM×100 %.3f over %d views",
-                     runFolder, target, result.vertices, align.rawValue, result.test.meanPSNR, result.test.meanDSSIM100, result.test.views.count)
+        let views = result.test.map { String(format: "test PSNR %.2f dB, DSSIM×100 %.3f over %d views; ", $0.meanPSNR, $0.meanDSSIM100, $0.views.count) } ?? ""
+        print(String(format: "%@ on %@ (%d %@, --align %@): ", runFolder, target, result.vertices, result.test == nil ? "points" : "vertices", align.rawValue)
+              + views + String(format: "point PSNR %.2f dB", result.pointPSNR)
               + (result.sourceTestPSNR.map { String(format: "; on its own mesh %.2f dB", $0) } ?? "")
               + (result.mapError.map { String(format: "; ZoomOut map error %.2f %% of the diagonal", 100 * $0) } ?? ""))
         print("written: \(dir)/transfer.json, \(dir)/views/")

@@ -17,6 +17,9 @@ public enum Encoding: String, Sendable, Codable, CaseIterable {
     case signnetLambda = "signnet-lambda"
     /// The extrinsic baseline: xyz and random Fourier features of xyz (no eigenfunctions).
     case xyzRFF = "xyz-rff"
+    /// Basis-invariant: per group of near-repeated eigenvalues, the projector entries against
+    /// landmark points (`ProjectorFeatures`); unchanged by signs and by rotations inside groups.
+    case projector
 
     public var usesEigenfunctions: Bool { self != .xyzRFF }
     public var isSignNet: Bool { self == .signnet || self == .signnetLambda }

@@ -145,9 +145,13 @@ public struct FieldSurface: Sendable {
                 progress?("eigenfunctions", f); return true
             }
             let kk = basis.count, chosen = c.selectedEigenfunctions, k = chosen.count
-            let scaled = basis.normalizedVectors(.range)
-            phi = [Float](repeating: 0, count: n * k)
-            for i in 0..<n { for (j, e) in chosen.enumerated() { phi[i * k + j] = Float(scaled[i * kk + e + 1]) } }
+            if c.encoding == .projector {
+                phi = ProjectorFeatures.table(basis: basis, selected: chosen, landmarks: ProjectorFeatures.landmarks(fieldMesh))
+            } else {
+                let scaled = basis.normalizedVectors(.range)
+                phi = [Float](repeating: 0, count: n * k)
+                for i in 0..<n { for (j, e) in chosen.enumerated() { phi[i * k + j] = Float(scaled[i * kk + e + 1]) } }
+            }
             let all = Array(basis.values[1...])
             // λ normalised by the largest computed, so that bands keep their place in the spectrum.
             let top = max(all.last ?? 1, 1e-300)

@@ -32,8 +32,12 @@ public struct TransferResult: Codable, Sendable {
     public var vertices: Int
     public var alignment: String
     /// The test views of the run, rendered on the target; truth from the source texture at the
-    /// closest source point.
-    public var test: EvaluationResult
+    /// closest source point. Nil for a point-cloud target (nothing to render).
+    public var test: EvaluationResult?
+    /// PSNR (dB) of the field's colour at every target vertex or cloud point against the source
+    /// texture at the corresponding source point (the same vertex on a deformed copy, the closest
+    /// source point otherwise): the one figure meshes and clouds share.
+    public var pointPSNR: Double
     /// The run's own mean test PSNR on its mesh, for comparison.
     public var sourceTestPSNR: Double?
     /// Largest distance from a target vertex to the source surface, relative to the source's
@@ -59,10 +63,13 @@ extension FieldRun {
     /// `correspondence`: for each target vertex, the source vertex it corresponds to (e.g. a
     /// dataset's ground-truth map); it replaces the closest points in the alignment (the truth of
     /// the rendered views still comes from the closest source point). `zoomOutSize`: the basis size
-    /// ZoomOut ends at (`.zoomout`; at most k + 1).
+    /// ZoomOut ends at (`.zoomout`; at most k + 1); `zoomOutMapFile`: where ZoomOut's map is kept
+    /// and, when present with the right length, read instead of recomputed. A point-cloud TARGET
+    /// (.xyz, or PLY/OBJ without faces) gets the robust point-cloud Laplacian and only the
+    /// point metric (no views; no zoomout, which needs triangles to check orientation).
     public func transfer(to targetPath: String, alignment: TransferAlignment, output: String? = nil,
                          correspondence: [Int]? = nil, cache: EigenCache? = EigenCache(),
-                         zoomOutSize: Int = 256) throws -> TransferResult {
+                         zoomOutSize: Int = 256, zoomOutMapFile: String? = nil) throws -> TransferResult {
         var seconds = [String: Double]()
         var t0 = Date()
         let (surface, c, _) = try self.surface()
@@ -71,7 +78,11 @@ extension FieldRun {
         }
         guard c.proxyVertices == nil else { throw FieldError.invalid("\(directory): transfer of a fit through a proxy is not supported") }
         let source = surface.mesh
-        let target = try Mesh.read(path: targetPath)
+        let cloud = try Mesh.isPointCloud(path: targetPath)
+        let target = cloud ? Mesh(positions: try PointCloudFile.read(path: targetPath), triangles: []) : try Mesh.read(path: targetPath)
+        if cloud && alignment == .zoomout {
+            throw FieldError.invalid("\(targetPath): --align zoomout needs a mesh (it checks the map's orientation on triangles); use fmap for clouds")
+        }
         let sourceBVH = try BVH(source)
         let (lo, hi) = source.boundingBox
         let diagonal = ((hi - lo) * (hi - lo)).sum().squareRoot()
@@ -87,14 +98,28 @@ extension FieldRun {
             guard c.eigenfunctions + 1 <= n else { throw FieldError.tooManyEigenfunctions(requested: c.eigenfunctions, vertices: n) }
             var options = EigenOptions(k: c.eigenfunctions + 1)
             if let kind = c.laplacian, kind != .cotan { options.laplacian = kind; options.mass = .barycentric }
-            let (basis, _) = try Eigenbasis.loadOrCompute(mesh: target, options: options, cache: cache)
+            let basis: Eigenbasis
+            if cloud {
+                var o = options
+                o.laplacian = .robust; o.mass = .barycentric
+                basis = try Self.cloudBasis(path: targetPath, points: target.positions, options: o)
+            } else {
+                basis = try Eigenbasis.loadOrCompute(mesh: target, options: options, cache: cache).0
+            }
             seconds["eigenfunctions"] = Date().timeIntervalSince(t0)
             t0 = Date()
             if alignment == .zoomout {
-                let (sourceBasis, _) = try Eigenbasis.loadOrCompute(mesh: source, options: options, cache: cache)
-                let z = try ZoomOut.map(source: sourceBasis, target: basis, sourceMesh: source, targetMesh: target, end: min(options.k, zoomOutSize))
-                map = try Self.vertexMap(z.map.map { Int($0) }, source: source, target: target)
-                foundMap = z.map
+                let cached = zoomOutMapFile.flatMap { try? InputFile.readText($0) }
+                    .map { $0.split(whereSeparator: \.isNewline).compactMap { Int32($0) } }
+                if let m = cached, m.count == n, m.allSatisfy({ (0..<Int32(source.vertexCount)).contains($0) }) {
+                    foundMap = m
+                } else {
+                    let (sourceBasis, _) = try Eigenbasis.loadOrCompute(mesh: source, options: options, cache: cache)
+                    foundMap = try ZoomOut.map(source: sourceBasis, target: basis, sourceMesh: source, targetMesh: target,
+                                               end: min(options.k, zoomOutSize)).map
+                    if let f = zoomOutMapFile { try AtomicFile.write(Data(foundMap!.map { "\($0)\n" }.joined().utf8), to: f) }
+                }
+                map = try Self.vertexMap(foundMap!.map { Int($0) }, source: source, target: target)
                 var err = 0.0
                 for i in 0..<n {
                     var truth = SIMD3<Double>(0, 0, 0)
@@ -106,7 +131,7 @@ extension FieldRun {
                             truth += Double(closest.weights[3 * i + corner]) * source.position(Int(source.triangles[3 * f + corner]))
                         }
                     }
-                    let d = source.position(Int(z.map[i])) - truth
+                    let d = source.position(Int(foundMap![i])) - truth
                     err += (d * d).sum().squareRoot()
                 }
                 mapError = err / Double(max(n, 1)) / max(diagonal, 1e-300)
@@ -124,8 +149,26 @@ extension FieldRun {
                     for j in 0..<k { psi[i * k + j] += w * Double(sp[v * k + j]) }
                 }
             }
-            phi = alignedInputs(basis: basis, selected: c.selectedEigenfunctions, psi: psi,
-                                alignment: alignment == .zoomout ? .fmap : alignment)
+            if c.encoding == .projector {
+                // Basis-invariant: no alignment of the eigenfunctions, only the landmarks carried
+                // over (the same vertex on a deformed copy; through ZoomOut's map with zoomout; the
+                // closest target vertex otherwise).
+                phi = ProjectorFeatures.table(basis: basis, selected: c.selectedEigenfunctions,
+                                              landmarks: ProjectorFeatures.landmarks(source).map { q in
+                                                  if deformed && foundMap == nil { return q }
+                                                  let x = source.position(q)
+                                                  var best = 0, bestD = Double.infinity
+                                                  for i in 0..<n {
+                                                      let p = foundMap.map { source.position(Int($0[i])) } ?? target.position(i)
+                                                      let d = ((p - x) * (p - x)).sum()
+                                                      if d < bestD { bestD = d; best = i }
+                                                  }
+                                                  return best
+                                              })
+            } else {
+                phi = alignedInputs(basis: basis, selected: c.selectedEigenfunctions, psi: psi,
+                                    alignment: alignment == .zoomout ? .fmap : alignment)
+            }
         }
         let data = SurfaceData(vertexCount: n, k: c.encoding.usesEigenfunctions ? k : 0, phi: phi, lambda: surface.data.lambda,
                                positions: SurfaceData.unitCubePositions(target),
@@ -135,58 +178,84 @@ extension FieldRun {
         seconds["alignment"] = Date().timeIntervalSince(t0)
         t0 = Date()
 
-        // The run's test cameras on the target; truth from the source texture at the closest source
-        // point, or, on a deformed copy, at its own UVs, with the cameras moved and scaled with its
-        // bounding box (centre and diagonal).
-        var cameras = try CameraFile.read(path: camerasFile).test
-        if deformed {
-            let (tlo, thi) = target.boundingBox
-            let tc = (tlo + thi) / 2, sc = (lo + hi) / 2
-            let scale = ((thi - tlo) * (thi - tlo)).sum().squareRoot() / max(diagonal, 1e-300)
-            for j in cameras.indices {
-                let p = SIMD3(cameras[j].center[0], cameras[j].center[1], cameras[j].center[2])
-                let q = tc + (p - sc) * scale
-                cameras[j].center = [q.x, q.y, q.z]
-            }
-        }
-        let targetBVH = try BVH(target)
+        // The point metric: the field at every target vertex / cloud point against the source
+        // texture at its source point.
         let border: BorderMode = surface.border == .wrap ? .wrap : .clamp
-        var views = [RenderedView]()
-        for cam in cameras {
-            let g = RayCaster.gbuffer(targetBVH, camera: cam)
-            var pts = [Double](), pixels = [Int](), own = (faces: [Int32](), weights: [Float]())
-            g.forEachHit { i, f, b0, b1, b2 in
-                var p = SIMD3<Double>(0, 0, 0)
-                for (corner, w) in [b0, b1, b2].enumerated() { p += Double(w) * target.position(Int(target.triangles[3 * f + corner])) }
-                pts += [p.x, p.y, p.z]; pixels.append(i)
-                own.faces.append(Int32(f)); own.weights += [b0, b1, b2]
+        // The source texture at a source point (face f, barycentric weights w[3 q ..< 3 q + 3]).
+        func sourceColor(face f: Int, weights w: [Float], at q: Int, into px: inout [Float]) {
+            var u = 0.0, v = 0.0
+            for corner in 0..<3 {
+                let t = Int(source.cornerTexcoords[3 * f + corner]), x = Double(w[3 * q + corner])
+                u += x * source.texcoords[2 * t]; v += x * source.texcoords[2 * t + 1]
             }
-            // A deformed copy has the source's faces and UVs: the hit itself is the source point.
-            let hit: (faces: [Int32], weights: [Float]) = deformed ? own : { let h = sourceBVH.closestPoints(pts); return (h.faces, h.weights) }()
-            var truth = Image(width: g.width, height: g.height, channels: 3, fill: 1)
-            var px = [Float](repeating: 0, count: 3)
-            for (q, i) in pixels.enumerated() {
-                let f = Int(hit.faces[q])
-                guard f >= 0 else { continue }
-                var u = 0.0, v = 0.0
-                for corner in 0..<3 {
-                    let t = Int(source.cornerTexcoords[3 * f + corner]), w = Double(hit.weights[3 * q + corner])
-                    u += w * source.texcoords[2 * t]; v += w * source.texcoords[2 * t + 1]
-                }
-                texture.sampleBilinear(u: u, v: v, border: border, into: &px)
-                for ch in 0..<3 { truth.pixels[3 * i + ch] = px[ch] }
-            }
-            views.append(RenderedView(camera: cam, gbuffer: g, truth: truth))
+            texture.sampleBilinear(u: u, v: v, border: border, into: &px)
         }
-        let (result, predictions) = try Evaluation.evaluate(model, views: views, mesh: target)
+        var pointPSNR = 0.0
+        do {
+            var pts = SurfacePoints()
+            for i in 0..<n { pts.vertices += [Int32(i), Int32(i), Int32(i)]; pts.weights += [1, 0, 0] }
+            let colors = model.predict(pts)
+            let at = deformed ? sourceBVH.closestPoints(source.positions) : closest
+            var se = 0.0, count = 0
+            var px = [Float](repeating: 0, count: 3)
+            for i in 0..<n {
+                let f = Int(at.faces[i])
+                guard f >= 0 else { continue }
+                sourceColor(face: f, weights: at.weights, at: i, into: &px)
+                for ch in 0..<3 { let d = Double(colors[3 * i + ch] - px[ch]); se += d * d }
+                count += 3
+            }
+            pointPSNR = 10 * log10(1 / max(se / Double(max(count, 1)), 1e-20))
+        }
+
+        var result: EvaluationResult? = nil, predictions = [Image](), views = [RenderedView]()
+        if !cloud {
+            // The run's test cameras on the target; truth from the source texture at the closest source
+            // point, or, on a deformed copy, at its own UVs, with the cameras moved and scaled with its
+            // bounding box (centre and diagonal).
+            var cameras = try CameraFile.read(path: camerasFile).test
+            if deformed {
+                let (tlo, thi) = target.boundingBox
+                let tc = (tlo + thi) / 2, sc = (lo + hi) / 2
+                let scale = ((thi - tlo) * (thi - tlo)).sum().squareRoot() / max(diagonal, 1e-300)
+                for j in cameras.indices {
+                    let p = SIMD3(cameras[j].center[0], cameras[j].center[1], cameras[j].center[2])
+                    let q = tc + (p - sc) * scale
+                    cameras[j].center = [q.x, q.y, q.z]
+                }
+            }
+            let targetBVH = try BVH(target)
+            for cam in cameras {
+                let g = RayCaster.gbuffer(targetBVH, camera: cam)
+                var pts = [Double](), pixels = [Int](), own = (faces: [Int32](), weights: [Float]())
+                g.forEachHit { i, f, b0, b1, b2 in
+                    var p = SIMD3<Double>(0, 0, 0)
+                    for (corner, w) in [b0, b1, b2].enumerated() { p += Double(w) * target.position(Int(target.triangles[3 * f + corner])) }
+                    pts += [p.x, p.y, p.z]; pixels.append(i)
+                    own.faces.append(Int32(f)); own.weights += [b0, b1, b2]
+                }
+                // A deformed copy has the source's faces and UVs: the hit itself is the source point.
+                let hit: (faces: [Int32], weights: [Float]) = deformed ? own : { let h = sourceBVH.closestPoints(pts); return (h.faces, h.weights) }()
+                var truth = Image(width: g.width, height: g.height, channels: 3, fill: 1)
+                var px = [Float](repeating: 0, count: 3)
+                for (q, i) in pixels.enumerated() {
+                    let f = Int(hit.faces[q])
+                    guard f >= 0 else { continue }
+                    sourceColor(face: f, weights: hit.weights, at: q, into: &px)
+                    for ch in 0..<3 { truth.pixels[3 * i + ch] = px[ch] }
+                }
+                views.append(RenderedView(camera: cam, gbuffer: g, truth: truth))
+            }
+            (result, predictions) = try Evaluation.evaluate(model, views: views, mesh: target)
+        }
         seconds["evaluation"] = Date().timeIntervalSince(t0)
         let own = try? TexfieldJSON.decoder().decode(FitMetrics.self, from: InputFile.read(metricsFile))
-        let out = TransferResult(run: directory, target: targetPath, vertices: n, alignment: alignment.rawValue, test: result,
+        let out = TransferResult(run: directory, target: targetPath, vertices: n, alignment: alignment.rawValue, test: result, pointPSNR: pointPSNR,
                                  sourceTestPSNR: own?.test.meanPSNR, correspondenceDistance: distance, mapError: mapError,
                                  sameConnectivity: deformed, seconds: seconds)
         if let output {
             try FileManager.default.createDirectory(atPath: output + "/views", withIntermediateDirectories: true)
-            for (i, v) in views.prefix(4).enumerated() {
+            for (i, v) in views.prefix(4).enumerated() where i < predictions.count {
                 try v.truth.writePNG(path: output + "/views/truth_\(String(format: "%02d", i)).png")
                 try predictions[i].writePNG(path: output + "/views/prediction_\(String(format: "%02d", i)).png")
             }
@@ -198,6 +267,19 @@ extension FieldRun {
             try AtomicFile.write(try enc.encode(out), to: output + "/transfer.json")
         }
         return out
+    }
+
+    /// Point-cloud eigenbases are not in the mesh cache; kept here for the life of the process
+    /// (an experiment transfers many runs to one cloud), keyed by path and options.
+    private static let cloudCache = CloudBasisCache()
+
+    static func cloudBasis(path: String, points: [Double], options: EigenOptions) throws -> Eigenbasis {
+        let key = "\(path)|\(points.count)|\(options.k)"
+        if let b = cloudCache.get(key) { return b }
+        let ops = try PointCloudLaplacian.operators(points: points, mollifyFactor: options.mollifyFactor)
+        let b = try Eigenbasis.compute(operators: ops, options: options)
+        cloudCache.set(key, b)
+        return b
     }
 
     /// The field's inputs on the target (n × k, Float) from its eigenbasis and Ψ, the source's
@@ -291,4 +373,11 @@ extension FieldRun {
             return Compositing.sideBySide([truth, Evaluation.predictedImage(model, view: view, mesh: surface.mesh, surface: surface)])
         }
     }
+}
+
+final class CloudBasisCache: @unchecked Sendable {
+    private var store = [String: Eigenbasis]()
+    private let lock = NSLock()
+    func get(_ k: String) -> Eigenbasis? { lock.lock(); defer { lock.unlock() }; return store[k] }
+    func set(_ k: String, _ b: Eigenbasis) { lock.lock(); defer { lock.unlock() }; store = [k: b] }
 }
