@@ -110,6 +110,24 @@ private func run(_ args: [String]) throws {
         #expect(throws: (any Error).self) { try run(["mesh", "deform", dir + "/t.obj", "--pose", "wiggle", "-o", dir + "/x.obj"]) }
     }
 
+    /// `experiment transfer`: targets made once, fits and transfers written, the table merged;
+    /// a second call finds everything done.
+    @Test func transferExperiment() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "demo", "--out", dir + "/demo"])
+        let args = ["experiment", "transfer", dir + "/demo/torus.obj", "-o", dir + "/x", "--encodings", "eigen,projector",
+                    "--targets", "control,decimate,bend", "--steps", "30", "-k", "8", "--train-views", "2", "--test-views", "1",
+                    "--size", "32", "--quiet"]
+        try run(args)
+        let table = try String(contentsOfFile: dir + "/x/table.md", encoding: .utf8)
+        #expect(table.contains("| eigen |") && table.contains("| projector |") && table.contains("bend-zoomout") && table.contains("decimate-fmap"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/x/targets/bend.zoomout.txt"))
+        #expect(FileManager.default.fileExists(atPath: dir + "/x/runs/eigen-seed0/transfer/decimate-sign/transfer.json"))
+        try run(args)
+        try run(["experiment", "transfer", "--merge", "-o", dir + "/x"])
+    }
+
     @Test func infoAndDemoMeshes() throws {
         let dir = try tempDir()
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -1,26 +1,11 @@
 import Foundation
 import Geometry
 import Spectral
+import Support
 import Testing
 import TextureField
 
 @Suite struct ProjectorEncodingTests {
-    /// A small seeded generator (SplitMix64 with Box–Muller normals).
-    struct Rng {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func gaussian() -> Double {
-            let u = max(Double(next() >> 11) / Double(1 << 53), 1e-300), v = Double(next() >> 11) / Double(1 << 53)
-            return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
-        }
-    }
-
     /// The torus has many repeated eigenvalues. A random orthogonal change of basis inside every
     /// group (signs included) leaves the projector features unchanged to 1e-5, while the raw
     /// eigenfunctions change by order one.
@@ -33,7 +18,7 @@ import TextureField
         let landmarks = ProjectorFeatures.landmarks(torus)
         let t0 = ProjectorFeatures.table(basis: basis, selected: selected, landmarks: landmarks)
 
-        var rng = Rng(state: 11)
+        var rng = SplitMix64(seed: 11)
         let n = torus.vertexCount, kk = basis.count
         var v = basis.vectors
         for g in groups {
@@ -41,7 +26,7 @@ import TextureField
             // A random orthogonal d × d matrix: Gram–Schmidt of Gaussian columns, random signs.
             var q = [[Double]]()
             for _ in 0..<d {
-                var c = (0..<d).map { _ in rng.gaussian() }
+                var c = (0..<d).map { _ in rng.nextGaussian() }
                 for p in q { let dot = zip(c, p).reduce(0) { $0 + $1.0 * $1.1 }; c = zip(c, p).map { $0 - dot * $1 } }
                 let l = c.reduce(0) { $0 + $1 * $1 }.squareRoot(), sign: Double = rng.next() & 1 == 0 ? 1 : -1
                 q.append(c.map { $0 / l * sign })
