@@ -27,6 +27,8 @@ struct TransferCommand: ParsableCommand {
     @Argument(help: "Another mesh of the same surface (OBJ or PLY), e.g. from mesh remesh, decimate or deform, or a point cloud (.xyz, PLY/OBJ without faces).") var target: String
     @Option(help: "Alignment: none, sign, fmap or zoomout.") var align: TransferAlignment = .fmap
     @Option(help: "zoomout: the basis size ZoomOut ends at (at most the run's k + 1).") var zoomoutSize = 256
+    @Flag(help: "zoomout: map target vertices to points on the source's triangles, not to its vertices (helps remeshes, not decimations or poses; docs/TRANSFER.md).")
+    var zoomoutPoints = false
     @Option(name: .shortAndLong, help: "Output folder (default: RUN/transfer-ALIGN).") var out: String?
     @Option(help: "A vertex map instead of closest points: for each TARGET vertex the 0-based index of its source vertex, one integer per line (text) or a .npy array.")
     var correspondence: String?
@@ -37,7 +39,7 @@ struct TransferCommand: ParsableCommand {
         let r = FieldRun(directory: runFolder)
         let dir = out ?? runFolder + "/transfer-\(align.rawValue)"
         let map = try correspondence.map { try TransferCommand.readMap($0) }
-        let result = try r.transfer(to: target, alignment: align, output: dir, correspondence: map, zoomOutSize: zoomoutSize)
+        let result = try r.transfer(to: target, alignment: align, output: dir, correspondence: map, zoomOutSize: zoomoutSize, zoomOutPoints: zoomoutPoints)
         let views = result.test.map { String(format: "test PSNR %.2f dB, DSSIM×100 %.3f over %d views; ", $0.meanPSNR, $0.meanDSSIM100, $0.views.count) } ?? ""
         print(String(format: "%@ on %@ (%d %@, --align %@): ", runFolder, target, result.vertices, result.test == nil ? "points" : "vertices", align.rawValue)
               + views + String(format: "point PSNR %.2f dB", result.pointPSNR)

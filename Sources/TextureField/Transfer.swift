@@ -64,12 +64,14 @@ extension FieldRun {
     /// dataset's ground-truth map); it replaces the closest points in the alignment (the truth of
     /// the rendered views still comes from the closest source point). `zoomOutSize`: the basis size
     /// ZoomOut ends at (`.zoomout`; at most k + 1); `zoomOutMapFile`: where ZoomOut's map is kept
-    /// and, when present with the right length, read instead of recomputed. A point-cloud TARGET
+    /// and, when present with the right length, read instead of recomputed; `zoomOutPoints`: move
+    /// each target vertex from its matched source vertex to the nearest point (in the spectral
+    /// embedding) of the triangles around it (`ZoomOut.pointMap`). A point-cloud TARGET
     /// (.xyz, or PLY/OBJ without faces) gets the robust point-cloud Laplacian and only the
     /// point metric (no views; no zoomout, which needs triangles to check orientation).
     public func transfer(to targetPath: String, alignment: TransferAlignment, output: String? = nil,
                          correspondence: [Int]? = nil, cache: EigenCache? = EigenCache(),
-                         zoomOutSize: Int = 256, zoomOutMapFile: String? = nil) throws -> TransferResult {
+                         zoomOutSize: Int = 256, zoomOutMapFile: String? = nil, zoomOutPoints: Bool = false) throws -> TransferResult {
         var seconds = [String: Double]()
         var t0 = Date()
         let (surface, c, _) = try self.surface()
@@ -111,18 +113,23 @@ extension FieldRun {
             if alignment == .zoomout {
                 let cached = zoomOutMapFile.flatMap { try? InputFile.readText($0) }
                     .map { $0.split(whereSeparator: \.isNewline).compactMap { Int32($0) } }
+                let (sourceBasis, _) = try Eigenbasis.loadOrCompute(mesh: source, options: options, cache: cache)
+                let size = min(options.k, zoomOutSize)
                 if let m = cached, m.count == n, m.allSatisfy({ (0..<Int32(source.vertexCount)).contains($0) }) {
                     foundMap = m
                 } else {
-                    let (sourceBasis, _) = try Eigenbasis.loadOrCompute(mesh: source, options: options, cache: cache)
-                    foundMap = try ZoomOut.map(source: sourceBasis, target: basis, sourceMesh: source, targetMesh: target,
-                                               end: min(options.k, zoomOutSize)).map
+                    foundMap = try ZoomOut.map(source: sourceBasis, target: basis, sourceMesh: source, targetMesh: target, end: size).map
                     if let f = zoomOutMapFile { try AtomicFile.write(Data(foundMap!.map { "\($0)\n" }.joined().utf8), to: f) }
                 }
-                map = try Self.vertexMap(foundMap!.map { Int($0) }, source: source, target: target)
+                // Vertex to vertex, or (zoomOutPoints) on to points of the source's triangles.
+                let vertices = try Self.vertexMap(foundMap!.map { Int($0) }, source: source, target: target)
+                let points: (faces: [Int32], weights: [Float]) = zoomOutPoints
+                    ? ZoomOut.pointMap(foundMap!, size: size, source: sourceBasis, target: basis, sourceMesh: source)
+                    : (vertices.faces, vertices.weights)
+                map = (points.faces, points.weights, [Float](repeating: 0, count: n))
                 var err = 0.0
                 for i in 0..<n {
-                    var truth = SIMD3<Double>(0, 0, 0)
+                    var truth = SIMD3<Double>(0, 0, 0), found = SIMD3<Double>(0, 0, 0)
                     if deformed {
                         truth = source.position(i)
                     } else {
@@ -131,7 +138,11 @@ extension FieldRun {
                             truth += Double(closest.weights[3 * i + corner]) * source.position(Int(source.triangles[3 * f + corner]))
                         }
                     }
-                    let d = source.position(Int(foundMap![i])) - truth
+                    let f = Int(points.faces[i])
+                    for corner in 0..<3 where f >= 0 {
+                        found += Double(points.weights[3 * i + corner]) * source.position(Int(source.triangles[3 * f + corner]))
+                    }
+                    let d = found - truth
                     err += (d * d).sum().squareRoot()
                 }
                 mapError = err / Double(max(n, 1)) / max(diagonal, 1e-300)

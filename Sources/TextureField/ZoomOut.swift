@@ -101,6 +101,63 @@ public enum ZoomOut {
         return agree > disagree
     }
 
+    /// The map made precise: each target vertex goes to the point of a source triangle around its
+    /// matched vertex (barycentric weights on the simplex) whose interpolated eigenfunctions are
+    /// nearest to the vertex's transported ones, Φ_T[i] C (least squares in k dimensions;
+    /// "deblurring" of a vertex-to-vertex map, after Ezuz & Ben-Chen 2017). A vertex-to-vertex map
+    /// is off by up to half an edge even when it is right.
+    public static func pointMap(_ map: [Int32], size: Int, source: Eigenbasis, target: Eigenbasis, sourceMesh: Mesh)
+        -> (faces: [Int32], weights: [Float]) {
+        let k = min(size, source.count, target.count), nT = map.count
+        let c = functionalMap(source: source, target: target, map: map, size: k)
+        let moved = transported(target: target, c: c, size: k), phiS = columns(source, k)
+        var around = [[Int]](repeating: [], count: sourceMesh.vertexCount)
+        for f in 0..<sourceMesh.triangleCount { for c in 0..<3 { around[Int(sourceMesh.triangles[3 * f + c])].append(f) } }
+        var faces = [Int32](repeating: -1, count: nT), weights = [Float](repeating: 0, count: 3 * nT)
+        func dist2(_ q: Int, _ w: SIMD3<Double>, _ v: (Int, Int, Int)) -> Double {
+            var s = 0.0
+            for j in 0..<k {
+                let x = Double(moved[q * k + j]) - (w.x * Double(phiS[v.0 * k + j]) + w.y * Double(phiS[v.1 * k + j]) + w.z * Double(phiS[v.2 * k + j]))
+                s += x * x
+            }
+            return s
+        }
+        for i in 0..<nT {
+            let s = Int(map[i])
+            var best = Double.infinity
+            for f in around[s] {
+                let v = (Int(sourceMesh.triangles[3 * f]), Int(sourceMesh.triangles[3 * f + 1]), Int(sourceMesh.triangles[3 * f + 2]))
+                // min ‖q − a − u (b − a) − t (c − a)‖² over u, t; then the simplex's edges if outside.
+                var g = SIMD3<Double>(0, 0, 0), h = SIMD3<Double>(0, 0, 0)  // [eb·eb, eb·ec, ec·ec], [eb·d, ec·d, 0]
+                for j in 0..<k {
+                    let a = Double(phiS[v.0 * k + j]), eb = Double(phiS[v.1 * k + j]) - a, ec = Double(phiS[v.2 * k + j]) - a
+                    let d = Double(moved[i * k + j]) - a
+                    g += SIMD3(eb * eb, eb * ec, ec * ec); h += SIMD3(eb * d, ec * d, 0)
+                }
+                var candidates = [SIMD3<Double>(1, 0, 0), SIMD3(0, 1, 0), SIMD3(0, 0, 1)]
+                let det = g.x * g.z - g.y * g.y
+                if abs(det) > 1e-300 {
+                    let u = (h.x * g.z - h.y * g.y) / det, t = (g.x * h.y - g.y * h.x) / det
+                    if u >= 0, t >= 0, u + t <= 1 { candidates.append(SIMD3(1 - u - t, u, t)) }
+                }
+                // Edges a–b (t = 0), a–c (u = 0), b–c (u + t = 1).
+                if g.x > 0 { let u = min(max(h.x / g.x, 0), 1); candidates.append(SIMD3(1 - u, u, 0)) }
+                if g.z > 0 { let t = min(max(h.y / g.z, 0), 1); candidates.append(SIMD3(1 - t, 0, t)) }
+                let den = g.x - 2 * g.y + g.z
+                if den > 0 { let t = min(max((h.y - h.x + g.x - g.y) / den, 0), 1); candidates.append(SIMD3(0, 1 - t, t)) }
+                for w in candidates {
+                    let e = dist2(i, w, v)
+                    if e < best {
+                        best = e
+                        faces[i] = Int32(f)
+                        weights[3 * i] = Float(w.x); weights[3 * i + 1] = Float(w.y); weights[3 * i + 2] = Float(w.z)
+                    }
+                }
+            }
+        }
+        return (faces, weights)
+    }
+
     /// C = Φ_T,kᵀ M_T Φ_S,k[map] (k × k).
     static func functionalMap(source: Eigenbasis, target: Eigenbasis, map: [Int32], size k: Int) -> [Double] {
         let nT = target.vectors.count / target.count, kt = target.count, ks = source.count

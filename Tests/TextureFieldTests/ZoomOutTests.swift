@@ -44,6 +44,33 @@ import TextureField
         #expect(e / Double(d.vertexCount) / diagonal < 0.04)
     }
 
+    /// On a subdivided copy (new vertices at edge midpoints, on the source's surface) a vertex map
+    /// is off by half an edge at best; the point map onto the source's triangles comes closer.
+    @Test func pointMapBeatsVertexMapOnASubdivision() throws {
+        var m = Mesh.icosphere(subdivisions: 8)
+        for i in 0..<m.vertexCount {
+            let p = m.position(i)
+            let r = 1 + 0.2 * p.x * p.y + 0.15 * p.z * p.z * p.z + 0.1 * p.y
+            m.positions[3 * i] *= 2 * r; m.positions[3 * i + 1] *= r; m.positions[3 * i + 2] *= 0.6 * r
+        }
+        let d = m.subdivided()
+        let options = EigenOptions(k: 40)
+        let bs = try Eigenbasis.compute(mesh: m, options: options), bt = try Eigenbasis.compute(mesh: d, options: options)
+        let z = try ZoomOut.map(source: bs, target: bt, sourceMesh: m, targetMesh: d, end: 40)
+        let p = ZoomOut.pointMap(z.map, size: 40, source: bs, target: bt, sourceMesh: m)
+        var ev = 0.0, ep = 0.0
+        for i in 0..<d.vertexCount {
+            let truth = d.position(i)
+            let v = m.position(Int(z.map[i])) - truth
+            ev += (v * v).sum().squareRoot()
+            var x = SIMD3<Double>(0, 0, 0)
+            for c in 0..<3 { x += Double(p.weights[3 * i + c]) * m.position(Int(m.triangles[3 * Int(p.faces[i]) + c])) }
+            ep += ((x - truth) * (x - truth)).sum().squareRoot()
+        }
+        #expect(p.faces.allSatisfy { $0 >= 0 } && p.weights.allSatisfy { $0 >= -1e-6 && $0 <= 1 + 1e-6 })
+        #expect(ep < ev, "point map \(ep / Double(d.vertexCount)), vertex map \(ev / Double(d.vertexCount))")
+    }
+
     /// The blocked nearest-row search equals brute force.
     @Test func nearestRowsEqualsBruteForce() {
         var rng = SystemRandomNumberGenerator()
