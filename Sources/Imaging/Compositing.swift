@@ -18,6 +18,37 @@ public enum Compositing {
         return out
     }
 
+    /// Rows of cells (nil: left blank), each cell shrunk by box averaging to `cell` pixels wide
+    /// (aspect kept), `gap` pixels apart. RGB.
+    public static func grid(_ rows: [[Image?]], cell: Int = 192, gap: Int = 4, background: Float = 1) -> Image {
+        func shrink(_ img: Image) -> Image {
+            let src = img.rgb(), f = max(1, src.width / max(cell, 1))
+            let w = src.width / f, h = src.height / f
+            var out = Image(width: max(w, 1), height: max(h, 1), channels: 3, fill: background)
+            for r in 0..<h { for c in 0..<w { for ch in 0..<3 {
+                var s: Float = 0
+                for dr in 0..<f { for dc in 0..<f { s += src[r * f + dr, c * f + dc, ch] } }
+                out[r, c, ch] = s / Float(f * f)
+            } } }
+            return out
+        }
+        let shrunk = rows.map { $0.map { $0.map(shrink) } }
+        let cw = shrunk.flatMap { $0 }.compactMap { $0?.width }.max() ?? 1
+        let ch = shrunk.flatMap { $0 }.compactMap { $0?.height }.max() ?? 1
+        let columns = rows.map(\.count).max() ?? 0
+        var out = Image(width: max(1, columns * cw + gap * max(0, columns - 1)), height: max(1, rows.count * ch + gap * max(0, rows.count - 1)),
+                        channels: 3, fill: background)
+        for (i, row) in shrunk.enumerated() {
+            for (j, img) in row.enumerated() {
+                guard let img else { continue }
+                for r in 0..<img.height { for c in 0..<img.width { for k in 0..<3 {
+                    out[i * (ch + gap) + r, j * (cw + gap) + c, k] = img[r, c, k]
+                } } }
+            }
+        }
+        return out
+    }
+
     /// |a − b| averaged over RGB, scaled so that `scale` maps to the top of the colour ramp
     /// (black → red → yellow → white). Returns an RGB image.
     public static func errorHeatMap(_ a: Image, _ b: Image, scale: Float = 0.25) throws -> Image {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Geometry
+import Imaging
 import Render
 import Spectral
 import Support
@@ -201,6 +202,27 @@ extension ExperimentCommand {
             md += table(cells)
             md += "\nPoint PSNR (dB): the field at every target vertex or point against the source texture at its source point.\n\n"
             md += table(points)
+            // A picture grid: the first test view of the first run of `eigen` (else the first
+            // encoding) on every mesh target; rows: the truth, then each alignment.
+            if let run = ((try? fm.contentsOfDirectory(atPath: dir + "/runs")) ?? []).sorted().first(where: { $0.hasPrefix("eigen-") })
+                ?? ((try? fm.contentsOfDirectory(atPath: dir + "/runs")) ?? []).sorted().first {
+                let base = "\(dir)/runs/\(run)/transfer"
+                let mesh = TransferTarget.allCases.filter { $0 != .cloud }.filter { t in
+                    TransferAlignment.allCases.contains { fm.fileExists(atPath: "\(base)/\(t.rawValue)-\($0.rawValue)/views/truth_00.png") }
+                }
+                func view(_ t: TransferTarget, _ a: TransferAlignment?, _ name: String) -> Image? {
+                    let cands = a.map { [$0] } ?? TransferAlignment.allCases
+                    for x in cands { if let img = try? Image.readPNG(path: "\(base)/\(t.rawValue)-\(x.rawValue)/views/\(name)") { return img } }
+                    return nil
+                }
+                var rows = [mesh.map { view($0, nil, "truth_00.png") }]
+                for a in TransferAlignment.allCases { rows.append(mesh.map { view($0, a, "prediction_00.png") }) }
+                if !mesh.isEmpty {
+                    try Compositing.grid(rows).writePNG(path: dir + "/grid.png")
+                    md += "\n`grid.png` (\(run), the first test view): columns \(mesh.map(\.rawValue).joined(separator: ", ")); rows: the truth, then "
+                        + TransferAlignment.allCases.map(\.rawValue).joined(separator: ", ") + " (blank where not run).\n"
+                }
+            }
             try AtomicFile.write(Data(md.utf8), to: dir + "/table.md")
             let enc = TexfieldJSON.encoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
