@@ -193,7 +193,7 @@ extension FieldRun {
         // texture at its source point.
         let border: BorderMode = surface.border == .wrap ? .wrap : .clamp
         // The source texture at a source point (face f, barycentric weights w[3 q ..< 3 q + 3]).
-        func sourceColor(face f: Int, weights w: [Float], at q: Int, into px: inout [Float]) {
+        func sourceColor(_ f: Int, _ w: [Float], _ q: Int, _ px: inout [Float]) {
             var u = 0.0, v = 0.0
             for corner in 0..<3 {
                 let t = Int(source.cornerTexcoords[3 * f + corner]), x = Double(w[3 * q + corner])
@@ -212,7 +212,7 @@ extension FieldRun {
             for i in 0..<n {
                 let f = Int(at.faces[i])
                 guard f >= 0 else { continue }
-                sourceColor(face: f, weights: at.weights, at: i, into: &px)
+                sourceColor(f, at.weights, i, &px)
                 for ch in 0..<3 { let d = Double(colors[3 * i + ch] - px[ch]); se += d * d }
                 count += 3
             }
@@ -221,42 +221,7 @@ extension FieldRun {
 
         var result: EvaluationResult? = nil, predictions = [Image](), views = [RenderedView]()
         if !cloud {
-            // The run's test cameras on the target; truth from the source texture at the closest source
-            // point, or, on a deformed copy, at its own UVs, with the cameras moved and scaled with its
-            // bounding box (centre and diagonal).
-            var cameras = try CameraFile.read(path: camerasFile).test
-            if deformed {
-                let (tlo, thi) = target.boundingBox
-                let tc = (tlo + thi) / 2, sc = (lo + hi) / 2
-                let scale = ((thi - tlo) * (thi - tlo)).sum().squareRoot() / max(diagonal, 1e-300)
-                for j in cameras.indices {
-                    let p = SIMD3(cameras[j].center[0], cameras[j].center[1], cameras[j].center[2])
-                    let q = tc + (p - sc) * scale
-                    cameras[j].center = [q.x, q.y, q.z]
-                }
-            }
-            let targetBVH = try BVH(target)
-            for cam in cameras {
-                let g = RayCaster.gbuffer(targetBVH, camera: cam)
-                var pts = [Double](), pixels = [Int](), own = (faces: [Int32](), weights: [Float]())
-                g.forEachHit { i, f, b0, b1, b2 in
-                    var p = SIMD3<Double>(0, 0, 0)
-                    for (corner, w) in [b0, b1, b2].enumerated() { p += Double(w) * target.position(Int(target.triangles[3 * f + corner])) }
-                    pts += [p.x, p.y, p.z]; pixels.append(i)
-                    own.faces.append(Int32(f)); own.weights += [b0, b1, b2]
-                }
-                // A deformed copy has the source's faces and UVs: the hit itself is the source point.
-                let hit: (faces: [Int32], weights: [Float]) = deformed ? own : { let h = sourceBVH.closestPoints(pts); return (h.faces, h.weights) }()
-                var truth = Image(width: g.width, height: g.height, channels: 3, fill: 1)
-                var px = [Float](repeating: 0, count: 3)
-                for (q, i) in pixels.enumerated() {
-                    let f = Int(hit.faces[q])
-                    guard f >= 0 else { continue }
-                    sourceColor(face: f, weights: hit.weights, at: q, into: &px)
-                    for ch in 0..<3 { truth.pixels[3 * i + ch] = px[ch] }
-                }
-                views.append(RenderedView(camera: cam, gbuffer: g, truth: truth))
-            }
+            views = try targetViews(target: target, source: source, sourceBVH: sourceBVH, deformed: deformed, color: sourceColor)
             (result, predictions) = try Evaluation.evaluate(model, views: views, mesh: target)
         }
         seconds["evaluation"] = Date().timeIntervalSince(t0)
@@ -278,6 +243,51 @@ extension FieldRun {
             try AtomicFile.write(try enc.encode(out), to: output + "/transfer.json")
         }
         return out
+    }
+
+    /// The run's test cameras rendered on `target`, each with its truth: the source texture at the
+    /// closest source point, or, on a deformed copy, at its own UVs, with the cameras moved and
+    /// scaled with its bounding box (centre and diagonal). `color(face, weights, q, &rgb)` reads the
+    /// source texture at a source point.
+    private func targetViews(target: Mesh, source: Mesh, sourceBVH: BVH, deformed: Bool,
+                             color sourceColor: (Int, [Float], Int, inout [Float]) -> Void) throws -> [RenderedView] {
+        let (lo, hi) = source.boundingBox
+        let diagonal = ((hi - lo) * (hi - lo)).sum().squareRoot()
+        var views = [RenderedView]()
+        var cameras = try CameraFile.read(path: camerasFile).test
+        if deformed {
+            let (tlo, thi) = target.boundingBox
+            let tc = (tlo + thi) / 2, sc = (lo + hi) / 2
+            let scale = ((thi - tlo) * (thi - tlo)).sum().squareRoot() / max(diagonal, 1e-300)
+            for j in cameras.indices {
+                let p = SIMD3(cameras[j].center[0], cameras[j].center[1], cameras[j].center[2])
+                let q = tc + (p - sc) * scale
+                cameras[j].center = [q.x, q.y, q.z]
+            }
+        }
+        let targetBVH = try BVH(target)
+        for cam in cameras {
+            let g = RayCaster.gbuffer(targetBVH, camera: cam)
+            var pts = [Double](), pixels = [Int](), own = (faces: [Int32](), weights: [Float]())
+            g.forEachHit { i, f, b0, b1, b2 in
+                var p = SIMD3<Double>(0, 0, 0)
+                for (corner, w) in [b0, b1, b2].enumerated() { p += Double(w) * target.position(Int(target.triangles[3 * f + corner])) }
+                pts += [p.x, p.y, p.z]; pixels.append(i)
+                own.faces.append(Int32(f)); own.weights += [b0, b1, b2]
+            }
+            // A deformed copy has the source's faces and UVs: the hit itself is the source point.
+            let hit: (faces: [Int32], weights: [Float]) = deformed ? own : { let h = sourceBVH.closestPoints(pts); return (h.faces, h.weights) }()
+            var truth = Image(width: g.width, height: g.height, channels: 3, fill: 1)
+            var px = [Float](repeating: 0, count: 3)
+            for (q, i) in pixels.enumerated() {
+                let f = Int(hit.faces[q])
+                guard f >= 0 else { continue }
+                sourceColor(f, hit.weights, q, &px)
+                for ch in 0..<3 { truth.pixels[3 * i + ch] = px[ch] }
+            }
+            views.append(RenderedView(camera: cam, gbuffer: g, truth: truth))
+        }
+        return views
     }
 
     /// Point-cloud eigenbases are not in the mesh cache; kept here for the life of the process
