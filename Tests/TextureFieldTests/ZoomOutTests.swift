@@ -4,6 +4,17 @@ import Spectral
 import Testing
 import TextureField
 
+/// An ellipsoid (axes 2, 1, 0.6: no repeated low eigenvalues) with a lopsided bump.
+private func bumpyEllipsoid(subdivisions: Int) -> Mesh {
+    var m = Mesh.icosphere(subdivisions: subdivisions)
+    for i in 0..<m.vertexCount {
+        let p = m.position(i)
+        let r = 1 + 0.2 * p.x * p.y + 0.15 * p.z * p.z * p.z + 0.1 * p.y
+        m.positions[3 * i] *= 2 * r; m.positions[3 * i + 1] *= r; m.positions[3 * i + 2] *= 0.6 * r
+    }
+    return m
+}
+
 @Suite struct ZoomOutTests {
     /// An asymmetric bumpy ellipsoid and an ARAP-bent copy (the same vertices: the true map is the
     /// identity). ZoomOut from the sign search, with no correspondence, finds a map whose mean
@@ -11,13 +22,7 @@ import TextureField
     /// random map: 15–30 %); with the target's vertices shuffled it finds the
     /// shuffle.
     @Test func recoversTheMapOfADeformation() throws {
-        var m = Mesh.icosphere(subdivisions: 10)
-        for i in 0..<m.vertexCount {
-            let p = m.position(i)
-            // An ellipsoid (axes 2, 1, 0.6: no repeated low eigenvalues) with a lopsided bump.
-            let r = 1 + 0.2 * p.x * p.y + 0.15 * p.z * p.z * p.z + 0.1 * p.y
-            m.positions[3 * i] *= 2 * r; m.positions[3 * i + 1] *= r; m.positions[3 * i + 2] *= 0.6 * r
-        }
+        let m = bumpyEllipsoid(subdivisions: 10)
         let (h, t) = DeformationPose.bend.handles(on: m, angle: 40)
         let d = try ARAP.deform(m, handles: h, targets: t, iterations: 30).mesh
         let options = EigenOptions(k: 60)
@@ -47,12 +52,7 @@ import TextureField
     /// On a subdivided copy (new vertices at edge midpoints, on the source's surface) a vertex map
     /// is off by half an edge at best; the point map onto the source's triangles comes closer.
     @Test func pointMapBeatsVertexMapOnASubdivision() throws {
-        var m = Mesh.icosphere(subdivisions: 8)
-        for i in 0..<m.vertexCount {
-            let p = m.position(i)
-            let r = 1 + 0.2 * p.x * p.y + 0.15 * p.z * p.z * p.z + 0.1 * p.y
-            m.positions[3 * i] *= 2 * r; m.positions[3 * i + 1] *= r; m.positions[3 * i + 2] *= 0.6 * r
-        }
+        let m = bumpyEllipsoid(subdivisions: 8)
         let d = m.subdivided()
         let options = EigenOptions(k: 40)
         let bs = try Eigenbasis.compute(mesh: m, options: options), bt = try Eigenbasis.compute(mesh: d, options: options)
