@@ -89,7 +89,7 @@ public enum PointCloudLaplacian {
         centroid /= Double(m + 1)
         var flat = [Double]()
         flat.reserveCapacity(3 * m)
-        for j in neigh { let o = point(j) - centroid; flat += [o.x, o.y, o.z] }
+        for j in neigh { let o = point(j) - centroid; flat.append(o.x); flat.append(o.y); flat.append(o.z) }
         var nv = [Double](repeating: 0, count: 3)
         guard tf_neighbourhood_normal(flat, Int64(m), &nv) == TF_OK, nv.allSatisfy({ $0.isFinite }) else { return false }
         let normal = SIMD3(nv[0], nv[1], nv[2])

@@ -151,10 +151,10 @@ extension ExperimentCommand {
         static func jittered(_ m: Mesh, onto surface: Mesh) throws -> Mesh {
             var rng = SplitMix64(seed: 0)
             let h = 0.3 * m.meanEdgeLength()
-            let normals = SurfaceDataNormals.of(m)
+            let normals = SurfaceData.vertexNormals(m)
             var moved = [SIMD3<Double>]()
             for i in 0..<m.vertexCount {
-                let n = normals[i]
+                let n = SIMD3(Double(normals[3 * i]), Double(normals[3 * i + 1]), Double(normals[3 * i + 2]))
                 var d = SIMD3<Double>(Double.random(in: -1...1, using: &rng), Double.random(in: -1...1, using: &rng), Double.random(in: -1...1, using: &rng))
                 d -= n * (d * n).sum()
                 moved.append(m.position(i) + d * h * Double.random(in: 0...1, using: &rng))
@@ -230,19 +230,5 @@ extension ExperimentCommand {
             print(md, terminator: "")
             print("written: \(dir)/table.md, \(dir)/results.json")
         }
-    }
-}
-
-/// Area-weighted unit vertex normals in Double (for moving points along a surface).
-enum SurfaceDataNormals {
-    static func of(_ m: Mesh) -> [SIMD3<Double>] {
-        let f = SurfaceData.vertexNormals(m)
-        var out = [SIMD3<Double>]()
-        out.reserveCapacity(m.vertexCount)
-        for i in 0..<m.vertexCount {
-            let x = Double(f[3 * i]), y = Double(f[3 * i + 1]), z = Double(f[3 * i + 2])
-            out.append(SIMD3(x, y, z))
-        }
-        return out
     }
 }

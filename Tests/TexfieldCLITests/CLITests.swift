@@ -68,6 +68,15 @@ private func run(_ args: [String]) throws {
         try run(["eigs", dir + "/cloud.xyz", "-k", "4", "--out", dir + "/cloud", "--laplacian", "robust", "--quiet"])
         let cv = try NPY.read(path: dir + "/cloud/eigenvalues.npy").values
         #expect(abs(cv[1] - 2) < 0.2, "\(cv)")
+        // The union of the local triangulations as a mesh; both normal rules; --triangles refuses meshes.
+        try run(["laplacian", dir + "/cloud.xyz", "-o", dir + "/lc", "--triangles", dir + "/union.obj", "--quiet"])
+        let union = try Mesh.read(path: dir + "/union.obj")
+        #expect(union.vertexCount == mesh.vertexCount && union.triangleCount > mesh.vertexCount)
+        try run(["laplacian", dir + "/cloud.xyz", "-o", dir + "/lr", "--cloud-normals", "robust-laplacian-1.1", "--quiet"])
+        #expect(FileManager.default.fileExists(atPath: dir + "/lr/stiffness.npy"))
+        #expect { try run(["laplacian", dir + "/s.obj", "-o", dir + "/lm", "--triangles", dir + "/x.obj", "--quiet"]) } throws: {
+            "\($0)".contains("point clouds")
+        }
         try mesh.writePLY(path: dir + "/s.ply")
         try run(["eigs", dir + "/s.ply", "-k", "6", "--out", dir + "/ply", "--no-cache", "--quiet"])
         #expect(try NPY.read(path: dir + "/ply/eigenvalues.npy") == NPY.read(path: dir + "/cotan/eigenvalues.npy"))
