@@ -69,10 +69,10 @@ struct ExperimentCommand: ParsableCommand {
                 var c = options.configuration
                 c.encoding = e
                 c.seed = UInt64(s)
-                if !quiet { Terminal.error("[\(n + 1)/\(mine.count)] \(e.rawValue) seed \(s)") }
                 var o = FieldRun.Options()
                 o.keepCheckpoint = false
-                let m = try fitWithProgress(mesh: mesh, texture: texture, dir: dir, configuration: c, quiet: quiet, options: o)
+                let m = try fitOrResume(mesh: mesh, texture: texture, dir: dir, configuration: c,
+                                        label: "[\(n + 1)/\(mine.count)] \(e.rawValue) seed \(s)", quiet: quiet, options: o)
                 if !quiet {
                     Terminal.error(String(format: "    PSNR %.2f dB, DSSIM×100 %.3f, %d parameters, %.0f s", m.test.meanPSNR, m.test.meanDSSIM100,
                                           m.parameters, m.trainingSeconds))

@@ -12,19 +12,23 @@ import TextureField
 import Glibc
 #endif
 
-/// Set by SIGINT; the training loop stops at the next step and saves a checkpoint.
+/// Set by SIGINT (Ctrl-C) or SIGTERM (Slurm's `scancel`, a job's time limit); the training loop
+/// stops at the next step and saves a checkpoint.
 nonisolated(unsafe) var stopRequested: Int32 = 0
 
 func installInterruptHandler() {
-    // A parent may have blocked SIGINT (some process launchers do): unblock it, or Ctrl-C would
-    // stay pending until the run ends.
+    // A parent may have blocked the signals (some process launchers do): unblock them, or they
+    // would stay pending until the run ends.
     var set = sigset_t()
     sigemptyset(&set)
     sigaddset(&set, SIGINT)
+    sigaddset(&set, SIGTERM)
     pthread_sigmask(SIG_UNBLOCK, &set, nil)
-    signal(SIGINT) { _ in
-        stopRequested = 1
-        signal(SIGINT, SIG_DFL)  // a second Ctrl-C ends the process at once
+    for sig in [SIGINT, SIGTERM] {
+        signal(sig) { s in
+            stopRequested = 1
+            signal(s, SIG_DFL)  // a second signal ends the process at once
+        }
     }
 }
 
@@ -125,6 +129,28 @@ func runWithProgress(_ run: FieldRun, quiet: Bool, _ body: (FieldRun.Options, @e
         say("interrupted at step \(step); checkpoint in \(checkpoint)\ncontinue with: texfield fit --resume \(run.directory)")
         throw ExitCode(130)
     }
+}
+
+/// An experiment's fit into `dir`: continued from the checkpoint an interrupted attempt left
+/// there (Ctrl-C, `scancel`, a time limit, a killed machine: one is written every minute) when
+/// its configuration and inputs are this fit's, started afresh otherwise. Resuming gives the
+/// numbers an uninterrupted fit gives. `label` prefixes the one-line message.
+func fitOrResume(mesh: String, texture: String?, dir: String, configuration: FieldConfiguration, label: String, quiet: Bool,
+                 options: FieldRun.Options = FieldRun.Options()) throws -> FitMetrics {
+    let run = FieldRun(directory: dir)
+    if FileManager.default.fileExists(atPath: run.checkpointFile), !FileManager.default.fileExists(atPath: run.metricsFile),
+       var old = try? run.checkpointConfiguration(), let inputs = try? run.inputs(), (try? run.changedInputs())?.isEmpty == true {
+        old.givenCameras = nil
+        let abs = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
+        let sameFiles = inputs.mesh == abs(mesh) && inputs.photos == nil && (texture == nil || inputs.texture == abs(texture!))
+        if old == configuration && sameFiles {
+            if !quiet { Terminal.error("\(label): resuming its interrupted fit") }
+            return try runWithProgress(run, quiet: quiet, { o, e, stop in try run.resume(options: o, events: e, shouldStop: stop) },
+                                       options: options)
+        }
+    }
+    if !quiet { Terminal.error(label) }
+    return try fitWithProgress(mesh: mesh, texture: texture, dir: dir, configuration: configuration, quiet: quiet, options: options)
 }
 
 /// Fits `mesh` into `dir` with the progress shown.

@@ -88,8 +88,10 @@ extension ExperimentCommand {
                     var c = options.configuration
                     c.encoding = e
                     c.seed = UInt64(s)
-                    if !quiet { Terminal.error("[\(n + 1)/\(mine.count)] fit \(e.rawValue) seed \(s)") }
-                    _ = try fitWithProgress(mesh: mesh, texture: texture, dir: dir, configuration: c, quiet: quiet)
+                    var o = FieldRun.Options()
+                    o.keepCheckpoint = false
+                    _ = try fitOrResume(mesh: mesh, texture: texture, dir: dir, configuration: c,
+                                        label: "[\(n + 1)/\(mine.count)] fit \(e.rawValue) seed \(s)", quiet: quiet, options: o)
                 }
                 let run = FieldRun(directory: dir)
                 for t in tgts {
@@ -120,27 +122,27 @@ extension ExperimentCommand {
                 let file = "\(dir)/\(t.rawValue).\(t == .cloud ? "xyz" : "obj")"
                 out[t] = file
                 if FileManager.default.fileExists(atPath: file) { continue }
-                let tmp = file + ".partial" + (t == .cloud ? ".xyz" : ".obj")
+                // Written atomically (shards of an array may make the same target at once: each
+                // writes the same file whole, and the last rename wins).
                 switch t {
                 case .control: break
                 case .decimate:
-                    try m.decimated(toVertices: max(4, m.vertexCount / 2)).0.writeOBJ(path: tmp)
+                    try m.decimated(toVertices: max(4, m.vertexCount / 2)).0.writeOBJ(path: file)
                 case .remesh:
                     let projection = try SurfaceProjection(m)
-                    try m.remeshed(edgeLength: m.meanEdgeLength(), project: projection.project).writeOBJ(path: tmp)
+                    try m.remeshed(edgeLength: m.meanEdgeLength(), project: projection.project).writeOBJ(path: file)
                 case .subdivide:
-                    try jittered(m.subdivided(), onto: m).writeOBJ(path: tmp)
+                    try jittered(m.subdivided(), onto: m).writeOBJ(path: file)
                 case .cloud:
                     let s = try m.sample(count: cloudPoints, seed: 0)
                     var text = ""
                     text.reserveCapacity(s.count * 60)
                     for i in 0..<s.count { text += "\(s.points[3 * i]) \(s.points[3 * i + 1]) \(s.points[3 * i + 2])\n" }
-                    try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
+                    try AtomicFile.write(Data(text.utf8), to: file)
                 case .bend, .twist:
                     let (h, targets) = (t == .bend ? DeformationPose.bend : .twist).handles(on: m)
-                    try ARAP.deform(m, handles: h, targets: targets).mesh.writeOBJ(path: tmp)
+                    try ARAP.deform(m, handles: h, targets: targets).mesh.writeOBJ(path: file)
                 }
-                try FileManager.default.moveItem(atPath: tmp, toPath: file)
                 if !quiet { Terminal.error("target \(t.rawValue): \(file)") }
             }
             return out

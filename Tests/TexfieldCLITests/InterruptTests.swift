@@ -18,12 +18,18 @@ private func texfieldBinary() -> String? {
 
 /// Runs the binary; sends SIGINT after `interruptAfter` seconds when given. Returns the exit code
 /// (−2 when SIGINT ended the process before texfield installed its handler).
-private func run(_ binary: String, _ args: [String], interruptAfter: Double? = nil) throws -> Int32 {
+/// `stderr`: a file that receives the standard error.
+private func run(_ binary: String, _ args: [String], interruptAfter: Double? = nil, stderr: String? = nil) throws -> Int32 {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary)
     p.arguments = args
     p.standardOutput = FileHandle.nullDevice
-    p.standardError = FileHandle.nullDevice
+    if let f = stderr {
+        _ = FileManager.default.createFile(atPath: f, contents: nil)
+        p.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: f))
+    } else {
+        p.standardError = FileHandle.nullDevice
+    }
     try p.run()
     if let t = interruptAfter {
         Thread.sleep(forTimeInterval: t)
@@ -75,6 +81,52 @@ private func run(_ binary: String, _ args: [String], interruptAfter: Double? = n
             #expect(FileManager.default.fileExists(atPath: out + "/metrics.json") && FileManager.default.fileExists(atPath: out + "/texture.png"))
         }
         print("SIGINT outcomes (run of \(String(format: "%.1f", whole)) s): \(outcomes)")
+    }
+
+    /// `scancel` (SIGTERM) in the middle of an experiment's fit leaves a checkpoint; the
+    /// experiment run again resumes that fit (it used to start it over) and ends with the numbers
+    /// of an uninterrupted experiment.
+    @Test func experimentResumesAFitCutOffBySIGTERM() throws {
+        guard let binary = texfieldBinary() else {
+            print("skipped: the texfield binary was not built beside the tests (swift build -c release first)")
+            return
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-sigterm-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Mesh.torus(segments: 48, rings: 24).writeOBJ(path: dir + "/t.obj")
+        try #require(Data(base64Encoded: Self.png)).write(to: URL(fileURLWithPath: dir + "/t.png"))
+        let args = ["experiment", "encodings", dir + "/t.obj", dir + "/t.png", "--encodings", "eigen", "--seeds", "1", "-k", "64",
+                    "--steps", "600", "--batch", "1024", "--size", "64", "--test-views", "2"]
+        #expect(try run(binary, args + ["-o", dir + "/whole", "--quiet"]) == 0)
+        // Cut off once training has begun (the checkpoint of step 0 exists).
+        let out = dir + "/cut", run0 = out + "/runs/eigen-seed0"
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: binary)
+        p.arguments = args + ["-o", out, "--quiet"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        while p.isRunning && !FileManager.default.fileExists(atPath: run0 + "/checkpoint.safetensors") { Thread.sleep(forTimeInterval: 0.02) }
+        Thread.sleep(forTimeInterval: 0.3)
+        if p.isRunning { kill(p.processIdentifier, SIGTERM) }
+        p.waitUntilExit()
+        guard p.terminationStatus == 130 else {
+            print("skipped: the fit finished before SIGTERM arrived (exit \(p.terminationStatus))")
+            return
+        }
+        #expect(FileManager.default.fileExists(atPath: run0 + "/checkpoint.safetensors"))
+        #expect(!FileManager.default.fileExists(atPath: run0 + "/metrics.json"))
+        let stderr = dir + "/stderr.txt"
+        #expect(try run(binary, args + ["-o", out], stderr: stderr) == 0)
+        let log = try String(contentsOfFile: stderr, encoding: .utf8)
+        #expect(log.contains("eigen seed 0: resuming its interrupted fit") && log.contains("resuming at step "), "\(log.prefix(2000))")
+        func test(_ d: String) throws -> String {
+            let j = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: d + "/runs/eigen-seed0/metrics.json"))) as? [String: Any]
+            let t = try #require(j?["test"])
+            return String(decoding: try JSONSerialization.data(withJSONObject: t, options: [.sortedKeys]), as: UTF8.self)
+        }
+        #expect(try test(out) == test(dir + "/whole"))
     }
 
     /// A 16 × 16 two-colour PNG.
