@@ -52,13 +52,18 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                 throw Error(TF_ERR_INVALID, "the dense method is limited to 20000 vertices");
             solve_dense(*ops, k, lam, Phi);
         } else {
+            // The slicing's dense products run on its own threads (par_dense.hpp): OpenBLAS on one.
+            par::SingleThreadedBLAS single;
             solve_sliced(*ops, S, lam, Phi, st);
         }
         st.method = method;
         fix_signs(Phi);
         Vec res;
         double tc = now_seconds();
-        check_pairs(*ops, Phi, lam, res, st.orthonormality_error, S.threads);
+        {
+            par::SingleThreadedBLAS single;
+            check_pairs(*ops, Phi, lam, res, st.orthonormality_error, S.threads);
+        }
         st.seconds_check = now_seconds() - tc;
         st.max_residual = res.size() ? res.maxCoeff() : 0;
         for (int64_t j = 0; j < k; ++j) values[j] = lam[j];
@@ -86,6 +91,7 @@ extern "C" tf_status tf_eigs_check(const tf_operators *ops, int64_t k, const dou
             for (int64_t j = 0; j < k; ++j) Phi(i, j) = vectors[i * k + j];
         Vec lam = Eigen::Map<const Vec>(values, k), res;
         double o = 0;
+        par::SingleThreadedBLAS single;
         check_pairs(*ops, Phi, lam, res, o, 2);
         for (int64_t j = 0; j < k; ++j) residuals[j] = res[j];
         if (ortho) *ortho = o;

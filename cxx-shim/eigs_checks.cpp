@@ -1,5 +1,6 @@
 // Checks and conventions of the eigensolver: residuals, M-orthonormality, signs; LAPACK dsyevd.
 #include "eigs_internal.hpp"
+#include "par_dense.hpp"
 #include "texfield_blas_control.h"
 
 namespace tf {
@@ -73,24 +74,25 @@ void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &r
     for (auto &th : pool) th.join();
     if (!with_orthonormality) return;
 
-    // G = Phi^T M Phi, accumulated over chunks of rows.
+    // G = Phi^T M Phi, upper triangle, by blocks of 64 columns: each block is one item of
+    // par::for_each and sums its chunks of rows in order, so no bit depends on the thread count.
     Mat G = Mat::Zero(k, k);
-    const int64_t chunk = 4096;
-    Mat S, T;
-    for (int64_t r0 = 0; r0 < n; r0 += chunk) {
-        int64_t nr = std::min(chunk, n - r0);
-        if (ops.diagonal_mass) {
-            S = Phi.middleRows(r0, nr);
-            for (int64_t i = 0; i < nr; ++i) S.row(i) *= std::sqrt(ops.lumped[r0 + i]);
-            cblas_dsyrk(CblasColMajor, CblasUpper, CblasTrans, int(k), int(nr), 1.0, S.data(),
-                        int(nr), 1.0, G.data(), int(k));
-        } else {
-            T = ops.M.middleCols(r0, nr).transpose() * Phi; // rows r0.. of M Phi
-            S = Phi.middleRows(r0, nr);
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(k), int(k), int(nr), 1.0,
-                        S.data(), int(nr), T.data(), int(nr), 1.0, G.data(), int(k));
+    const int64_t chunk = 4096, width = 64;
+    par::for_each((k + width - 1) / width, threads, [&](int64_t blk) {
+        const int64_t j0 = blk * width, w = std::min(width, k - j0), top = j0 + w;
+        Mat T;
+        for (int64_t r0 = 0; r0 < n; r0 += chunk) {
+            const int64_t nr = std::min(chunk, n - r0);
+            if (ops.diagonal_mass) {
+                T = Phi.block(r0, j0, nr, w);
+                for (int64_t i = 0; i < nr; ++i) T.row(i) *= ops.lumped[r0 + i];
+            } else {
+                T = ops.M.middleCols(r0, nr).transpose() * Phi.middleCols(j0, w); // rows r0.. of M Phi
+            }
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(top), int(w), int(nr), 1.0, Phi.data() + r0,
+                        int(n), T.data(), int(nr), 1.0, G.data() + j0 * k, int(k));
         }
-    }
+    });
     ortho = 0;
     for (int64_t j = 0; j < k; ++j)
         for (int64_t i = 0; i <= j; ++i)

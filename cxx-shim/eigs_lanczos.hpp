@@ -3,6 +3,7 @@
 // (L - sigma M)^-1 M with BLAS-3 re-orthogonalisation in the M-inner product.
 #pragma once
 #include "eigs_internal.hpp"
+#include "par_dense.hpp"
 
 namespace tf {
 namespace eig {
@@ -122,10 +123,8 @@ class Slice {
         auto project = [&](int64_t c0, int64_t cols) {
             C.resize(cols, b);
             apply_mass(ops_, W, MW.data(), b);
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(cols), b, int(n), 1.0,
-                        Q_.data() + c0 * n, int(n), MW.data(), int(n), 0.0, C.data(), int(cols));
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), b, int(cols), -1.0,
-                        Q_.data() + c0 * n, int(n), C.data(), int(cols), 1.0, W, int(n));
+            par::gemm_tn(S_.threads, n, int(cols), b, Q_.data() + c0 * n, n, MW.data(), n, C.data(), int(cols));
+            par::gemm_nn(S_.threads, n, b, int(cols), -1.0, Q_.data() + c0 * n, n, C.data(), int(cols), 1.0, W, n);
             H_.block(c0, d_, cols, b) += C;
         };
         auto mnorms = [&](Vec &out) {
@@ -160,10 +159,8 @@ class Slice {
             double *Wn = Q_.data() + filled_ * n;
             Mat MWn(n, b), C2(filled_, b);
             apply_mass(ops_, Wn, MWn.data(), b);
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(filled_), b, int(n), 1.0,
-                        Q_.data(), int(n), MWn.data(), int(n), 0.0, C2.data(), int(filled_));
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), b, int(filled_), -1.0,
-                        Q_.data(), int(n), C2.data(), int(filled_), 1.0, Wn, int(n));
+            par::gemm_tn(S_.threads, n, int(filled_), b, Q_.data(), n, MWn.data(), n, C2.data(), int(filled_));
+            par::gemm_nn(S_.threads, n, b, int(filled_), -1.0, Q_.data(), n, C2.data(), int(filled_), 1.0, Wn, n);
             H_.block(0, d_, filled_, b) += C2 * R;
             Mat R2;
             orthonormalize_block(filled_, R2, rng_);
@@ -207,8 +204,7 @@ class Slice {
         for (size_t c = 0; c < idx.size(); ++c) Ssel.col(c) = r.S.col(idx[c]);
         Mat Y(n, idx.size());
         if (!idx.empty())
-            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), int(idx.size()), d_, 1.0,
-                        Q_.data(), int(n), Ssel.data(), d_, 0.0, Y.data(), int(n));
+            par::gemm_nn(S_.threads, n, int(idx.size()), d_, 1.0, Q_.data(), n, Ssel.data(), d_, 0.0, Y.data(), n);
         return Y;
     }
 
@@ -255,10 +251,8 @@ class Slice {
         }
         Mat LZ = ops_.L * Z;
         Mat A(c, c), B(c, c);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, c, int(n), 1.0, Z.data(), int(n),
-                    LZ.data(), int(n), 0.0, A.data(), c);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, c, c, int(n), 1.0, Z.data(), int(n),
-                    MZ.data(), int(n), 0.0, B.data(), c);
+        par::gemm_tn(S_.threads, n, c, c, Z.data(), n, LZ.data(), n, A.data(), c);
+        par::gemm_tn(S_.threads, n, c, c, Z.data(), n, MZ.data(), n, B.data(), c);
         A = 0.5 * (A + A.transpose()).eval();
         B = 0.5 * (B + B.transpose()).eval();
         Eigen::LLT<Mat> llt(B);
@@ -269,8 +263,7 @@ class Slice {
         C = 0.5 * (C + C.transpose()).eval();
         dense_symmetric_eigen(C, lambda);
         Mat X = Rinv * C;
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(n), c, c, 1.0, Z.data(), int(n),
-                    X.data(), c, 0.0, Y.data(), int(n));
+        par::gemm_nn(S_.threads, n, c, c, 1.0, Z.data(), n, X.data(), c, 0.0, Y.data(), n);
         st_.seconds_ritz += now_seconds() - t0;
     }
 
@@ -314,8 +307,7 @@ class Slice {
         R = Mat::Identity(b, b);
         for (int pass = 0; pass < 2; ++pass) {
             apply_mass(ops_, W, MW.data(), b);
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, b, b, int(n), 1.0, W, int(n),
-                        MW.data(), int(n), 0.0, G.data(), b);
+            par::gemm_tn(S_.threads, n, b, b, W, n, MW.data(), n, G.data(), b);
             G = 0.5 * (G + G.transpose()).eval();
             Eigen::LLT<Mat> llt(G);
             Mat U = llt.matrixU();
@@ -324,8 +316,7 @@ class Slice {
                 Eigen::Map<Mat>(W, n, b) = W0;
                 return false;
             }
-            cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, int(n), b,
-                        1.0, U.data(), b, W, int(n));
+            par::trsm_right_upper(S_.threads, n, b, U.data(), b, W, n);
             R = (U * R).eval();
         }
         return true;

@@ -16,8 +16,8 @@ public enum EigenMethod: String, Sendable, Codable, CaseIterable {
 }
 
 /// Options of `Eigenbasis.compute`. Every field changes the result (and the cache key) except
-/// `threads`, which changes only the time — and the last bits where OpenBLAS's reductions depend
-/// on the thread count.
+/// `threads`, which changes only the time (spectrum slicing gives the same bits at any count; the
+/// dense method's LAPACK call, on small meshes, may differ in the last bits).
 public struct EigenOptions: Sendable, Codable, Equatable {
     /// Number of smallest eigenpairs, 1 <= k <= n (including the constant one of each component).
     public var k: Int
