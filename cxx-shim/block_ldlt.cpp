@@ -11,10 +11,8 @@ BlockLDLT::BlockLDLT(const SpMat &pattern) : n_(int(pattern.rows())) {
 bool BlockLDLT::factorize(const SpMat &K) {
     ldlt_.factorize(K);
     if (ldlt_.info() != Eigen::Success) return false;
-    const SpMat &Lm = ldlt_.matrixL().nestedExpression();
-    Lp_.assign(Lm.outerIndexPtr(), Lm.outerIndexPtr() + n_ + 1);
-    Li_.assign(Lm.innerIndexPtr(), Lm.innerIndexPtr() + Lm.nonZeros());
-    Lx_.assign(Lm.valuePtr(), Lm.valuePtr() + Lm.nonZeros());
+    if (!ldlt_.matrixL().nestedExpression().isCompressed())
+        throw Error(TF_ERR_INTERNAL, "the LDL^T factor is not in compressed storage");
     Vec D = ldlt_.vectorD();
     Dinv_.resize(n_);
     negatives_ = 0;
@@ -89,8 +87,10 @@ __attribute__((target("avx2,fma"))) static void ldlt_rows8_avx2(int n, const int
 
 void BlockLDLT::solve_rows(double *Y, int w) const {
     static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    const int *Lp = Lp_.data(), *Li = Li_.data();
-    const double *Lx = Lx_.data(), *Di = Dinv_.data();
+    // The factor is read where Eigen keeps it (no copy: it is the largest object after the basis).
+    const SpMat &Lm = ldlt_.matrixL().nestedExpression();
+    const int *Lp = Lm.outerIndexPtr(), *Li = Lm.innerIndexPtr();
+    const double *Lx = Lm.valuePtr(), *Di = Dinv_.data();
     if (w == 4 && avx2) return ldlt_rows4_avx2(n_, Lp, Li, Lx, Di, Y);
     if (w == 8 && avx2) return ldlt_rows8_avx2(n_, Lp, Li, Lx, Di, Y);
     if (w == 4) return ldlt_rows<4>(n_, Lp, Li, Lx, Di, Y, 4);

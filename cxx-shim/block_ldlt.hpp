@@ -31,14 +31,14 @@ class BlockLDLT {
     // Reference version: Eigen's column-by-column solve, used by the tests.
     void solve_reference(const double *B, double *X, int b) const;
 
-    int64_t factor_nonzeros() const { return int64_t(Li_.size()); }
+    int64_t factor_nonzeros() const { return int64_t(ldlt_.matrixL().nestedExpression().nonZeros()); }
 
   private:
     void solve_rows(double *Y, int w) const;
     Eigen::SimplicialLDLT<SpMat, Eigen::Lower, Eigen::AMDOrdering<int>> ldlt_;
     int n_ = 0;
-    std::vector<int> Lp_, Li_, perm_;
-    std::vector<double> Lx_, Dinv_;
+    std::vector<int> perm_;
+    std::vector<double> Dinv_;
     int64_t negatives_ = 0;
 };
 

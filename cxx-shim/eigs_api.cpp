@@ -6,7 +6,7 @@ using namespace tf;
 using namespace tf::eig;
 
 extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, double *values,
-                             double *vectors, double *residuals, tf_eigs_stats *stats, char *err,
+                             double *vectors, double *residuals_out, tf_eigs_stats *stats, char *err,
                              size_t errlen) {
     return guarded(err, errlen, [&] {
         double t0 = now_seconds();
@@ -46,35 +46,37 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                             (n <= 20000 ? "; the dense method computes any k <= n"
                                         : "; the dense method is limited to 20000 vertices"));
         Vec lam;
-        Mat Phi;
         if (method == 1) {
             if (n > 20000)
                 throw Error(TF_ERR_INVALID, "the dense method is limited to 20000 vertices");
+            Mat Phi;
             solve_dense(*ops, k, lam, Phi);
+            // Column-major Phi to the row-major output, in tiles that stay in cache.
+            const int64_t T = 64;
+            for (int64_t i0 = 0; i0 < n; i0 += T)
+                for (int64_t j0 = 0; j0 < k; j0 += T)
+                    for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
+                        for (int64_t i = i0; i < std::min(n, i0 + T); ++i) vectors[i * k + j] = Phi(i, j);
         } else {
             // The slicing's dense products run on its own threads (par_dense.hpp): OpenBLAS on one.
+            // Its slices' vectors go straight to the output: the result is never held twice.
             par::SingleThreadedBLAS single;
-            solve_sliced(*ops, S, lam, Phi, st);
+            solve_sliced(*ops, S, lam, vectors, st);
         }
         st.method = method;
-        fix_signs(Phi);
+        fix_signs(vectors, n, k);
         Vec res;
         double tc = now_seconds();
         {
             par::SingleThreadedBLAS single;
-            check_pairs(*ops, Phi, lam, res, st.orthonormality_error, S.threads);
+            residuals(*ops, vectors, k, 1, k, lam, res, S.threads);
+            st.orthonormality_error = orthonormality_error(*ops, vectors, k, S.threads);
         }
         st.seconds_check = now_seconds() - tc;
         st.max_residual = res.size() ? res.maxCoeff() : 0;
         for (int64_t j = 0; j < k; ++j) values[j] = lam[j];
-        if (residuals)
-            for (int64_t j = 0; j < k; ++j) residuals[j] = res[j];
-        // Column-major Phi to row-major output, in tiles that stay in cache.
-        const int64_t T = 64;
-        for (int64_t i0 = 0; i0 < n; i0 += T)
-            for (int64_t j0 = 0; j0 < k; j0 += T)
-                for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
-                    for (int64_t i = i0; i < std::min(n, i0 + T); ++i) vectors[i * k + j] = Phi(i, j);
+        if (residuals_out)
+            for (int64_t j = 0; j < k; ++j) residuals_out[j] = res[j];
         S.cancel.report(1.0);
         st.seconds_total = now_seconds() - t0;
         if (stats) *stats = st;
@@ -85,14 +87,10 @@ extern "C" tf_status tf_eigs_check(const tf_operators *ops, int64_t k, const dou
                                    const double *vectors, double *residuals, double *ortho,
                                    char *err, size_t errlen) {
     return guarded(err, errlen, [&] {
-        const int64_t n = ops->n;
-        Mat Phi(n, k);
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t j = 0; j < k; ++j) Phi(i, j) = vectors[i * k + j];
         Vec lam = Eigen::Map<const Vec>(values, k), res;
-        double o = 0;
         par::SingleThreadedBLAS single;
-        check_pairs(*ops, Phi, lam, res, o, 2);
+        eig::residuals(*ops, vectors, k, 1, k, lam, res, 2);
+        double o = orthonormality_error(*ops, vectors, k, 2);
         for (int64_t j = 0; j < k; ++j) residuals[j] = res[j];
         if (ortho) *ortho = o;
     });

@@ -40,76 +40,95 @@ void apply_mass(const tf_operators &ops, const double *X, double *Y, int b) {
     }
 }
 
-// Relative residuals and the M-orthonormality error of eigenpairs (Phi column-major n x k).
-void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res,
-                 double &ortho, int threads, bool with_orthonormality) {
-    const int64_t n = ops.n, k = Phi.cols();
+// Relative residuals ||L phi - lambda M phi|| / (|lambda| ||M phi||) of the k eigenpairs held at
+// X (column j of n rows: X[i * rs + j * cs]); the reference scale replaces |lambda| near zero.
+// Columns are copied out in blocks of 16, one block per item of par::for_each: per-column
+// arithmetic, so no bit depends on the thread count.
+void residuals(const tf_operators &ops, const double *X, int64_t rs, int64_t cs, int64_t k, const Vec &lam, Vec &res,
+               int threads) {
+    const int64_t n = ops.n, width = 16;
     res.resize(k);
-    ortho = 0;
     if (k == 0) return;
     double lref = 0;
     for (int64_t j = 0; j < k; ++j) lref = std::max(lref, std::abs(lam[j]));
     if (lref == 0) lref = ops.L.diagonal().cwiseAbs().maxCoeff() / ops.lumped.maxCoeff();
-    auto work = [&](int64_t c0, int64_t c1) {
-        Vec r(n), m(n);
-        for (int64_t j = c0; j < c1; ++j) {
-            r.noalias() = ops.L * Phi.col(j);
-            if (ops.diagonal_mass)
-                m = ops.lumped.cwiseProduct(Phi.col(j));
-            else
-                m.noalias() = ops.M * Phi.col(j);
-            r -= lam[j] * m;
+    par::for_each((k + width - 1) / width, threads, [&](int64_t blk) {
+        const int64_t j0 = blk * width, w = std::min(width, k - j0);
+        Mat Y(n, w), R, MY;
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t c = 0; c < w; ++c) Y(i, c) = X[i * rs + (j0 + c) * cs];
+        R.noalias() = ops.L * Y;
+        if (ops.diagonal_mass)
+            MY = ops.lumped.asDiagonal() * Y;
+        else
+            MY.noalias() = ops.M * Y;
+        for (int64_t c = 0; c < w; ++c) {
+            const int64_t j = j0 + c;
             double scale = std::abs(lam[j]) > 1e-8 * lref ? std::abs(lam[j]) : lref;
-            double mn = m.norm();
-            res[j] = mn > 0 ? r.norm() / (scale * mn) : INFINITY;
+            double mn = MY.col(c).norm();
+            res[j] = mn > 0 ? (R.col(c) - lam[j] * MY.col(c)).norm() / (scale * mn) : INFINITY;
         }
-    };
-    std::vector<std::thread> pool;
-    int64_t per = (k + threads - 1) / std::max(1, threads);
-    for (int t = 1; t < threads; ++t) {
-        int64_t c0 = t * per, c1 = std::min(k, c0 + per);
-        if (c0 < c1) pool.emplace_back(work, c0, c1);
-    }
-    work(0, std::min(k, per));
-    for (auto &th : pool) th.join();
-    if (!with_orthonormality) return;
+    });
+}
 
-    // G = Phi^T M Phi, upper triangle, by blocks of 64 columns: each block is one item of
-    // par::for_each and sums its chunks of rows in order, so no bit depends on the thread count.
+void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res, int threads) {
+    residuals(ops, Phi.data(), 1, ops.n, Phi.cols(), lam, res, threads);
+}
+
+// max |Phi^T M Phi - I| for the row-major n x k matrix X. G's upper triangle by blocks of 64
+// columns, each one item of par::for_each summing its chunks of rows in order.
+double orthonormality_error(const tf_operators &ops, const double *X, int64_t k, int threads) {
+    const int64_t n = ops.n, chunk = 4096, width = 64;
+    if (k == 0) return 0;
     Mat G = Mat::Zero(k, k);
-    const int64_t chunk = 4096, width = 64;
     par::for_each((k + width - 1) / width, threads, [&](int64_t blk) {
         const int64_t j0 = blk * width, w = std::min(width, k - j0), top = j0 + w;
-        Mat T;
+        Mat T, Y;
+        if (!ops.diagonal_mass) { // M X[:, j0 .. j0+w) once
+            Y.resize(n, w);
+            for (int64_t i = 0; i < n; ++i)
+                for (int64_t c = 0; c < w; ++c) Y(i, c) = X[i * k + j0 + c];
+            Y = (ops.M * Y).eval();
+        }
         for (int64_t r0 = 0; r0 < n; r0 += chunk) {
             const int64_t nr = std::min(chunk, n - r0);
             if (ops.diagonal_mass) {
-                T = Phi.block(r0, j0, nr, w);
-                for (int64_t i = 0; i < nr; ++i) T.row(i) *= ops.lumped[r0 + i];
+                T.resize(nr, w);
+                for (int64_t i = 0; i < nr; ++i)
+                    for (int64_t c = 0; c < w; ++c) T(i, c) = ops.lumped[r0 + i] * X[(r0 + i) * k + j0 + c];
             } else {
-                T = ops.M.middleCols(r0, nr).transpose() * Phi.middleCols(j0, w); // rows r0.. of M Phi
+                T = Y.middleRows(r0, nr);
             }
-            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, int(top), int(w), int(nr), 1.0, Phi.data() + r0,
-                        int(n), T.data(), int(nr), 1.0, G.data() + j0 * k, int(k));
+            // Rows r0.. of X, read as the column-major top x nr matrix at X + r0 k (leading k).
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(top), int(w), int(nr), 1.0, X + r0 * k, int(k),
+                        T.data(), int(nr), 1.0, G.data() + j0 * k, int(k));
         }
     });
-    ortho = 0;
+    double ortho = 0;
     for (int64_t j = 0; j < k; ++j)
-        for (int64_t i = 0; i <= j; ++i)
-            ortho = std::max(ortho, std::abs(G(i, j) - (i == j ? 1.0 : 0.0)));
+        for (int64_t i = 0; i <= j; ++i) ortho = std::max(ortho, std::abs(G(i, j) - (i == j ? 1.0 : 0.0)));
+    return ortho;
 }
 
-// Fixes each eigenvector's sign: the first entry whose magnitude is within 1e-6 (relative)
-// of the largest is made positive.
-void fix_signs(Mat &Phi) {
-    for (int64_t j = 0; j < Phi.cols(); ++j) {
-        double mx = Phi.col(j).cwiseAbs().maxCoeff();
-        for (int64_t i = 0; i < Phi.rows(); ++i)
-            if (std::abs(Phi(i, j)) >= (1 - 1e-6) * mx) {
-                if (Phi(i, j) < 0) Phi.col(j) *= -1.0;
-                break;
+// Fixes each eigenvector's sign (row-major n x k X): the first entry whose magnitude is within
+// 1e-6 (relative) of the column's largest is made positive. Reads X by rows.
+void fix_signs(double *X, int64_t n, int64_t k) {
+    std::vector<double> mx(size_t(k), 0.0);
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < k; ++j) mx[j] = std::max(mx[j], std::abs(X[i * k + j]));
+    std::vector<signed char> sign(size_t(k), 0);
+    int64_t open = k;
+    for (int64_t i = 0; i < n && open > 0; ++i)
+        for (int64_t j = 0; j < k; ++j) {
+            const double x = X[i * k + j];
+            if (sign[j] == 0 && std::abs(x) >= (1 - 1e-6) * mx[j]) {
+                sign[j] = x < 0 ? -1 : 1;
+                --open;
             }
-    }
+        }
+    for (int64_t i = 0; i < n; ++i)
+        for (int64_t j = 0; j < k; ++j)
+            if (sign[j] < 0) X[i * k + j] = -X[i * k + j];
 }
 
 } // namespace eig

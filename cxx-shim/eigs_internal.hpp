@@ -48,13 +48,18 @@ struct Cancel {
     }
 };
 
-// Relative residuals and the M-orthonormality error of eigenpairs (Phi column-major n x k).
-void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res,
-                 double &ortho, int threads, bool with_orthonormality = true);
+// Relative residuals ||L phi - lambda M phi|| / (|lambda| ||M phi||) of the k eigenpairs at X,
+// entry (i, j) at X[i * rs + j * cs] (row-major: rs = k, cs = 1; column-major: rs = 1, cs = n).
+void residuals(const tf_operators &ops, const double *X, int64_t rs, int64_t cs, int64_t k, const Vec &lam, Vec &res,
+               int threads);
+// The same for column-major Phi.
+void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res, int threads);
+// max |Phi^T M Phi - I| for the row-major n x k matrix X.
+double orthonormality_error(const tf_operators &ops, const double *X, int64_t k, int threads);
 
-// Fixes each eigenvector's sign: the first entry whose magnitude is within 1e-6 (relative)
-// of the largest is made positive.
-void fix_signs(Mat &Phi);
+// Fixes each eigenvector's sign (row-major n x k): the first entry whose magnitude is within
+// 1e-6 (relative) of the largest is made positive.
+void fix_signs(double *X, int64_t n, int64_t k);
 
 // The k smallest eigenpairs by dense LAPACK (n <= 20000).
 void solve_dense(const tf_operators &ops, int64_t k, Vec &lam, Mat &Phi);
@@ -69,8 +74,9 @@ struct Settings {
     Cancel cancel;
 };
 
-// The k smallest eigenpairs by spectrum slicing.
-void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi, tf_eigs_stats &st);
+// The k smallest eigenpairs by spectrum slicing; the eigenvectors go to `out`, row-major n x k
+// (each slice's vectors are freed as they are copied there).
+void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, double *out, tf_eigs_stats &st);
 
 } // namespace eig
 } // namespace tf

@@ -32,6 +32,35 @@ struct ShiftedMatrix {
     }
 };
 
+// The Krylov basis: n x cap doubles, column-major, grown at the end by realloc. A basis of
+// more than glibc's mmap threshold lives in its own mapping, which realloc extends by mremap
+// without copying: growing it never holds the old and the new basis at once.
+class Columns {
+  public:
+    Columns() = default;
+    Columns(const Columns &) = delete;
+    Columns &operator=(const Columns &) = delete;
+    ~Columns() { std::free(p_); }
+    double *data() { return p_; }
+    const double *data() const { return p_; }
+    void grow(int64_t count) {
+        if (count <= size_) return;
+        void *q = std::realloc(p_, sizeof(double) * size_t(count));
+        if (!q) throw std::bad_alloc();
+        p_ = static_cast<double *>(q);
+        size_ = count;
+    }
+    void reset() {
+        std::free(p_);
+        p_ = nullptr;
+        size_ = 0;
+    }
+
+  private:
+    double *p_ = nullptr;
+    int64_t size_ = 0;
+};
+
 // One shift: its factorisation, inertia and block Lanczos state.
 class Slice {
   public:
@@ -82,7 +111,7 @@ class Slice {
         grow(std::min<int64_t>(n, std::max<int64_t>(4 * b, expected_dim)));
         SplitMix rng{seed ^ 0x5851f42d4c957f2dULL};
         for (int c = 0; c < b; ++c)
-            for (int64_t i = 0; i < n; ++i) Q_(i, c) = rng.uniform();
+            for (int64_t i = 0; i < n; ++i) Q_.data()[i + c * n] = rng.uniform();
         filled_ = 0;
         Mat R;
         orthonormalize_block(0, R, rng);
@@ -95,7 +124,7 @@ class Slice {
     void step() {
         const int64_t n = ops_.n;
         const int b = S_.b;
-        if (filled_ + b > cap_) grow(std::min<int64_t>(n, std::max<int64_t>(cap_ * 3 / 2, filled_ + b)));
+        if (filled_ + b > cap_) grow(std::min<int64_t>(n, std::max<int64_t>(cap_ * 5 / 4, filled_ + 4 * b)));
         if (filled_ + b > cap_) throw Error(TF_ERR_NOCONV, "Krylov space reached the matrix size");
         double *X = Q_.data() + d_ * n;
         double *W = Q_.data() + filled_ * n;
@@ -227,32 +256,35 @@ class Slice {
     void refine(Mat &Y, Vec &lambda, bool iterative_refinement) {
         const int64_t n = ops_.n;
         const int c = int(Y.cols());
-        Mat Z = Y;
-        Mat MZ(n, c);
-        apply_mass(ops_, Z.data(), MZ.data(), c);
+        // Three n x c matrices: Y (then Z), MZ, and W (the residual and its correction, then
+        // L Z, then the result).
+        Mat MZ(n, c), W;
+        apply_mass(ops_, Y.data(), MZ.data(), c);
         double t0 = now_seconds();
-        F_->solve(MZ.data(), Z.data(), c, S_.threads);
+        F_->solve(MZ.data(), Y.data(), c, S_.threads); // Z = K^{-1} M Y, in Y
         // One step of iterative refinement: the LDL^T of an indefinite K has no pivoting, so
         // its solves can lose digits to element growth; Z += K^{-1} (M Y - K Z) recovers them.
-        for (int it = 0; it < (iterative_refinement ? 1 : 0); ++it) {
-            Mat Rr = MZ - K_ * Z;
-            if (debug_level() >= 1) std::fprintf(stderr, "    IR %d: |r|/|b| = %g\n", it, Rr.norm() / MZ.norm());
-            Mat dZ(n, c);
-            F_->solve(Rr.data(), dZ.data(), c, S_.threads);
-            Z += dZ;
+        if (iterative_refinement) {
+            W.noalias() = K_ * Y;
+            W = MZ - W;
+            if (debug_level() >= 1) std::fprintf(stderr, "    IR: |r|/|b| = %g\n", W.norm() / MZ.norm());
+            F_->solve(W.data(), W.data(), c, S_.threads);
+            Y += W;
         }
         st_.seconds_solve += now_seconds() - t0;
         st_.solves += (iterative_refinement ? 2 : 1) * c;
         t0 = now_seconds();
-        apply_mass(ops_, Z.data(), MZ.data(), c);
+        apply_mass(ops_, Y.data(), MZ.data(), c);
         for (int j = 0; j < c; ++j) {
-            double nr = std::sqrt(std::max(0.0, Z.col(j).dot(MZ.col(j))));
-            if (nr > 0) { Z.col(j) /= nr; MZ.col(j) /= nr; }
+            double nr = std::sqrt(std::max(0.0, Y.col(j).dot(MZ.col(j))));
+            if (nr > 0) { Y.col(j) /= nr; MZ.col(j) /= nr; }
         }
-        Mat LZ = ops_.L * Z;
+        W.resize(n, c);
+        W.noalias() = ops_.L * Y;
         Mat A(c, c), B(c, c);
-        par::gemm_tn(S_.threads, n, c, c, Z.data(), n, LZ.data(), n, A.data(), c);
-        par::gemm_tn(S_.threads, n, c, c, Z.data(), n, MZ.data(), n, B.data(), c);
+        par::gemm_tn(S_.threads, n, c, c, Y.data(), n, W.data(), n, A.data(), c);
+        par::gemm_tn(S_.threads, n, c, c, Y.data(), n, MZ.data(), n, B.data(), c);
+        MZ.resize(0, 0);
         A = 0.5 * (A + A.transpose()).eval();
         B = 0.5 * (B + B.transpose()).eval();
         Eigen::LLT<Mat> llt(B);
@@ -263,12 +295,13 @@ class Slice {
         C = 0.5 * (C + C.transpose()).eval();
         dense_symmetric_eigen(C, lambda);
         Mat X = Rinv * C;
-        par::gemm_nn(S_.threads, n, c, c, 1.0, Z.data(), n, X.data(), c, 0.0, Y.data(), n);
+        par::gemm_nn(S_.threads, n, c, c, 1.0, Y.data(), n, X.data(), c, 0.0, W.data(), n);
+        Y.swap(W);
         st_.seconds_ritz += now_seconds() - t0;
     }
 
     void release() {
-        Q_.resize(0, 0);
+        Q_.reset();
         H_.resize(0, 0);
         F_.reset();
         K_.resize(0, 0);
@@ -277,7 +310,7 @@ class Slice {
   private:
     void grow(int64_t cap) {
         if (cap <= cap_) return;
-        Q_.conservativeResize(ops_.n, cap);
+        Q_.grow(ops_.n * cap);
         Mat H = Mat::Zero(cap + S_.b, cap + S_.b);
         if (cap_ > 0) H.topLeftCorner(H_.rows(), H_.cols()) = H_;
         H_.swap(H);
@@ -374,7 +407,8 @@ class Slice {
     SpMat K_; // L - sigma M, for the refinement residual
     double solve_error_ = 0;
     bool refine_solves_ = false;
-    Mat Q_, H_;
+    Columns Q_;
+    Mat H_;
     int64_t cap_ = 0, filled_ = 0;
     int d_ = 0;
     SplitMix rng_{0};

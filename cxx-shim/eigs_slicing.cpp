@@ -30,11 +30,11 @@ constexpr int kPlacementTries = 3;
 constexpr int64_t kLastBandNumerator = 5, kLastBandDenominator = 4;
 // The first shift sits at −0.01 / ρ, just below zero.
 constexpr double kFirstShift = -0.01;
-// Krylov dimensions relative to the expected count e and the block size b: the start
-// (4e + 8b), the first Ritz check (1.3e + 2b), the soft cap (3e + 6b + 40, grown by 3/2 up to)
+// Krylov dimensions relative to the expected count e and the block size b: the basis's first
+// capacity (2e + 4b; it then grows by a quarter, by mremap, without a copy), the first Ritz check (1.3e + 2b), the soft cap (3e + 6b + 40, grown by 3/2 up to)
 // the hard cap (12e + 20b + 200).
-constexpr double kStartPerExpected = 4, kCheckPerExpected = 1.3;
-constexpr int64_t kStartPerBlock = 8, kCheckPerBlock = 2;
+constexpr double kStartPerExpected = 2, kCheckPerExpected = 1.3;
+constexpr int64_t kStartPerBlock = 4, kCheckPerBlock = 2;
 constexpr int64_t kSoftPerExpected = 3, kSoftPerBlock = 6, kSoftExtra = 40;
 constexpr int64_t kHardPerExpected = 12, kHardPerBlock = 20, kHardExtra = 200;
 // Unconverged Ritz values this far above the slice's top (× its width) keep the upper side open.
@@ -66,7 +66,7 @@ class SlicingDriver {
     SlicingDriver(const tf_operators &ops, const Settings &S, tf_eigs_stats &st)
         : ops_(ops), S_(S), st_(st), shifted_(ops), pattern_(ops.L), rho_(ops.area / (4 * M_PI)) {}
 
-    void run(Vec &lam, Mat &Phi);
+    void run(Vec &lam, double *out);
 
   private:
     // What one slice must deliver.
@@ -85,7 +85,7 @@ class SlicingDriver {
     std::unique_ptr<Slice> place(double sprev, int64_t nuprev, int64_t target);
     void enter_repair(Job &job, const Slice &cur);
     SliceOutput solve_slice(Slice &cur, Job &job);
-    void gather(Vec &lam, Mat &Phi) const;
+    void flush_one();
 
     const tf_operators &ops_;
     const Settings &S_;
@@ -94,6 +94,11 @@ class SlicingDriver {
     const SpMat pattern_;
     double rho_;                    // eigenvalue density (Weyl: N(λ) ≈ area · λ / 4π, then measured)
     std::vector<SliceOutput> outs_; // accepted pairs, slice by slice
+    size_t flushed_ = 0;            // slices copied to the output (their vectors freed)
+    double *out_ = nullptr;         // the row-major n x k output
+    Vec lam_;                       // the output's eigenvalues
+    int64_t written_ = 0;           // columns of the output filled
+    double top_ = -INFINITY;        // the largest eigenvalue written
     int64_t found_total_ = 0;
     double lo_ = -INFINITY, sprev_ = 0;
     int64_t nuprev_ = 0, prev_above_ = 0;
@@ -215,14 +220,17 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
             std::vector<int> keep;
             for (int i = 0; i < refined.size(); ++i)
                 if (refined[i] >= lo_ && refined[i] < top) keep.push_back(i);
-            out.vectors.resize(n, keep.size());
+            // The kept columns moved to the front of Yall (keep is ascending), which is then cut
+            // to them and becomes the output: no second n x c matrix.
             out.lambda.clear();
             out.above.clear();
             for (size_t q = 0; q < keep.size(); ++q) {
-                out.vectors.col(q) = Yall.col(keep[q]);
+                if (int(q) != keep[q]) Yall.col(q) = Yall.col(keep[q]);
                 out.lambda.push_back(refined[keep[q]]);
                 out.above.push_back(refined[keep[q]] >= cur.sigma);
             }
+            Yall.conservativeResize(n, Eigen::Index(keep.size()));
+            out.vectors = std::move(Yall);
             if (keep.size() != sel.size()) {
                 // A refined value crossed an edge of the slice: take more Krylov steps.
                 if (debug_level() >= 1)
@@ -234,7 +242,7 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
             Vec res;
             double ortho = 0;
             Vec lv = Eigen::Map<Vec>(out.lambda.data(), out.lambda.size());
-            check_pairs(ops_, out.vectors, lv, res, ortho, S_.threads, false);
+            check_pairs(ops_, out.vectors, lv, res, S_.threads);
             if (debug_level() >= 1) {
                 int worst = 0;
                 for (int i = 0; i < res.size(); ++i) if (res[i] > res[worst]) worst = i;
@@ -289,9 +297,11 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
     return out;
 }
 
-void SlicingDriver::run(Vec &lam, Mat &Phi) {
+void SlicingDriver::run(Vec &lam, double *out) {
     const int64_t k = S_.k, c = S_.band;
     seed_ = S_.seed;
+    out_ = out;
+    lam_.resize(k);
     // The first shift sits just below zero (L is PSD, so nothing lies below it): the lowest
     // eigenpairs, whose relative residuals are the hardest to make small, are then the best
     // resolved by the shift-invert operator. Its slice is verified by the next shift's inertia.
@@ -337,36 +347,46 @@ void SlicingDriver::run(Vec &lam, Mat &Phi) {
         for (char a : out.above) prev_above_ += a;
         found_total_ += int64_t(out.lambda.size());
         outs_.push_back(std::move(out));
+        while (flushed_ + 1 < outs_.size()) flush_one();
         if (job.last || probe_only_next) break;
         lo_ = job.hi;
         sprev_ = cur->sigma;
         nuprev_ = cur->nu;
         cur = std::move(next);
     }
-    gather(lam, Phi);
+    while (flushed_ < outs_.size()) flush_one();
+    if (written_ < k)
+        throw Error(TF_ERR_NOCONV, "found " + std::to_string(written_) + " eigenpairs, wanted " + std::to_string(k));
+    lam = lam_;
 }
 
-// All slices' pairs sorted by eigenvalue; the first k kept.
-void SlicingDriver::gather(Vec &lam, Mat &Phi) const {
+// Copies the oldest unflushed slice's pairs, ascending, to the next columns of the output (up
+// to k in all) and frees its vectors. A slice is flushed once the next one is accepted: only the
+// last accepted slice can still change (enter_repair), and slices own disjoint, ascending
+// ranges, so the columns come out sorted. At most two slices' vectors are held at once.
+void SlicingDriver::flush_one() {
     const int64_t n = ops_.n, k = S_.k;
-    std::vector<std::pair<double, std::pair<int, int>>> all;
-    for (size_t s = 0; s < outs_.size(); ++s)
-        for (size_t i = 0; i < outs_[s].lambda.size(); ++i)
-            all.push_back({outs_[s].lambda[i], {int(s), int(i)}});
-    std::sort(all.begin(), all.end());
-    if (int64_t(all.size()) < k)
-        throw Error(TF_ERR_NOCONV, "found " + std::to_string(all.size()) + " eigenpairs, wanted " +
-                                       std::to_string(k));
-    lam.resize(k);
-    Phi.resize(n, k);
-    for (int64_t j = 0; j < k; ++j) {
-        lam[j] = all[j].first;
-        Phi.col(j) = outs_[all[j].second.first].vectors.col(all[j].second.second);
+    SliceOutput &o = outs_[flushed_++];
+    std::vector<int> order(o.lambda.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
+    std::sort(order.begin(), order.end(), [&](int x, int y) { return o.lambda[x] < o.lambda[y]; });
+    std::vector<std::pair<int64_t, int>> cols; // (column of the output, column of the slice)
+    for (int i : order) {
+        if (written_ >= k) break;
+        if (o.lambda[i] < top_)
+            throw Error(TF_ERR_INTERNAL, "spectral slices overlap at " + std::to_string(o.lambda[i]));
+        top_ = o.lambda[i];
+        lam_[written_] = o.lambda[i];
+        cols.push_back({written_++, i});
     }
+    for (int64_t r0 = 0; r0 < n; r0 += 64)
+        for (const auto &c : cols)
+            for (int64_t i = r0; i < std::min(n, r0 + 64); ++i) out_[i * k + c.first] = o.vectors(i, c.second);
+    o.vectors.resize(0, 0);
 }
 
-void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, Mat &Phi, tf_eigs_stats &st) {
-    SlicingDriver(ops, S, st).run(lam, Phi);
+void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, double *out, tf_eigs_stats &st) {
+    SlicingDriver(ops, S, st).run(lam, out);
 }
 
 } // namespace eig

@@ -24,9 +24,17 @@ public struct NPYArray: Sendable, Equatable {
 public enum NPY {
     /// Encodes `values` with `shape` as float64 (`<f8`) or float32 (`<f4`) in C order.
     public static func encode(shape: [Int], values: [Double], float32: Bool = false) throws -> Data {
-        let count = shape.reduce(1, *)
-        guard count == values.count else {
-            throw SpectralError.invalidInput("npy: shape \(shape) holds \(count) values, got \(values.count)")
+        var data = try header(shape: shape, count: values.count, float32: float32)
+        data.reserveCapacity(data.count + values.count * (float32 ? 4 : 8))
+        forEachPiece(values, float32: float32) { data.append(contentsOf: $0) }
+        return data
+    }
+
+    /// The header (magic, version 1.0, the dictionary padded to 64 bytes).
+    static func header(shape: [Int], count: Int, float32: Bool) throws -> Data {
+        let product = shape.reduce(1, *)
+        guard product == count else {
+            throw SpectralError.invalidInput("npy: shape \(shape) holds \(product) values, got \(count)")
         }
         let shapeText = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
         var header = "{'descr': '\(float32 ? "<f4" : "<f8")', 'fortran_order': False, 'shape': \(shapeText), }"
@@ -36,25 +44,41 @@ public enum NPY {
         let hl = UInt16(header.utf8.count)
         data.append(contentsOf: [UInt8(hl & 0xFF), UInt8(hl >> 8)])
         data.append(contentsOf: Array(header.utf8))
-        data.reserveCapacity(data.count + values.count * (float32 ? 4 : 8))
-        if float32 {
-            let f = values.map { Float($0).bitPattern.littleEndian }
-            f.withUnsafeBytes { data.append(contentsOf: $0) }
-        } else {
-            #if _endian(little)
-            values.withUnsafeBytes { data.append(contentsOf: $0) }
-            #else
-            let d = values.map { $0.bitPattern.littleEndian }
-            d.withUnsafeBytes { data.append(contentsOf: $0) }
-            #endif
-        }
         return data
     }
 
-    /// Writes an array atomically.
+    /// The little-endian bytes of `values` in pieces of at most 2^20 values (one piece's
+    /// conversion buffer at a time).
+    static func forEachPiece(_ values: [Double], float32: Bool, _ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+        let piece = 1 << 20
+        var start = 0
+        while start < values.count {
+            let end = min(values.count, start + piece)
+            if float32 {
+                let f = values[start..<end].map { Float($0).bitPattern.littleEndian }
+                try f.withUnsafeBytes { try body($0) }
+            } else {
+                #if _endian(little)
+                try values[start..<end].withUnsafeBytes { try body($0) }
+                #else
+                let d = values[start..<end].map { $0.bitPattern.littleEndian }
+                try d.withUnsafeBytes { try body($0) }
+                #endif
+            }
+            start = end
+        }
+    }
+
+    /// Writes an array atomically, streamed: memory beyond `values` stays at one piece of 2^20
+    /// values (an (n, k) eigenvector array is never copied whole).
     public static func write(path: String, shape: [Int], values: [Double], float32: Bool = false) throws {
-        let data = try encode(shape: shape, values: values, float32: float32)
-        do { try AtomicFile.write(data, to: path) } catch let e as FileWriteError {
+        let head = try header(shape: shape, count: values.count, float32: float32)
+        do {
+            try AtomicFile.write(to: path) { h in
+                try h.write(contentsOf: head)
+                try forEachPiece(values, float32: float32) { try h.write(contentsOf: Data($0)) }
+            }
+        } catch let e as FileWriteError {
             throw SpectralError.file(path: path, message: "cannot write: \(e.reason)")
         }
     }

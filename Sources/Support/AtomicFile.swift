@@ -15,6 +15,14 @@ public enum AtomicFile {
     /// Writes `data` to `path` atomically. Throws `FileWriteError` when the folder does not exist
     /// or the write or the rename fails (the temporary file is then removed).
     public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { try $0.write(contentsOf: data) }
+    }
+
+    /// Writes a file atomically from pieces: `body` writes them to the handle of the temporary
+    /// file (so a large array need not be copied into one `Data` first), which is then renamed
+    /// over `path`. Throws `FileWriteError` as `write(_:to:)` does, and rethrows what `body` throws
+    /// (the temporary file is removed in both cases).
+    public static func write(to path: String, body: (FileHandle) throws -> Void) throws {
         var path = path
         // Never replace a device, a pipe or a folder by the rename (as root, `-o /dev/null`
         // would otherwise destroy /dev/null); a symbolic link is followed to its regular file.
@@ -35,8 +43,21 @@ public enum AtomicFile {
             throw FileWriteError(path: path, reason: "folder \(dir.path) does not exist")
         }
         let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        guard FileManager.default.createFile(atPath: tmp.path, contents: nil) else {
+            throw FileWriteError(path: path, reason: "cannot create a file in \(dir.path): \(String(cString: strerror(errno)))")
+        }
         do {
-            try data.write(to: tmp)
+            let handle = try FileHandle(forWritingTo: tmp)
+            do {
+                try body(handle)
+                try handle.close()
+            } catch {
+                try? handle.close()
+                throw error
+            }
+        } catch let e as FileWriteError {
+            try? FileManager.default.removeItem(at: tmp)
+            throw e
         } catch {
             try? FileManager.default.removeItem(at: tmp)
             throw FileWriteError(path: path, reason: error.localizedDescription)

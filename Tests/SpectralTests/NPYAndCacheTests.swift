@@ -28,6 +28,24 @@ import Testing
         #expect(try NPY.decode(d).values == [0, 2, 4, 1, 3, 5])
     }
 
+    /// The streamed file write (pieces of 2^20 values) gives the bytes of `encode`, in both
+    /// types, across piece boundaries; a failing write leaves no file behind.
+    @Test func streamedWriteEqualsEncode() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-npy-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let n = 5 * 450_000  // two whole pieces of 2^20 values and a part
+        let values = (0..<n).map { sin(Double($0) * 0.001) * 3 }
+        for f32 in [false, true] {
+            let path = dir + "/a\(f32).npy"
+            try NPY.write(path: path, shape: [n / 5, 5], values: values, float32: f32)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == NPY.encode(shape: [n / 5, 5], values: values, float32: f32))
+        }
+        #expect(throws: SpectralError.self) { try NPY.write(path: dir + "/bad.npy", shape: [3], values: [1, 2]) }
+        #expect(throws: SpectralError.self) { try NPY.write(path: dir + "/missing/x.npy", shape: [2], values: [1, 2]) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir).sorted() == ["afalse.npy", "atrue.npy"])
+    }
+
     @Test func badFiles() throws {
         #expect(throws: SpectralError.self) { try NPY.decode(Data("not numpy".utf8)) }
         let good = try NPY.encode(shape: [4], values: [1, 2, 3, 4])
