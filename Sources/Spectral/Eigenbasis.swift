@@ -183,14 +183,16 @@ public struct Eigenbasis: Sendable, Equatable {
     }
 
     /// The peak memory a solve of k eigenpairs on n vertices is expected to take, in bytes: the
-    /// solver's eigenvectors, the row-major copy handed back and the caller's normalised copy
-    /// (3 n k doubles), one Lanczos basis of up to ~600 columns per thread (2), and the sparse
-    /// factorisations (about 150 n doubles each, 2). Calibrated on spot subdivided 3 times
-    /// (docs/GEOMETRY.md); the dense method (n ≤ 20000) needs 3 n² doubles instead.
+    /// eigenvectors (n k doubles, written once, slice by slice, with two slices' vectors in
+    /// flight: 1.1 n k) and per vertex about 1400 doubles for the rest — the Krylov basis of one
+    /// slice (up to ~600 columns), its refinement (3 × ~150 columns), two factorisations, the
+    /// operators and the mesh. Calibrated on spot subdivided 3 times (187,394 vertices): measured
+    /// 2.34 GB at k = 256 and 3.56 GB at k = 1023 (docs/GEOMETRY.md), estimated 2.52 and 3.78 GB.
+    /// The dense method (n ≤ 20000) needs 3 n² doubles instead.
     public static func estimatedPeakBytes(vertices n: Int, k: Int) -> Double {
         let nd = Double(n), kd = Double(k)
         if n <= 20_000 && 3 * k > n { return 8 * (3 * nd * nd + 3 * nd * kd) }
-        return 8 * (3 * nd * kd + 2 * 600 * nd + 2 * 150 * nd)
+        return 8 * (1.1 * nd * kd + 1400 * nd)
     }
 
     /// Memory this process can take: MemAvailable from /proc/meminfo (nil where unknown).
@@ -208,7 +210,7 @@ public struct Eigenbasis: Sendable, Equatable {
         guard let available = availableMemoryBytes() else { return }
         let need = estimatedPeakBytes(vertices: n, k: k)
         if need > available {
-            throw SpectralError.invalidInput(String(format: "k = %d eigenpairs on %d vertices need about %.1f GB (%.1f GB of eigenvectors, each copy); %.1f GB are available. Ask fewer eigenpairs, or fit through a decimated proxy (fit --proxy N)",
+            throw SpectralError.invalidInput(String(format: "k = %d eigenpairs on %d vertices need about %.1f GB (%.1f GB of them the eigenvectors); %.1f GB are available. Ask fewer eigenpairs, or fit through a decimated proxy (fit --proxy N)",
                                                     k, n, need / 1e9, 8 * Double(n) * Double(k) / 1e9, available / 1e9))
         }
     }

@@ -49,11 +49,8 @@ private func run(_ binary: String, _ args: [String], interruptAfter: Double? = n
             print("skipped: the texfield binary was not built beside the tests (swift build -c release first)")
             return
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-sigint-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.torusFolder("tf-sigint")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Mesh.torus(segments: 48, rings: 24).writeOBJ(path: dir + "/t.obj")
-        try #require(Data(base64Encoded: Self.png)).write(to: URL(fileURLWithPath: dir + "/t.png"))
         let fit = ["-k", "200", "--steps", "400", "--batch", "1024", "--size", "96", "--test-views", "4", "--validate-every", "100", "--quiet"]
         // An uninterrupted run gives the time scale; the interrupts fall at fractions of it, the
         // last ones into the evaluation and the baking.
@@ -91,11 +88,8 @@ private func run(_ binary: String, _ args: [String], interruptAfter: Double? = n
             print("skipped: the texfield binary was not built beside the tests (swift build -c release first)")
             return
         }
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("tf-sigterm-\(UUID())").path
-        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let dir = try Self.torusFolder("tf-sigterm")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try Mesh.torus(segments: 48, rings: 24).writeOBJ(path: dir + "/t.obj")
-        try #require(Data(base64Encoded: Self.png)).write(to: URL(fileURLWithPath: dir + "/t.png"))
         let args = ["experiment", "encodings", dir + "/t.obj", dir + "/t.png", "--encodings", "eigen", "--seeds", "1", "-k", "64",
                     "--steps", "600", "--batch", "1024", "--size", "64", "--test-views", "2"]
         #expect(try run(binary, args + ["-o", dir + "/whole", "--quiet"]) == 0)
@@ -127,6 +121,15 @@ private func run(_ binary: String, _ args: [String], interruptAfter: Double? = n
             return String(decoding: try JSONSerialization.data(withJSONObject: t, options: [.sortedKeys]), as: UTF8.self)
         }
         #expect(try test(out) == test(dir + "/whole"))
+    }
+
+    /// A new temporary folder holding t.obj (a torus) and t.png (`png`).
+    static func torusFolder(_ prefix: String) throws -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Mesh.torus(segments: 48, rings: 24).writeOBJ(path: dir + "/t.obj")
+        try #require(Data(base64Encoded: png)).write(to: URL(fileURLWithPath: dir + "/t.png"))
+        return dir
     }
 
     /// A 16 × 16 two-colour PNG.
