@@ -63,6 +63,9 @@ def main():
             sys.exit(f"unknown target {name}")
         run(cmd)
         targets[name] = out
+    identity = f"{work}/identity.txt"
+    with open(identity, "w") as f:
+        f.write("".join(f"{i}\n" for i in range(sum(1 for line in open(mesh) if line.startswith("v ")))))
     rows = []
     print(f"{'target':>10} {'vertices':>8} {'align':>8} | {'eigen s':>8} {'zoomout s':>9} {'align s':>8} {'eval s':>7} | {'wall s':>7} {'test PSNR':>9}")
     for name, path in targets.items():
@@ -73,13 +76,8 @@ def main():
             cache = f"{work}/cache-{name}-{al}"
             shutil.rmtree(cache, ignore_errors=True)
             shutil.copytree(work + "/cache-fit", cache)
-            extra = []
-            if name in ("bend", "twist") and al == "fmap":
-                # A pose keeps the source's vertices: its true map, as `experiment transfer` uses.
-                n = sum(1 for line in open(mesh) if line.startswith("v "))
-                with open(f"{work}/identity.txt", "w") as f:
-                    f.write("".join(f"{i}\n" for i in range(n)))
-                extra = ["--correspondence", f"{work}/identity.txt"]
+            # A pose keeps the source's vertices: its true map, as `experiment transfer` uses.
+            extra = ["--correspondence", identity] if name in ("bend", "twist") and al == "fmap" else []
             t = time.time()
             run([tf, "transfer", work + "/run", path, "--align", al, "-o", out] + extra, dict(os.environ, TEXFIELD_CACHE=cache))
             wall = time.time() - t

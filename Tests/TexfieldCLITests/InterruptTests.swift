@@ -45,11 +45,7 @@ private func run(_ binary: String, _ args: [String], interruptAfter: Double? = n
     /// checkpoint that `--resume` finishes (it used to exit with an internal error and no
     /// checkpoint before the first validation).
     @Test func interruptAtAnyMoment() throws {
-        guard let binary = texfieldBinary() else {
-            print("skipped: the texfield binary was not built beside the tests (swift build -c release first)")
-            return
-        }
-        let dir = try Self.torusFolder("tf-sigint")
+        guard let (binary, dir) = try Self.binaryAndTorusFolder("tf-sigint") else { return }
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let fit = ["-k", "200", "--steps", "400", "--batch", "1024", "--size", "96", "--test-views", "4", "--validate-every", "100", "--quiet"]
         // An uninterrupted run gives the time scale; the interrupts fall at fractions of it, the
@@ -84,11 +80,7 @@ private func run(_ binary: String, _ args: [String], interruptAfter: Double? = n
     /// experiment run again resumes that fit (it used to start it over) and ends with the numbers
     /// of an uninterrupted experiment.
     @Test func experimentResumesAFitCutOffBySIGTERM() throws {
-        guard let binary = texfieldBinary() else {
-            print("skipped: the texfield binary was not built beside the tests (swift build -c release first)")
-            return
-        }
-        let dir = try Self.torusFolder("tf-sigterm")
+        guard let (binary, dir) = try Self.binaryAndTorusFolder("tf-sigterm") else { return }
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let args = ["experiment", "encodings", dir + "/t.obj", dir + "/t.png", "--encodings", "eigen", "--seeds", "1", "-k", "64",
                     "--steps", "600", "--batch", "1024", "--size", "64", "--test-views", "2"]
@@ -123,13 +115,18 @@ private func run(_ binary: String, _ args: [String], interruptAfter: Double? = n
         #expect(try test(out) == test(dir + "/whole"))
     }
 
-    /// A new temporary folder holding t.obj (a torus) and t.png (`png`).
-    static func torusFolder(_ prefix: String) throws -> String {
+    /// The texfield binary and a new temporary folder holding t.obj (a torus) and t.png (`png`);
+    /// nil (with a message) when the binary was not built beside the tests.
+    static func binaryAndTorusFolder(_ prefix: String) throws -> (String, String)? {
+        guard let binary = texfieldBinary() else {
+            print("skipped: the texfield binary was not built beside the tests (swift build -c release first)")
+            return nil
+        }
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try Mesh.torus(segments: 48, rings: 24).writeOBJ(path: dir + "/t.obj")
         try #require(Data(base64Encoded: png)).write(to: URL(fileURLWithPath: dir + "/t.png"))
-        return dir
+        return (binary, dir)
     }
 
     /// A 16 × 16 two-colour PNG.
