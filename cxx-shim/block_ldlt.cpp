@@ -1,31 +1,297 @@
 #include "block_ldlt.hpp"
 
+#include <algorithm>
+#include <climits>
+#include <cmath>
 #include <thread>
 
 namespace tf {
 
-BlockLDLT::BlockLDLT(const SpMat &pattern) : n_(int(pattern.rows())) {
-    ldlt_.analyzePattern(pattern);
+namespace {
+
+// The elimination tree of the lower pattern given by rows (row r: the columns c < r with
+// A(r, c) != 0), Liu's algorithm with path compression.
+std::vector<int> elimination_tree(int n, const std::vector<int> &Rp, const std::vector<int> &Rc) {
+    std::vector<int> parent(n, -1), ancestor(n, -1);
+    for (int k = 0; k < n; ++k)
+        for (int p = Rp[k]; p < Rp[k + 1]; ++p) {
+            int i = Rc[p];
+            while (i != -1 && i < k) {
+                int next = ancestor[i];
+                ancestor[i] = k;
+                if (next == -1) parent[i] = k;
+                i = next;
+            }
+        }
+    return parent;
 }
 
+// A postorder of the forest given by parent: post[k] is the k-th node visited.
+std::vector<int> postorder(const std::vector<int> &parent) {
+    const int n = int(parent.size());
+    std::vector<int> head(n, -1), next(n, -1), post, stack;
+    post.reserve(n);
+    // Children lists in descending order of insertion so that the smallest child is visited first.
+    for (int j = n - 1; j >= 0; --j)
+        if (parent[j] != -1) {
+            next[j] = head[parent[j]];
+            head[parent[j]] = j;
+        }
+    for (int root = 0; root < n; ++root) {
+        if (parent[root] != -1) continue;
+        stack.push_back(root);
+        while (!stack.empty()) {
+            int p = stack.back();
+            int c = head[p];
+            if (c == -1) {
+                stack.pop_back();
+                post.push_back(p);
+            } else {
+                head[p] = next[c];
+                stack.push_back(c);
+            }
+        }
+    }
+    return post;
+}
+
+struct LowerPattern {
+    std::vector<int> Ap, Ai;    // by columns (diagonal included)
+    std::vector<int64_t> src;   // entry q comes from K's value src[q]
+    std::vector<int> Rp, Rc;    // by rows, strictly lower
+};
+
+// The lower triangle of P K P^T (perm[i] = the new index of i), from the lower entries of K.
+LowerPattern permuted_lower(const SpMat &K, const std::vector<int> &perm) {
+    const int n = int(K.rows());
+    LowerPattern out;
+    out.Ap.assign(n + 1, 0);
+    out.Rp.assign(n + 1, 0);
+    for (int j = 0; j < n; ++j)
+        for (int p = K.outerIndexPtr()[j]; p < K.outerIndexPtr()[j + 1]; ++p) {
+            int i = K.innerIndexPtr()[p];
+            if (i < j) continue;
+            int r = std::max(perm[i], perm[j]), c = std::min(perm[i], perm[j]);
+            out.Ap[c + 1]++;
+            if (r != c) out.Rp[r + 1]++;
+        }
+    for (int j = 0; j < n; ++j) {
+        out.Ap[j + 1] += out.Ap[j];
+        out.Rp[j + 1] += out.Rp[j];
+    }
+    out.Ai.resize(out.Ap[n]);
+    out.src.resize(out.Ap[n]);
+    out.Rc.resize(out.Rp[n]);
+    std::vector<int> fa(out.Ap.begin(), out.Ap.end() - 1), fr(out.Rp.begin(), out.Rp.end() - 1);
+    for (int j = 0; j < n; ++j)
+        for (int p = K.outerIndexPtr()[j]; p < K.outerIndexPtr()[j + 1]; ++p) {
+            int i = K.innerIndexPtr()[p];
+            if (i < j) continue;
+            int r = std::max(perm[i], perm[j]), c = std::min(perm[i], perm[j]);
+            int q = fa[c]++;
+            out.Ai[q] = r;
+            out.src[q] = p;
+            if (r != c) out.Rc[fr[r]++] = c;
+        }
+    return out;
+}
+
+} // namespace
+
+std::shared_ptr<const LDLTSymbolic> LDLTSymbolic::analyse(const SpMat &K) {
+    auto s = std::make_shared<LDLTSymbolic>();
+    const int n = int(K.rows());
+    s->n = n;
+    // 1. The fill-reducing ordering: AMD on the symmetric pattern, as Eigen's SimplicialLDLT.
+    std::vector<int> amd(n);
+    {
+        Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> Pinv;
+        SpMat C = K.selfadjointView<Eigen::Lower>();
+        Eigen::AMDOrdering<int> ordering;
+        ordering(C, Pinv);
+        if (Pinv.size() == n) {
+            Eigen::PermutationMatrix<Eigen::Dynamic, Eigen::Dynamic, int> P = Pinv.inverse();
+            for (int i = 0; i < n; ++i) amd[i] = P.indices()[i];
+        } else {
+            for (int i = 0; i < n; ++i) amd[i] = i;
+        }
+    }
+    // 2. A postorder of its elimination tree (the same fill; subtrees become contiguous, so
+    // the update matrices of the multifrontal method form a stack).
+    {
+        LowerPattern A0 = permuted_lower(K, amd);
+        std::vector<int> post = postorder(elimination_tree(n, A0.Rp, A0.Rc));
+        std::vector<int> where(n);
+        for (int k = 0; k < n; ++k) where[post[k]] = k;
+        s->perm.resize(n);
+        for (int i = 0; i < n; ++i) s->perm[i] = where[amd[i]];
+    }
+    LowerPattern A = permuted_lower(K, s->perm);
+    std::vector<int> parent = elimination_tree(n, A.Rp, A.Rc);
+    // 3. The structure of L, row by row: row k's nonzeros are the nodes of the elimination tree
+    // reached from the columns of A's row k (its row subtree). Rows arrive in ascending order,
+    // so each column's rows come out sorted.
+    std::vector<int64_t> count(n, 0);
+    std::vector<int> mark(n, -1);
+    auto row_subtree = [&](int k, auto &&visit) {
+        mark[k] = k;
+        for (int p = A.Rp[k]; p < A.Rp[k + 1]; ++p)
+            for (int i = A.Rc[p]; i != -1 && mark[i] != k; i = parent[i]) {
+                mark[i] = k;
+                visit(i);
+            }
+    };
+    for (int k = 0; k < n; ++k) row_subtree(k, [&](int j) { count[j]++; });
+    s->Lp.assign(n + 1, 0);
+    int64_t total = 0;
+    for (int j = 0; j < n; ++j) {
+        total += count[j];
+        if (total > INT_MAX) throw Error(TF_ERR_NOMEM, "the LDL^T factor would have more than 2^31 entries");
+        s->Lp[j + 1] = int(total);
+    }
+    s->Li.resize(size_t(total));
+    {
+        std::vector<int> fill(s->Lp.begin(), s->Lp.end() - 1);
+        std::fill(mark.begin(), mark.end(), -1);
+        for (int k = 0; k < n; ++k) row_subtree(k, [&](int j) { s->Li[fill[j]++] = k; });
+    }
+    // 4. Supernodes: column j joins j - 1's when it is j - 1's parent and their structures
+    // below the diagonal differ by j alone.
+    s->sfirst.push_back(0);
+    for (int j = 1; j < n; ++j)
+        if (!(parent[j - 1] == j && count[j - 1] == count[j] + 1)) s->sfirst.push_back(j);
+    s->sfirst.push_back(n);
+    const int ns = int(s->sfirst.size()) - 1;
+    std::vector<int> snode(n);
+    for (int t = 0; t < ns; ++t)
+        for (int j = s->sfirst[t]; j < s->sfirst[t + 1]; ++j) snode[j] = t;
+    s->schildren.assign(ns, 0);
+    for (int t = 0; t < ns; ++t) {
+        int last = s->sfirst[t + 1] - 1;
+        if (parent[last] != -1) s->schildren[snode[parent[last]]]++;
+        s->max_front = std::max<int64_t>(s->max_front, 1 + count[s->sfirst[t]]);
+    }
+    s->Ap = std::move(A.Ap);
+    s->Ai = std::move(A.Ai);
+    s->src = std::move(A.src);
+    return s;
+}
+
+BlockLDLT::BlockLDLT(std::shared_ptr<const LDLTSymbolic> symbolic) : sym_(std::move(symbolic)) {}
+
+namespace {
+
+// Eliminates the first ns columns of the m x m front F (column-major, lower triangle used):
+// F = [L11; L21] D1 [L11; L21]^T + [0 0; 0 U]. On return F's first ns columns hold L (unit
+// diagonal not stored), D the pivots, and F's trailing block U. W: m x nb workspace.
+// Returns false on a zero or non-finite pivot.
+bool eliminate_front(double *F, int64_t m, int ns, double *D, double *W) {
+    constexpr int nb = 32;
+    for (int k0 = 0; k0 < ns; k0 += nb) {
+        const int kb = std::min(nb, ns - k0);
+        // The panel (columns k0 .. k0+kb, all rows below the diagonal), unblocked.
+        for (int jj = 0; jj < kb; ++jj) {
+            const int64_t j = k0 + jj;
+            double *fj = F + j * m;
+            const double d = fj[j];
+            if (!(d != 0) || !std::isfinite(d)) return false;
+            D[j] = d;
+            double *wj = W + jj * m;
+            const double dinv = 1.0 / d;
+            for (int64_t i = j + 1; i < m; ++i) {
+                wj[i] = fj[i];
+                fj[i] *= dinv;
+            }
+            for (int64_t c = j + 1; c < k0 + kb; ++c) {
+                const double lc = fj[c];
+                double *fc = F + c * m;
+                for (int64_t i = c; i < m; ++i) fc[i] -= wj[i] * lc;
+            }
+        }
+        // The trailing columns: F[c0:, c0:c0+cw] -= W[c0:, :] L[c0:c0+cw, panel]^T, lower part.
+        const int64_t t0 = k0 + kb;
+        constexpr int64_t cwmax = 128;
+        for (int64_t c0 = t0; c0 < m; c0 += cwmax) {
+            const int64_t cw = std::min(cwmax, m - c0);
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasTrans, int(m - c0), int(cw), kb, -1.0, W + c0, int(m),
+                        F + c0 + int64_t(k0) * m, int(m), 1.0, F + c0 + c0 * m, int(m));
+        }
+    }
+    return true;
+}
+
+} // namespace
+
 bool BlockLDLT::factorize(const SpMat &K) {
-    ldlt_.factorize(K);
-    if (ldlt_.info() != Eigen::Success) return false;
-    if (!ldlt_.matrixL().nestedExpression().isCompressed())
-        throw Error(TF_ERR_INTERNAL, "the LDL^T factor is not in compressed storage");
-    Vec D = ldlt_.vectorD();
-    Dinv_.resize(n_);
+    const LDLTSymbolic &s = *sym_;
+    const int n = s.n;
+    const int nsup = int(s.sfirst.size()) - 1;
+    const double *Kx = K.valuePtr();
+    Lx_.assign(s.Li.size(), 0.0);
+    std::vector<double> D(n);
+    std::vector<int> relpos(n, -1);
+    std::vector<double> F, W(size_t(s.max_front) * 32);
+    // The stack of update matrices: (offset in `stack`, order, first global row index list).
+    struct Update {
+        size_t offset;
+        int64_t m2;
+        int snode;
+    };
+    std::vector<double> stack;
+    std::vector<Update> updates;
+    std::vector<int> rows;
+    for (int t = 0; t < nsup; ++t) {
+        const int f = s.sfirst[t], ns = s.sfirst[t + 1] - f;
+        // The front's rows: the supernode's columns, then the rows below them.
+        const int *below = s.Li.data() + s.Lp[f + ns - 1];
+        const int64_t nbelow = s.Lp[f + ns] - s.Lp[f + ns - 1];
+        const int64_t m = ns + nbelow;
+        rows.resize(size_t(m));
+        for (int c = 0; c < ns; ++c) rows[c] = f + c;
+        for (int64_t i = 0; i < nbelow; ++i) rows[ns + i] = below[i];
+        for (int64_t i = 0; i < m; ++i) relpos[rows[i]] = int(i);
+        F.resize(size_t(m * m));
+        for (int64_t c = 0; c < m; ++c) std::fill(F.begin() + c * m + c, F.begin() + (c + 1) * m, 0.0);
+        // Assemble K's entries of the supernode's columns.
+        for (int c = 0; c < ns; ++c)
+            for (int q = s.Ap[f + c]; q < s.Ap[f + c + 1]; ++q) F[relpos[s.Ai[q]] + int64_t(c) * m] += Kx[s.src[q]];
+        // Extend-add the children's update matrices (the top of the stack).
+        for (int ch = 0; ch < s.schildren[t]; ++ch) {
+            const Update u = updates.back();
+            updates.pop_back();
+            const int cf = s.sfirst[u.snode], cns = s.sfirst[u.snode + 1] - cf;
+            const int *crow = s.Li.data() + s.Lp[cf + cns - 1];
+            const double *U = stack.data() + u.offset;
+            for (int64_t b = 0; b < u.m2; ++b) {
+                double *fc = F.data() + int64_t(relpos[crow[b]]) * m;
+                const double *uc = U + b * u.m2;
+                for (int64_t a = b; a < u.m2; ++a) fc[relpos[crow[a]]] += uc[a];
+            }
+            stack.resize(u.offset);
+        }
+        if (!eliminate_front(F.data(), m, ns, D.data() + f, W.data())) return false;
+        // The supernode's columns of L.
+        for (int c = 0; c < ns; ++c) {
+            const double *fc = F.data() + int64_t(c) * m;
+            double *lx = Lx_.data() + s.Lp[f + c];
+            for (int64_t i = c + 1; i < m; ++i) *lx++ = fc[i];
+        }
+        // The update matrix for the parent.
+        if (nbelow > 0) {
+            Update u{stack.size(), nbelow, t};
+            stack.resize(u.offset + size_t(nbelow * nbelow));
+            double *U = stack.data() + u.offset;
+            for (int64_t b = 0; b < nbelow; ++b)
+                std::copy(F.data() + (ns + b) * m + ns + b, F.data() + (ns + b + 1) * m, U + b * nbelow + b);
+            updates.push_back(u);
+        }
+    }
+    if (!updates.empty()) throw Error(TF_ERR_INTERNAL, "LDL^T: update matrices left on the stack");
+    Dinv_.resize(n);
     negatives_ = 0;
-    for (int i = 0; i < n_; ++i) {
+    for (int i = 0; i < n; ++i) {
         if (D[i] < 0) negatives_++;
         Dinv_[i] = 1.0 / D[i];
-    }
-    const auto &P = ldlt_.permutationP();
-    perm_.resize(n_);
-    if (P.size() == n_) {
-        for (int i = 0; i < n_; ++i) perm_[i] = P.indices()[i];
-    } else {
-        for (int i = 0; i < n_; ++i) perm_[i] = i;
     }
     return true;
 }
@@ -87,18 +353,19 @@ __attribute__((target("avx2,fma"))) static void ldlt_rows8_avx2(int n, const int
 
 void BlockLDLT::solve_rows(double *Y, int w) const {
     static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    // The factor is read where Eigen keeps it (no copy: it is the largest object after the basis).
-    const SpMat &Lm = ldlt_.matrixL().nestedExpression();
-    const int *Lp = Lm.outerIndexPtr(), *Li = Lm.innerIndexPtr();
-    const double *Lx = Lm.valuePtr(), *Di = Dinv_.data();
-    if (w == 4 && avx2) return ldlt_rows4_avx2(n_, Lp, Li, Lx, Di, Y);
-    if (w == 8 && avx2) return ldlt_rows8_avx2(n_, Lp, Li, Lx, Di, Y);
-    if (w == 4) return ldlt_rows<4>(n_, Lp, Li, Lx, Di, Y, 4);
-    if (w == 8) return ldlt_rows<8>(n_, Lp, Li, Lx, Di, Y, 8);
-    ldlt_rows<0>(n_, Lp, Li, Lx, Di, Y, w);
+    const int n = sym_->n;
+    const int *Lp = sym_->Lp.data(), *Li = sym_->Li.data();
+    const double *Lx = Lx_.data(), *Di = Dinv_.data();
+    if (w == 4 && avx2) return ldlt_rows4_avx2(n, Lp, Li, Lx, Di, Y);
+    if (w == 8 && avx2) return ldlt_rows8_avx2(n, Lp, Li, Lx, Di, Y);
+    if (w == 4) return ldlt_rows<4>(n, Lp, Li, Lx, Di, Y, 4);
+    if (w == 8) return ldlt_rows<8>(n, Lp, Li, Lx, Di, Y, 8);
+    ldlt_rows<0>(n, Lp, Li, Lx, Di, Y, w);
 }
 
 void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
+    const int n_ = sym_->n;
+    const int *perm = sym_->perm.data();
     if (threads < 1) threads = 1;
     if (threads > b) threads = b;
     // Each thread takes a contiguous range of columns and solves it in chunks of at most 8,
@@ -110,12 +377,12 @@ void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
             Y.resize(size_t(n_) * w);
             for (int c = 0; c < w; ++c) {
                 const double *bc = B + size_t(s0 + c) * n_;
-                for (int i = 0; i < n_; ++i) Y[size_t(perm_[i]) * w + c] = bc[i];
+                for (int i = 0; i < n_; ++i) Y[size_t(perm[i]) * w + c] = bc[i];
             }
             solve_rows(Y.data(), w);
             for (int c = 0; c < w; ++c) {
                 double *xc = X + size_t(s0 + c) * n_;
-                for (int i = 0; i < n_; ++i) xc[i] = Y[size_t(perm_[i]) * w + c];
+                for (int i = 0; i < n_; ++i) xc[i] = Y[size_t(perm[i]) * w + c];
             }
         }
     };
@@ -133,11 +400,25 @@ void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
     for (auto &th : pool) th.join();
 }
 
-void BlockLDLT::solve_reference(const double *B, double *X, int b) const {
+bool ReferenceLDLT::factorize(const SpMat &K) {
+    ldlt.compute(K);
+    return ldlt.info() == Eigen::Success;
+}
+
+int64_t ReferenceLDLT::negative_pivots() const {
+    int64_t neg = 0;
+    Vec D = ldlt.vectorD();
+    for (Eigen::Index i = 0; i < D.size(); ++i)
+        if (D[i] < 0) neg++;
+    return neg;
+}
+
+void ReferenceLDLT::solve(const double *B, double *X, int b) const {
+    const Eigen::Index n = ldlt.rows();
     for (int c = 0; c < b; ++c) {
-        Eigen::Map<const Vec> bc(B + size_t(c) * n_, n_);
-        Vec x = ldlt_.solve(bc);
-        std::memcpy(X + size_t(c) * n_, x.data(), sizeof(double) * n_);
+        Eigen::Map<const Vec> bc(B + size_t(c) * n, n);
+        Vec x = ldlt.solve(bc);
+        std::memcpy(X + size_t(c) * n, x.data(), sizeof(double) * n);
     }
 }
 

@@ -1,24 +1,50 @@
 // LDL^T factorisation of a shifted sparse matrix K = L - sigma M with inertia, and a
 // blocked triangular solve that reads the factor once for many right-hand sides.
 //
-// Eigen's SimplicialLDLT solves one column at a time; a Krylov method with blocks of
-// b vectors pays the memory traffic of the factor b times. Here the right-hand sides are
-// laid out row-major (n x w) so that every factor entry updates w contiguous values, and
-// the block is split across threads by columns.
+// The factorisation is supernodal and multifrontal: after a fill-reducing ordering (AMD)
+// and a postorder of the elimination tree, columns with the same structure below the
+// diagonal are grouped into supernodes; each supernode's frontal matrix is assembled from K
+// and its children's update matrices, its columns are eliminated with dense BLAS-3 kernels,
+// and the rest is passed to its parent. There is no pivoting (as in Eigen's SimplicialLDLT,
+// the reference): the inertia of K is the signs of D, and a zero or non-finite pivot reports
+// failure. The pattern analysis (ordering, elimination tree, the structure of L, the
+// supernodes) depends only on the pattern and is shared by every shift.
+//
+// The solve takes the right-hand sides row-major (n x w) so that every factor entry updates
+// w contiguous values, and splits the block across threads by columns.
 #pragma once
 #include "common.hpp"
 
+#include <memory>
 #include <vector>
 
 namespace tf {
 
+// Everything about the factorisation of a matrix with a given symmetric pattern that does not
+// depend on its values.
+struct LDLTSymbolic {
+    int n = 0;
+    std::vector<int> perm;        // perm[i]: the position of row i of K in the factor
+    std::vector<int> Ap, Ai;      // the permuted lower triangle (diagonal included), by columns
+    std::vector<int64_t> src;     // src[q]: the index in K's values of entry q of (Ap, Ai)
+    std::vector<int> Lp, Li;      // the strict lower triangle of L, by columns, rows ascending
+    std::vector<int> sfirst;      // supernode s owns columns [sfirst[s], sfirst[s + 1])
+    std::vector<int> schildren;   // number of child supernodes
+    int64_t max_front = 0;        // the largest frontal matrix's order
+
+    // Analyses the pattern of a symmetric matrix stored with both triangles.
+    static std::shared_ptr<const LDLTSymbolic> analyse(const SpMat &pattern);
+    int64_t factor_nonzeros() const { return int64_t(Li.size()); }
+};
+
 class BlockLDLT {
   public:
-    // Analyses the sparsity pattern once; factorise() may then be called for any matrix
-    // with the same pattern.
-    explicit BlockLDLT(const SpMat &pattern);
+    explicit BlockLDLT(std::shared_ptr<const LDLTSymbolic> symbolic);
+    // Analyses the pattern itself (for a single factorisation).
+    explicit BlockLDLT(const SpMat &pattern) : BlockLDLT(LDLTSymbolic::analyse(pattern)) {}
 
-    // Factorises K. Returns false if a zero pivot occurred (K singular to working precision).
+    // Factorises K (the pattern analysed). Returns false if a pivot was zero or not finite
+    // (K singular to working precision at this ordering).
     bool factorize(const SpMat &K);
 
     // Number of negative pivots = number of eigenvalues of the pencil below the shift
@@ -28,18 +54,23 @@ class BlockLDLT {
     // X = K^{-1} B for b columns (column-major, leading dimension n). B and X may alias.
     void solve(const double *B, double *X, int b, int threads) const;
 
-    // Reference version: Eigen's column-by-column solve, used by the tests.
-    void solve_reference(const double *B, double *X, int b) const;
-
-    int64_t factor_nonzeros() const { return int64_t(ldlt_.matrixL().nestedExpression().nonZeros()); }
+    int64_t factor_nonzeros() const { return sym_->factor_nonzeros(); }
 
   private:
     void solve_rows(double *Y, int w) const;
-    Eigen::SimplicialLDLT<SpMat, Eigen::Lower, Eigen::AMDOrdering<int>> ldlt_;
-    int n_ = 0;
-    std::vector<int> perm_;
+    std::shared_ptr<const LDLTSymbolic> sym_;
+    std::vector<double> Lx_;
     std::vector<double> Dinv_;
     int64_t negatives_ = 0;
+};
+
+// The reference: Eigen's simplicial LDL^T (AMD ordering, no pivoting), one column at a time.
+// Used by the tests to check the supernodal factorisation's inertia and solves.
+struct ReferenceLDLT {
+    Eigen::SimplicialLDLT<SpMat, Eigen::Lower, Eigen::AMDOrdering<int>> ldlt;
+    bool factorize(const SpMat &K);
+    int64_t negative_pivots() const;
+    void solve(const double *B, double *X, int b) const;
 };
 
 } // namespace tf

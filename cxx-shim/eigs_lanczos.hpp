@@ -12,6 +12,8 @@ namespace eig {
 struct ShiftedMatrix {
     SpMat K;
     std::vector<double> Lv, Mv;
+    // The LDL^T analysis of K's pattern, made by the first shift and shared by all.
+    std::shared_ptr<const LDLTSymbolic> symbolic;
     explicit ShiftedMatrix(const tf_operators &ops) : K(ops.L) {
         Lv.assign(K.valuePtr(), K.valuePtr() + K.nonZeros());
         Mv.assign(K.nonZeros(), 0.0);
@@ -71,8 +73,16 @@ class Slice {
           const Settings &S, tf_eigs_stats &st)
         : sigma(s), ops_(ops), S_(S), st_(st), K_(pattern) {
         double ta = now_seconds();
-        F_.reset(new BlockLDLT(pattern));
-        st_.seconds_factor += now_seconds() - ta;
+        if (!shifted.symbolic) {
+            shifted.symbolic = LDLTSymbolic::analyse(pattern);
+            if (debug_level() >= 1)
+                std::fprintf(stderr, "  LDL^T analysis: %lld factor entries, %zu supernodes, largest front %lld\n",
+                             (long long)shifted.symbolic->factor_nonzeros(), shifted.symbolic->sfirst.size() - 1,
+                             (long long)shifted.symbolic->max_front);
+        }
+        F_.reset(new BlockLDLT(shifted.symbolic));
+        const double t_analyse = now_seconds() - ta;
+        st_.seconds_factor += t_analyse;
         for (int attempt = 0;; ++attempt) {
             double t0 = now_seconds();
             bool ok = F_->factorize(shifted.at(sigma));
@@ -85,6 +95,9 @@ class Slice {
             sigma *= 1.0 + 1e-6 * (attempt + 1); // sigma hit an eigenvalue: move off it
         }
         nu = F_->negative_pivots();
+        if (debug_level() >= 1)
+            std::fprintf(stderr, "  shift %g: analysis %.3f s, factorisation(s) %.3f s\n", sigma, t_analyse,
+                         now_seconds() - ta - t_analyse);
         K_ = shifted.at(sigma);
         // LDL^T without pivoting of an indefinite K can suffer element growth. Measure the
         // backward error of one solve; where it is poor, every solve gets a refinement step.
