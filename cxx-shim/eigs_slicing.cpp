@@ -79,12 +79,14 @@ class SlicingDriver {
         int64_t need_above = -1;     // exact count in [sigma, hi), known only before a verification probe
         int64_t expected_above = 0;  // estimate of the count in [sigma, hi)
         bool repair = false;         // this slice re-covers the whole gap below its shift
+        bool defer_probe = false;    // few eigenpairs: the verification shift is placed once they converge
     };
 
     int64_t margin(int64_t r) const { return std::max<int64_t>(tuning::kMarginFloor, r / tuning::kMarginDivisor); }
     std::unique_ptr<Slice> place(double sprev, int64_t nuprev, int64_t target);
     void enter_repair(Job &job, const Slice &cur);
     SliceOutput solve_slice(Slice &cur, Job &job);
+    bool place_probe(Slice &cur, const Slice::Ritz &r, double tol, Job &job);
     void flush_one();
 
     const tf_operators &ops_;
@@ -148,14 +150,47 @@ void SlicingDriver::enter_repair(Job &job, const Slice &cur) {
     p = std::move(q);
 }
 
+// The deferred verification shift of a slice that takes all k pairs from below: once the k + 1
+// lowest Ritz values have converged, a shift p is put in the widest gap between consecutive
+// converged values among the k-th to (k + margin)-th, and its inertia gives the exact count below
+// p. Ritz values of the shift-invert operator lie above the eigenvalues they approximate, so a
+// count larger than the converged values below p means pairs still to converge; the slice then
+// goes on against [sigma, p) as any verified slice. Returns false while too few have converged.
+bool SlicingDriver::place_probe(Slice &cur, const Slice::Ritz &r, double tol, Job &job) {
+    const int64_t want = S_.k - found_total_;
+    std::vector<std::pair<double, bool>> v;
+    for (int i = 0; i < cur.dim(); ++i)
+        if (r.lambda[i] >= lo_) v.push_back({r.lambda[i], r.rel[i] <= tol});
+    std::sort(v.begin(), v.end());
+    int64_t m = 0;
+    while (m < int64_t(v.size()) && v[m].second) ++m;
+    S_.cancel.report(double(found_total_ + std::min(m, want)) / double(S_.k));
+    if (m < want + 1) return false;
+    int64_t best = want;
+    const int64_t top = std::min<int64_t>(m - 1, want + margin(want));
+    for (int64_t i = want; i <= top; ++i)
+        if (v[i].first - v[i - 1].first > v[best].first - v[best - 1].first) best = i;
+    const double p = 0.5 * (v[best - 1].first + v[best].first);
+    std::unique_ptr<Slice> probe(new Slice(ops_, shifted_, pattern_, p, S_, st_));
+    st_.slices++;
+    job.hi = probe->sigma;
+    job.need_above = probe->nu - cur.nu;
+    job.expected_above = job.need_above;
+    job.defer_probe = false;
+    if (debug_level() >= 1)
+        std::fprintf(stderr, "  verification shift %g between Ritz values %lld and %lld: %lld below\n", job.hi,
+                     (long long)best, (long long)best + 1, (long long)job.need_above);
+    return true;
+}
+
 // Grows the Krylov space of `cur` until every eigenpair of [lo, hi) has converged and passed
 // its residual check; returns them.
 SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
     using namespace tuning;
     const int64_t n = ops_.n, b = S_.b, k = S_.k;
     const bool last = job.last;
-    const double hi = job.hi;
-    const int64_t need_above = job.need_above;
+    double hi = job.hi;
+    int64_t need_above = job.need_above;
     const int64_t cap = std::max<int64_t>(b, (n - 2 * b) / b * b);
     int64_t expected = job.need + job.expected_above;
     int64_t dtarget = std::min(cap, round_up(int64_t(kCheckPerExpected * expected) + kCheckPerBlock * b, b));
@@ -170,6 +205,22 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
     for (;;) {
         while (cur.dim() < dtarget) cur.step();
         Slice::Ritz r = cur.ritz();
+        if (job.defer_probe) {
+            if (place_probe(cur, r, tol_si, job)) {
+                hi = job.hi;
+                need_above = job.need_above;
+                last_ca = -1;
+                continue; // classify this Ritz basis again against the verified top
+            }
+            if (cur.dim() >= maxdim) {
+                if (maxdim >= hardcap)
+                    throw Error(TF_ERR_NOCONV, "the eigensolver did not converge (Krylov dimension " +
+                                                   std::to_string(cur.dim()) + ")");
+                maxdim = std::min(hardcap, maxdim * 3 / 2);
+            }
+            dtarget = std::min(maxdim, cur.dim() + std::max<int64_t>(b, round_up(cur.dim() / kGrowthDivisor, b)));
+            continue;
+        }
         int64_t cb = 0, ub = 0, ca = 0, ua = 0;
         std::vector<int> sel;
         const double hi_guard = hi + kGuardZone * (hi - cur.sigma);
@@ -318,6 +369,22 @@ void SlicingDriver::run(Vec &lam, double *out) {
         job.last = cur->nu >= k || probe_only_next;
         job.hi = cur->sigma;
         std::unique_ptr<Slice> next;
+        if (!job.last) {
+            int64_t rem = k - cur->nu;
+            bool final_target = rem + margin(rem) <= c * tuning::kLastBandNumerator / tuning::kLastBandDenominator;
+            int64_t target = final_target ? rem + margin(rem) : c;
+            if (j == 0 && final_target) {
+                // Few eigenpairs: the first slice takes them all, one-sidedly from below, and the
+                // shift that verifies their count is placed in a gap of the converged Ritz values
+                // just above the k-th (place_probe), not guessed beforehand with a margin: the
+                // pairs of a margin, far from the shift, are the slowest to converge.
+                job.last = true;
+                job.defer_probe = true;
+                job.hi = INFINITY;
+                job.expected_above = target;
+                probe_only_next = true;
+            }
+        }
         if (!job.last) {
             int64_t rem = k - cur->nu;
             bool final_target = rem + margin(rem) <= c * tuning::kLastBandNumerator / tuning::kLastBandDenominator;

@@ -96,6 +96,23 @@ private func mOrthonormalityError(_ b: Eigenbasis) -> Double {
         }
     }
 
+    /// Few eigenpairs (k + margin within a band): one slice from below, verified by a shift placed
+    /// in a gap of the converged Ritz values above the k-th. k = 10 and 20 cut the sphere's
+    /// multiplets (l = 3: 7 pairs from index 9; l = 4: 9 pairs from index 16), k = 16 ends one.
+    @Test func fewEigenpairsAgreeWithDenseThroughTheDeferredVerificationShift() throws {
+        let mesh = Mesh.icosphere(subdivisions: 12, jitter: 0.3, seed: 5)  // 1442 vertices
+        let dense = try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: 60, method: .dense))
+        for k in [10, 16, 20, 50] {
+            let sliced = try Eigenbasis.compute(mesh: mesh, options: EigenOptions(k: k, method: .slicing))
+            #expect(sliced.stats?.slices == 2 && sliced.stats?.factorizations == 2, "k \(k)")
+            #expect(sliced.values.count == k)
+            for j in 1..<k {
+                #expect(abs(sliced.values[j] - dense.values[j]) < 1e-9 * dense.values[j], "k \(k), λ_\(j)")
+            }
+            #expect(sliced.maxResidual < 1e-9 && sliced.orthonormalityError < 1e-9, "k \(k)")
+        }
+    }
+
     /// Spectrum slicing's dense products cut rows into chunks fixed by n and add partial sums in
     /// chunk order (par_dense.hpp), and its BLAS runs on one thread: the eigenpairs are the same
     /// to the bit at any thread count. 16,002 vertices: 8 chunks of rows, several slices.
