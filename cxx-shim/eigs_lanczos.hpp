@@ -245,8 +245,10 @@ class Slice {
         Mat Ssel(d_, idx.size());
         for (size_t c = 0; c < idx.size(); ++c) Ssel.col(c) = r.S.col(idx[c]);
         Mat Y(n, idx.size());
+        double t0 = now_seconds();
         if (!idx.empty())
             par::gemm_nn(S_.threads, n, int(idx.size()), d_, 1.0, Q_.data(), n, Ssel.data(), d_, 0.0, Y.data(), n);
+        st_.seconds_ritz += now_seconds() - t0;
         return Y;
     }
 
