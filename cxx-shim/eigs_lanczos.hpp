@@ -83,37 +83,47 @@ class Slice {
         F_.reset(new BlockLDLT(shifted.symbolic));
         const double t_analyse = now_seconds() - ta;
         st_.seconds_factor += t_analyse;
+        // LDL^T without pivoting of an indefinite K can suffer element growth where a leading
+        // block of the ordered K is nearly singular at this sigma. Then its solves are poor and
+        // its inertia cannot be trusted. Each factorisation is judged by the backward error of
+        // one solve: above kUnstable the shift moves (by 1e-6, 1e-5, ... 1e-2 relative, the
+        // counts are always those of the sigma finally used); between 1e-9 and kUnstable every
+        // solve gets a refinement step. A zero pivot also moves the shift.
+        constexpr double kUnstable = 1e-8;
+        const int64_t n = ops.n;
+        Vec bvec(n), x(n);
+        {
+            SplitMix rng{0x1234567ULL};
+            for (int64_t i = 0; i < n; ++i) bvec[i] = rng.uniform();
+        }
         for (int attempt = 0;; ++attempt) {
             double t0 = now_seconds();
             bool ok = F_->factorize(shifted.at(sigma));
             st_.seconds_factor += now_seconds() - t0;
             st_.factorizations++;
-            if (ok) break;
-            if (attempt == 5)
+            if (ok) {
+                F_->solve(bvec.data(), x.data(), 1, 1);
+                Vec rr = bvec - shifted.K * x;
+                solve_error_ = rr.norm() / bvec.norm();
+                if (debug_level() >= 1)
+                    std::fprintf(stderr, "  shift %g: solve backward error %.2e\n", sigma, solve_error_);
+                if (solve_error_ <= kUnstable || attempt == 5) break;
+            } else if (attempt == 5) {
                 throw Error(TF_ERR_NUMERIC, "LDL^T factorisation of L - sigma M failed at sigma = " +
                                                 std::to_string(sigma));
-            sigma *= 1.0 + 1e-6 * (attempt + 1); // sigma hit an eigenvalue: move off it
+            }
+            sigma *= 1.0 + std::pow(10.0, attempt - 6); // move off the (nearly) singular sigma
         }
+        if (!(solve_error_ <= kUnstable))
+            throw Error(TF_ERR_NUMERIC, "LDL^T factorisation of L - sigma M is unstable near sigma = " +
+                                            std::to_string(sigma) + " (solve backward error " +
+                                            std::to_string(solve_error_) + ")");
         nu = F_->negative_pivots();
+        refine_solves_ = solve_error_ > 1e-9;
         if (debug_level() >= 1)
-            std::fprintf(stderr, "  shift %g: analysis %.3f s, factorisation(s) %.3f s\n", sigma, t_analyse,
-                         now_seconds() - ta - t_analyse);
+            std::fprintf(stderr, "  shift %g: analysis %.3f s, factorisation(s) %.3f s%s\n", sigma, t_analyse,
+                         now_seconds() - ta - t_analyse, refine_solves_ ? " (refining every solve)" : "");
         K_ = shifted.at(sigma);
-        // LDL^T without pivoting of an indefinite K can suffer element growth. Measure the
-        // backward error of one solve; where it is poor, every solve gets a refinement step.
-        {
-            const int64_t n = ops.n;
-            SplitMix rng{0x1234567ULL};
-            Vec bvec(n), x(n);
-            for (int64_t i = 0; i < n; ++i) bvec[i] = rng.uniform();
-            F_->solve(bvec.data(), x.data(), 1, 1);
-            Vec rr = bvec - K_ * x;
-            solve_error_ = rr.norm() / bvec.norm();
-            refine_solves_ = solve_error_ > 1e-9;
-            if (debug_level() >= 1)
-                std::fprintf(stderr, "  shift %g: solve backward error %.2e%s\n", sigma, solve_error_,
-                             refine_solves_ ? " (refining every solve)" : "");
-        }
     }
 
     int dim() const { return d_; }
