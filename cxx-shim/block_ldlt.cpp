@@ -227,11 +227,12 @@ bool BlockLDLT::factorize(const SpMat &K) {
     const int n = s.n;
     const int nsup = int(s.sfirst.size()) - 1;
     const double *Kx = K.valuePtr();
-    Lx_.assign(s.Li.size(), 0.0);
+    Lx_.resize(s.Li.size()); // every entry is written by its supernode's front
     std::vector<double> D(n);
     std::vector<int> relpos(n, -1);
     std::vector<double> F, W(size_t(s.max_front) * 32);
-    // The stack of update matrices: (offset in `stack`, order, first global row index list).
+    // The stack of update matrices: offset in `stack`, order, and the supernode whose rows below
+    // its columns index it.
     struct Update {
         size_t offset;
         int64_t m2;
@@ -239,17 +240,14 @@ bool BlockLDLT::factorize(const SpMat &K) {
     };
     std::vector<double> stack;
     std::vector<Update> updates;
-    std::vector<int> rows;
     for (int t = 0; t < nsup; ++t) {
         const int f = s.sfirst[t], ns = s.sfirst[t + 1] - f;
         // The front's rows: the supernode's columns, then the rows below them.
         const int *below = s.Li.data() + s.Lp[f + ns - 1];
         const int64_t nbelow = s.Lp[f + ns] - s.Lp[f + ns - 1];
         const int64_t m = ns + nbelow;
-        rows.resize(size_t(m));
-        for (int c = 0; c < ns; ++c) rows[c] = f + c;
-        for (int64_t i = 0; i < nbelow; ++i) rows[ns + i] = below[i];
-        for (int64_t i = 0; i < m; ++i) relpos[rows[i]] = int(i);
+        for (int c = 0; c < ns; ++c) relpos[f + c] = c;
+        for (int64_t i = 0; i < nbelow; ++i) relpos[below[i]] = int(ns + i);
         F.resize(size_t(m * m));
         for (int64_t c = 0; c < m; ++c) std::fill(F.begin() + c * m + c, F.begin() + (c + 1) * m, 0.0);
         // Assemble K's entries of the supernode's columns.

@@ -202,6 +202,17 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
     cur.start(seed_++, std::min(cap, round_up(int64_t(kStartPerExpected * expected) + kStartPerBlock * b, b)));
     int64_t last_ca = -1;
     SliceOutput out;
+    // The next Krylov dimension to check at: the soft cap grows by half up to the hard cap.
+    auto grow = [&] {
+        if (cur.dim() >= maxdim) {
+            if (maxdim >= hardcap)
+                throw Error(TF_ERR_NOCONV, "the eigensolver did not converge near shift " +
+                                               std::to_string(cur.sigma) + " (Krylov dimension " +
+                                               std::to_string(cur.dim()) + ")");
+            maxdim = std::min(hardcap, maxdim * 3 / 2);
+        }
+        dtarget = std::min(maxdim, cur.dim() + std::max<int64_t>(b, round_up(cur.dim() / kGrowthDivisor, b)));
+    };
     for (;;) {
         while (cur.dim() < dtarget) cur.step();
         Slice::Ritz r = cur.ritz();
@@ -212,13 +223,7 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
                 last_ca = -1;
                 continue; // classify this Ritz basis again against the verified top
             }
-            if (cur.dim() >= maxdim) {
-                if (maxdim >= hardcap)
-                    throw Error(TF_ERR_NOCONV, "the eigensolver did not converge (Krylov dimension " +
-                                                   std::to_string(cur.dim()) + ")");
-                maxdim = std::min(hardcap, maxdim * 3 / 2);
-            }
-            dtarget = std::min(maxdim, cur.dim() + std::max<int64_t>(b, round_up(cur.dim() / kGrowthDivisor, b)));
+            grow();
             continue;
         }
         int64_t cb = 0, ub = 0, ca = 0, ua = 0;
@@ -332,16 +337,7 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
             stalled_checks = 0;
             continue;
         }
-        if (cur.dim() >= maxdim) {
-            if (maxdim < hardcap) {
-                maxdim = std::min(hardcap, maxdim * 3 / 2);
-            } else {
-                throw Error(TF_ERR_NOCONV, "the eigensolver did not converge near shift " +
-                                               std::to_string(cur.sigma) + " (Krylov dimension " +
-                                               std::to_string(cur.dim()) + ")");
-            }
-        }
-        dtarget = std::min(maxdim, cur.dim() + std::max<int64_t>(b, round_up(cur.dim() / kGrowthDivisor, b)));
+        grow();
     }
     if (debug_level() >= 1)
         std::fprintf(stderr, "  extra global passes: %lld of %d steps\n", (long long)cur.extra_passes_, cur.dim() / int(b));
@@ -383,24 +379,20 @@ void SlicingDriver::run(Vec &lam, double *out) {
                 job.hi = INFINITY;
                 job.expected_above = target;
                 probe_only_next = true;
+            } else {
+                next = place(cur->sigma, cur->nu, target);
+                job.hi = 0.5 * (cur->sigma + next->sigma);
+                job.expected_above = (next->nu - cur->nu) / 2;
+                if (j == 0 && next->nu >= k) {
+                    // Few eigenpairs: the first slice takes them all, one-sidedly from below; the
+                    // next shift only verifies the count.
+                    probe_only_next = true;
+                    job.hi = next->sigma;
+                    job.need_above = next->nu - cur->nu;
+                    job.expected_above = job.need_above;
+                }
+                rho_ = std::max<int64_t>(1, next->nu - cur->nu) / (next->sigma - cur->sigma);
             }
-        }
-        if (!job.last) {
-            int64_t rem = k - cur->nu;
-            bool final_target = rem + margin(rem) <= c * tuning::kLastBandNumerator / tuning::kLastBandDenominator;
-            int64_t target = final_target ? rem + margin(rem) : c;
-            next = place(cur->sigma, cur->nu, target);
-            job.hi = 0.5 * (cur->sigma + next->sigma);
-            job.expected_above = (next->nu - cur->nu) / 2;
-            if (j == 0 && next->nu >= k) {
-                // Few eigenpairs: the first slice takes them all, one-sidedly from below; the
-                // next shift only verifies the count.
-                probe_only_next = true;
-                job.hi = next->sigma;
-                job.need_above = next->nu - cur->nu;
-                job.expected_above = job.need_above;
-            }
-            rho_ = std::max<int64_t>(1, next->nu - cur->nu) / (next->sigma - cur->sigma);
         }
         job.need = job.G - prev_above_;
         if (debug_level() >= 1)
