@@ -25,9 +25,10 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
         Settings S;
         S.k = k;
         S.tol = o->tolerance > 0 ? o->tolerance : 1e-9;
-        // Block size: 8 converges in the fewest solves; from ~20k vertices the factor no longer
-        // stays in cache and 16 (8 columns per thread per pass over the factor) is faster.
-        S.b = int(o->block > 0 ? o->block : (n >= 20000 ? 16 : 8));
+        // Block size 8: the fewest solves and the smallest Krylov bases. Measured 2026-12-01 on
+        // 41k vertices at k = 64 / 256 / 1023 / 4096 (and 100k, 187k at k = 64 / 256), 8 beat 16
+        // by 10-20% everywhere and 4, 6, 12, 24, 32 were slower (BENCHMARKS.md).
+        S.b = int(o->block > 0 ? o->block : 8);
         S.threads = o->threads > 0 ? o->threads : 2;
         S.seed = o->seed;
         S.cancel = Cancel{o->progress, o->progress_context};

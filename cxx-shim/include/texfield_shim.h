@@ -118,7 +118,7 @@ typedef struct {
     int64_t k;               /* number of smallest eigenpairs wanted (1 <= k <= n) */
     double tolerance;        /* target relative residual; 0 = 1e-9 */
     int64_t band;            /* eigenpairs per spectral slice; 0 = automatic */
-    int64_t block;           /* Lanczos block size; 0 = automatic (16) */
+    int64_t block;           /* Lanczos block size; 0 = automatic (8) */
     int method;              /* 0 = automatic, 1 = dense, 2 = spectrum slicing */
     int threads;             /* threads for block solves; 0 = 2 */
     uint64_t seed;           /* seed of the start vectors */
