@@ -45,13 +45,17 @@ void apply_mass(const tf_operators &ops, const double *X, double *Y, int b) {
 // Columns are copied out in blocks of 16, one block per item of par::for_each: per-column
 // arithmetic, so no bit depends on the thread count.
 void residuals(const tf_operators &ops, const double *X, int64_t rs, int64_t cs, int64_t k, const Vec &lam, Vec &res,
-               int threads) {
+               int threads, double scale_floor) {
     const int64_t n = ops.n, width = 16;
     res.resize(k);
     if (k == 0) return;
     double lref = 0;
     for (int64_t j = 0; j < k; ++j) lref = std::max(lref, std::abs(lam[j]));
-    if (lref == 0) lref = ops.L.diagonal().cwiseAbs().maxCoeff() / ops.lumped.maxCoeff();
+    if (std::isfinite(scale_floor)) lref = std::max(lref, scale_floor);
+    // Every eigenvalue zero to rounding (k at most the number of components): the operator's
+    // scale instead, on which the residuals of exact null vectors are rounding-sized.
+    const double opscale = ops.L.diagonal().cwiseAbs().maxCoeff() / ops.lumped.maxCoeff();
+    if (lref <= 1e-10 * opscale) lref = opscale;
     par::for_each((k + width - 1) / width, threads, [&](int64_t blk) {
         const int64_t j0 = blk * width, w = std::min(width, k - j0);
         Mat Y(n, w), R, MY;
@@ -71,8 +75,9 @@ void residuals(const tf_operators &ops, const double *X, int64_t rs, int64_t cs,
     });
 }
 
-void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res, int threads) {
-    residuals(ops, Phi.data(), 1, ops.n, Phi.cols(), lam, res, threads);
+void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res, int threads,
+                 double scale_floor) {
+    residuals(ops, Phi.data(), 1, ops.n, Phi.cols(), lam, res, threads, scale_floor);
 }
 
 // max |Phi^T M Phi - I| for the row-major n x k matrix X. G's upper triangle by blocks of 64

@@ -50,10 +50,14 @@ struct Cancel {
 
 // Relative residuals ||L phi - lambda M phi|| / (|lambda| ||M phi||) of the k eigenpairs at X,
 // entry (i, j) at X[i * rs + j * cs] (row-major: rs = k, cs = 1; column-major: rs = 1, cs = n).
+// Near zero, |lambda| is replaced by the reference scale max(max_j |lambda_j|, scale_floor).
 void residuals(const tf_operators &ops, const double *X, int64_t rs, int64_t cs, int64_t k, const Vec &lam, Vec &res,
-               int threads);
-// The same for column-major Phi.
-void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res, int threads);
+               int threads, double scale_floor = 0);
+// The same for column-major Phi (one slice's pairs; scale_floor: the slice's upper edge, a lower
+// bound of the final result's largest eigenvalue, so that a slice holding only zero eigenvalues is
+// judged on the scale the final check uses, not on its own rounding-sized values).
+void check_pairs(const tf_operators &ops, const Mat &Phi, const Vec &lam, Vec &res, int threads,
+                 double scale_floor = 0);
 // max |Phi^T M Phi - I| for the row-major n x k matrix X.
 double orthonormality_error(const tf_operators &ops, const double *X, int64_t k, int threads);
 

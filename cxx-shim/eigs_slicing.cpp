@@ -170,6 +170,16 @@ bool SlicingDriver::place_probe(Slice &cur, const Slice::Ritz &r, double tol, Jo
     const int64_t top = std::min<int64_t>(m - 1, want + margin(want));
     for (int64_t i = want; i <= top; ++i)
         if (v[i].first - v[i - 1].first > v[best].first - v[best - 1].first) best = i;
+    // A gap of rounding size (inside a multiple eigenvalue, e.g. the zeros of a mesh with more
+    // components than k) would put the shift on an eigenvalue: L - p M singular, its inertia
+    // ambiguous. Such a gap is passed over for the widest among all converged values above the
+    // k-th, and without one the Krylov space grows.
+    const double kMinGap = 1e-6 / rho_;
+    if (v[best].first - v[best - 1].first <= kMinGap) {
+        for (int64_t i = top + 1; i < m; ++i)
+            if (v[i].first - v[i - 1].first > v[best].first - v[best - 1].first) best = i;
+        if (v[best].first - v[best - 1].first <= kMinGap) return false;
+    }
     const double p = 0.5 * (v[best - 1].first + v[best].first);
     std::unique_ptr<Slice> probe(new Slice(ops_, shifted_, pattern_, p, S_, st_));
     st_.slices++;
@@ -298,7 +308,10 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
             Vec res;
             double ortho = 0;
             Vec lv = Eigen::Map<Vec>(out.lambda.data(), out.lambda.size());
-            check_pairs(ops_, out.vectors, lv, res, S_.threads);
+            // A slice below the last one ends at hi, and the later slices' eigenvalues lie above it:
+            // hi stands for the final check's reference scale (the largest eigenvalue of the result).
+            check_pairs(ops_, out.vectors, lv, res, S_.threads,
+                        !last && need_above < 0 && std::isfinite(hi) && hi > 0 ? hi : 0.0);
             if (debug_level() >= 1) {
                 int worst = 0;
                 for (int i = 0; i < res.size(); ++i) if (res[i] > res[worst]) worst = i;

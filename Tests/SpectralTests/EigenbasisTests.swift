@@ -69,6 +69,36 @@ private func mOrthonormalityError(_ b: Eigenbasis) -> Double {
         }
     }
 
+    /// Ten identical tori side by side: every eigenvalue of one torus (itself mostly 2-fold) is
+    /// 10- or 20-fold, more than the Lanczos block of 8, and 0 is 10-fold. Found 2026-12-06: with
+    /// k ≤ 10 the verification shift landed inside the zero cluster (L − pM singular), at k = 10 the
+    /// zero-only slice judged its residuals against its own rounding-sized eigenvalues, and with
+    /// --band 24 the first slice (only zeros) did the same.
+    @Test func tenIdenticalComponentsGiveEveryMultipleEigenvalue() throws {
+        let one = Mesh.torus(segments: 24, rings: 12)
+        var positions = [Double](), triangles = [Int32]()
+        for c in 0..<10 {
+            positions += one.positions.enumerated().map { $0.offset % 3 == 0 ? $0.element + 3 * Double(c) : $0.element }
+            triangles += one.triangles.map { $0 + Int32(c * one.vertexCount) }
+        }
+        let ten = Mesh(positions: positions, triangles: triangles)
+        let single = try Eigenbasis.compute(mesh: one, options: EigenOptions(k: 24, method: .dense))
+        let repeated = single.values.flatMap { Array(repeating: $0, count: 10) }
+        for (k, band) in [(1, 0), (5, 0), (10, 0), (11, 0), (30, 0), (200, 24)] {
+            var o = EigenOptions(k: k, method: .slicing)
+            o.band = band
+            let b = try Eigenbasis.compute(mesh: ten, options: o)
+            for j in 0..<k {
+                if j < 10 {
+                    #expect(abs(b.values[j]) < 1e-9 * repeated[10], "k \(k): λ_\(j) = \(b.values[j])")
+                } else {
+                    #expect(abs(b.values[j] - repeated[j]) < 1e-9 * repeated[j], "k \(k): λ_\(j)")
+                }
+            }
+            #expect(b.maxResidual < 1e-9 && b.orthonormalityError < 1e-9, "k \(k)")
+        }
+    }
+
     @Test func slicingAgreesWithDense() throws {
         let mesh = Mesh.icosphere(subdivisions: 12, jitter: 0.3, seed: 5)  // 1442 vertices
         let k = 300
