@@ -49,6 +49,12 @@ constexpr double kToleranceFloorFactor = 100;
 constexpr int kStalledChecksBeforeRepair = 3;
 // Each check adds max(b, dim / 10) Krylov columns.
 constexpr int kGrowthDivisor = 10;
+// Thick restart: the basis is capped at kRestartPerExpected · e +
+// kRestartPerBlock · b columns and restarts from the kKeepPerExpected · e + kKeepPerBlock · b Ritz
+// vectors nearest the shift; a slice gives up after kRestartHardFactor × the hard cap columns.
+constexpr double kRestartPerExpected = 2.5, kKeepPerExpected = 1.5;
+constexpr int64_t kRestartPerBlock = 4, kKeepPerBlock = 1;
+constexpr int64_t kRestartHardFactor = 4;
 } // namespace tuning
 
 struct SliceOutput {
@@ -64,7 +70,14 @@ int64_t round_up(int64_t x, int64_t b) { return (x + b - 1) / b * b; }
 class SlicingDriver {
   public:
     SlicingDriver(const tf_operators &ops, const Settings &S, tf_eigs_stats &st)
-        : ops_(ops), S_(S), st_(st), shifted_(ops), pattern_(ops.L), rho_(ops.area / (4 * M_PI)) {}
+        : ops_(ops), S_(S), st_(st), shifted_(ops), pattern_(ops.L), rho_(ops.area / (4 * M_PI)) {
+        // TF_RESTART=0 turns the thick restart off (for benchmarks against the plain Lanczos).
+        if (const char *e = std::getenv("TF_RESTART")) restart_ = std::strcmp(e, "0") != 0;
+        // Test hook (a test runs the CLI with it): the first slice with pairs above its
+        // unverified upper side loses its largest one, as if it had missed it; the next slice
+        // must then notice the count and repair.
+        if (const char *e = std::getenv("TF_TEST_DROP_ABOVE")) drop_above_ = std::strcmp(e, "1") == 0;
+    }
 
     void run(Vec &lam, double *out);
 
@@ -87,7 +100,7 @@ class SlicingDriver {
     void enter_repair(Job &job, const Slice &cur);
     SliceOutput solve_slice(Slice &cur, Job &job);
     bool place_probe(Slice &cur, const Slice::Ritz &r, double tol, Job &job);
-    void flush_one();
+    void flush(SliceOutput &o);
 
     const tf_operators &ops_;
     const Settings &S_;
@@ -95,8 +108,9 @@ class SlicingDriver {
     ShiftedMatrix shifted_;
     const SpMat pattern_;
     double rho_;                    // eigenvalue density (Weyl: N(λ) ≈ area · λ / 4π, then measured)
-    std::vector<SliceOutput> outs_; // accepted pairs, slice by slice
-    size_t flushed_ = 0;            // slices copied to the output (their vectors freed)
+    // The last accepted slice's pairs above its shift: how many, and how many of them were
+    // written (they are the output's last columns), for a repair to take back.
+    int64_t last_above_ = 0, last_above_written_ = 0;
     double *out_ = nullptr;         // the row-major n x k output
     Vec lam_;                       // the output's eigenvalues
     int64_t written_ = 0;           // columns of the output filled
@@ -105,6 +119,8 @@ class SlicingDriver {
     double lo_ = -INFINITY, sprev_ = 0;
     int64_t nuprev_ = 0, prev_above_ = 0;
     uint64_t seed_ = 0;
+    bool restart_ = true;
+    bool drop_above_ = false;
 };
 
 // Places a shift so that the gap above the previous shift holds about `target` eigenvalues.
@@ -134,20 +150,11 @@ void SlicingDriver::enter_repair(Job &job, const Slice &cur) {
     st_.repairs++;
     lo_ = sprev_;
     job.need = job.G;
-    const int64_t n = ops_.n;
-    SliceOutput &p = outs_.back();
-    std::vector<int> keep;
-    for (size_t i = 0; i < p.lambda.size(); ++i)
-        if (!p.above[i]) keep.push_back(int(i));
-    SliceOutput q;
-    q.vectors.resize(n, keep.size());
-    for (size_t i = 0; i < keep.size(); ++i) {
-        q.lambda.push_back(p.lambda[keep[i]]);
-        q.above.push_back(0);
-        q.vectors.col(i) = p.vectors.col(keep[i]);
-    }
-    found_total_ -= int64_t(p.lambda.size() - keep.size());
-    p = std::move(q);
+    // Its pairs above its shift are the largest it wrote, so the output's last columns.
+    found_total_ -= last_above_;
+    written_ -= last_above_written_;
+    top_ = written_ > 0 ? lam_[written_ - 1] : -INFINITY;
+    last_above_ = last_above_written_ = 0;
 }
 
 // The deferred verification shift of a slice that takes all k pairs from below: once the k + 1
@@ -212,8 +219,57 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
     cur.start(seed_++, std::min(cap, round_up(int64_t(kStartPerExpected * expected) + kStartPerBlock * b, b)));
     int64_t last_ca = -1;
     SliceOutput out;
+    // Thick restart: the basis never exceeds restart_dim columns (0: no restart).
+    int64_t restart_dim = 0, keep_dim = 0;
+    if (restart_) {
+        // Sized by the eigenvalues as near the shift as the slice's farther edge (a one-sided
+        // slice has as many on its other side, and Lanczos finds those as fast).
+        const double w = std::max(std::isfinite(lo_) ? cur.sigma - lo_ : 0.0,
+                                  std::isfinite(hi) ? std::max(hi, cur.sigma) - cur.sigma : 0.0);
+        const double e = std::max(double(expected), std::min(double(n), 2 * w * rho_));
+        restart_dim = std::min(cap, round_up(int64_t(kRestartPerExpected * e) + kRestartPerBlock * b, b));
+        keep_dim = round_up(int64_t(kKeepPerExpected * e) + kKeepPerBlock * b, b);
+        restart_dim = std::max(restart_dim, keep_dim + 4 * b);
+        if (restart_dim >= cap) restart_dim = 0;
+    }
+    // Sets the next dimension to check at, dim + `extra`; with restarts, restarts first when that
+    // would pass the limit, keeping the Ritz vectors nearest the shift (largest |theta|): at
+    // least keep_dim, and at least up to the farthest one that lies in the slice or has converged
+    // within the slice's reach (the refinement takes those). The limit is restart_dim, or 4
+    // blocks above what a restart kept, so that every restart is followed by some steps.
+    int64_t limit = restart_dim;
+    auto advance = [&](const Slice::Ritz &r, int64_t extra) {
+        if (cur.generated() > kRestartHardFactor * hardcap)
+            throw Error(TF_ERR_NOCONV, "the eigensolver did not converge near shift " + std::to_string(cur.sigma) +
+                                           " (" + std::to_string(cur.generated()) + " Krylov columns, restarted)");
+        if (cur.dim() + extra > limit) {
+            std::vector<int> order(cur.dim());
+            for (int i = 0; i < cur.dim(); ++i) order[i] = i;
+            std::stable_sort(order.begin(), order.end(),
+                             [&](int x, int y) { return std::abs(r.theta[x]) > std::abs(r.theta[y]); });
+            const double top = std::isfinite(hi) ? std::max(hi, cur.sigma) : cur.sigma;
+            const double reach = kRefineReach * std::max(std::isfinite(lo_) ? cur.sigma - lo_ : 0.0, top - cur.sigma);
+            int64_t m = keep_dim;
+            for (int i = 0; i < cur.dim(); ++i) {
+                const double l = r.lambda[order[i]];
+                const bool inside = l >= lo_ && l < top;
+                const bool near = r.rel[order[i]] <= tol_si && std::abs(l - cur.sigma) <= reach;
+                if (inside || near) m = std::max<int64_t>(m, i + 1);
+            }
+            m = std::min<int64_t>(m, cur.dim() - b);
+            order.resize(size_t(m));
+            cur.restart(r, order);
+            st_.restarts++;
+            limit = std::max(restart_dim, cur.dim() + 4 * b);
+        }
+        dtarget = std::min(limit, cur.dim() + std::max<int64_t>(extra, b));
+    };
     // The next Krylov dimension to check at: the soft cap grows by half up to the hard cap.
-    auto grow = [&] {
+    auto grow = [&](const Slice::Ritz &r) {
+        if (restart_dim > 0) {
+            advance(r, std::max<int64_t>(b, round_up(cur.dim() / kGrowthDivisor, b)));
+            return;
+        }
         if (cur.dim() >= maxdim) {
             if (maxdim >= hardcap)
                 throw Error(TF_ERR_NOCONV, "the eigensolver did not converge near shift " +
@@ -233,7 +289,7 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
                 last_ca = -1;
                 continue; // classify this Ritz basis again against the verified top
             }
-            grow();
+            grow(r);
             continue;
         }
         int64_t cb = 0, ub = 0, ca = 0, ua = 0;
@@ -302,7 +358,10 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
                 if (debug_level() >= 1)
                     std::fprintf(stderr, "  refined count %zu != selected %zu\n", keep.size(), sel.size());
                 last_ca = -1;
-                dtarget = std::min(maxdim, cur.dim() + b);
+                if (restart_dim > 0)
+                    advance(r, b);
+                else
+                    dtarget = std::min(maxdim, cur.dim() + b);
                 continue;
             }
             Vec res;
@@ -350,10 +409,10 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
             stalled_checks = 0;
             continue;
         }
-        grow();
+        grow(r);
     }
     if (debug_level() >= 1)
-        std::fprintf(stderr, "  extra global passes: %lld of %d steps\n", (long long)cur.extra_passes_, cur.dim() / int(b));
+        std::fprintf(stderr, "  extra global passes: %lld of %d steps, %d restarts, %lld columns\n", (long long)cur.extra_passes_, cur.dim() / int(b), cur.restarts(), (long long)cur.generated());
     return out;
 }
 
@@ -414,31 +473,47 @@ void SlicingDriver::run(Vec &lam, double *out) {
                          int(job.last), (long long)job.need_above);
         if (job.need < 0) enter_repair(job, *cur);
         SliceOutput out = solve_slice(*cur, job);
+        if (drop_above_ && !job.last && job.need_above < 0 && !out.lambda.empty()) {
+            size_t top = 0;
+            for (size_t i = 1; i < out.lambda.size(); ++i)
+                if (out.lambda[i] > out.lambda[top]) top = i;
+            if (out.above[top]) {
+                const int64_t c = int64_t(out.lambda.size()) - 1;
+                if (int64_t(top) != c) {
+                    out.vectors.col(Eigen::Index(top)) = out.vectors.col(c);
+                    std::swap(out.lambda[top], out.lambda[c]);
+                    std::swap(out.above[top], out.above[c]);
+                }
+                out.lambda.pop_back();
+                out.above.pop_back();
+                out.vectors.conservativeResize(Eigen::NoChange, c);
+                drop_above_ = false;
+            }
+        }
         cur->release();
         prev_above_ = 0;
         for (char a : out.above) prev_above_ += a;
         found_total_ += int64_t(out.lambda.size());
-        outs_.push_back(std::move(out));
-        while (flushed_ + 1 < outs_.size()) flush_one();
+        flush(out);
         if (job.last || probe_only_next) break;
         lo_ = job.hi;
         sprev_ = cur->sigma;
         nuprev_ = cur->nu;
         cur = std::move(next);
     }
-    while (flushed_ < outs_.size()) flush_one();
     if (written_ < k)
         throw Error(TF_ERR_NOCONV, "found " + std::to_string(written_) + " eigenpairs, wanted " + std::to_string(k));
     lam = lam_;
 }
 
-// Copies the oldest unflushed slice's pairs, ascending, to the next columns of the output (up
-// to k in all) and frees its vectors. A slice is flushed once the next one is accepted: only the
-// last accepted slice can still change (enter_repair), and slices own disjoint, ascending
-// ranges, so the columns come out sorted. At most two slices' vectors are held at once.
-void SlicingDriver::flush_one() {
+// Copies an accepted slice's pairs, ascending, to the next columns of the output (up to k in
+// all) and frees its vectors. Slices own disjoint, ascending ranges, so the columns come out
+// sorted. Only the last accepted slice can still change (enter_repair drops its pairs above its
+// shift): those are the last columns written, and a repair moves written_ back over them.
+void SlicingDriver::flush(SliceOutput &o) {
     const int64_t n = ops_.n, k = S_.k;
-    SliceOutput &o = outs_[flushed_++];
+    last_above_ = last_above_written_ = 0;
+    for (char a : o.above) last_above_ += a;
     std::vector<int> order(o.lambda.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = int(i);
     std::sort(order.begin(), order.end(), [&](int x, int y) { return o.lambda[x] < o.lambda[y]; });
@@ -449,6 +524,7 @@ void SlicingDriver::flush_one() {
             throw Error(TF_ERR_INTERNAL, "spectral slices overlap at " + std::to_string(o.lambda[i]));
         top_ = o.lambda[i];
         lam_[written_] = o.lambda[i];
+        last_above_written_ += o.above[i];
         cols.push_back({written_++, i});
     }
     for (int64_t r0 = 0; r0 < n; r0 += 64)

@@ -101,6 +101,46 @@ public struct EigenStats: Sendable, Codable, Equatable {
     public var secondsCheck: Double
     /// Wall-clock seconds of the whole solve.
     public var secondsTotal: Double
+    /// Thick restarts of the slices' Lanczos bases (0 in files written before they existed).
+    public var restarts: Int = 0
+
+    public init(method: String, slices: Int, factorizations: Int, solves: Int, repairs: Int, toleranceMissed: Int,
+                secondsFactor: Double, secondsSolve: Double, secondsOrthogonalize: Double, secondsRitz: Double,
+                secondsCheck: Double, secondsTotal: Double, restarts: Int = 0) {
+        self.method = method
+        self.slices = slices
+        self.factorizations = factorizations
+        self.solves = solves
+        self.repairs = repairs
+        self.toleranceMissed = toleranceMissed
+        self.secondsFactor = secondsFactor
+        self.secondsSolve = secondsSolve
+        self.secondsOrthogonalize = secondsOrthogonalize
+        self.secondsRitz = secondsRitz
+        self.secondsCheck = secondsCheck
+        self.secondsTotal = secondsTotal
+        self.restarts = restarts
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case method, slices, factorizations, solves, repairs, toleranceMissed, secondsFactor, secondsSolve,
+             secondsOrthogonalize, secondsRitz, secondsCheck, secondsTotal, restarts
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(method: try c.decode(String.self, forKey: .method), slices: try c.decode(Int.self, forKey: .slices),
+                  factorizations: try c.decode(Int.self, forKey: .factorizations),
+                  solves: try c.decode(Int.self, forKey: .solves), repairs: try c.decode(Int.self, forKey: .repairs),
+                  toleranceMissed: try c.decode(Int.self, forKey: .toleranceMissed),
+                  secondsFactor: try c.decode(Double.self, forKey: .secondsFactor),
+                  secondsSolve: try c.decode(Double.self, forKey: .secondsSolve),
+                  secondsOrthogonalize: try c.decode(Double.self, forKey: .secondsOrthogonalize),
+                  secondsRitz: try c.decode(Double.self, forKey: .secondsRitz),
+                  secondsCheck: try c.decode(Double.self, forKey: .secondsCheck),
+                  secondsTotal: try c.decode(Double.self, forKey: .secondsTotal),
+                  restarts: try c.decodeIfPresent(Int.self, forKey: .restarts) ?? 0)
+    }
 }
 
 /// The k smallest eigenpairs of `L φ = λ M φ` on a mesh.
@@ -270,7 +310,7 @@ public struct Eigenbasis: Sendable, Equatable {
             toleranceMissed: Int(st.tolerance_missed),
             secondsFactor: st.seconds_factor, secondsSolve: st.seconds_solve,
             secondsOrthogonalize: st.seconds_orthogonalize, secondsRitz: st.seconds_ritz,
-            secondsCheck: st.seconds_check, secondsTotal: st.seconds_total)
+            secondsCheck: st.seconds_check, secondsTotal: st.seconds_total, restarts: Int(st.restarts))
         return try Eigenbasis(values: values, vectors: vectors, mass: ops.lumpedMass, residuals: residuals,
                           orthonormalityError: st.orthonormality_error, stats: stats)
     }

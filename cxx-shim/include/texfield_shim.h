@@ -141,6 +141,7 @@ typedef struct {
     double seconds_ritz;
     double seconds_check;        /* residuals and orthonormality of the result */
     double seconds_total;
+    int64_t restarts;            /* thick restarts of the Lanczos bases */
 } tf_eigs_stats;
 
 /* The k smallest eigenpairs of L phi = lambda M phi, ascending. values: k; vectors: n*k
