@@ -283,6 +283,22 @@ class Slice {
         for (int round = 0; round < rounds; ++round) refine(Y, lambda, refine_solves_ || rounds > 1);
     }
 
+    // The projected pencil (A, B) = (Yᵀ L Y, Yᵀ M Y) of a refined basis: its eigenvalues, and the
+    // rotation X (B-orthonormal columns) that turns Y into Ritz vectors, Y X.
+    Mat ritz_rotation(Mat &A, Mat &B, Vec &lambda) const {
+        const Eigen::Index c = A.rows();
+        A = 0.5 * (A + A.transpose()).eval();
+        B = 0.5 * (B + B.transpose()).eval();
+        Eigen::LLT<Mat> llt(B);
+        if (llt.info() != Eigen::Success)
+            throw Error(TF_ERR_NUMERIC, "refined basis lost independence near shift " + std::to_string(sigma));
+        Mat Rinv = llt.matrixU().solve(Mat::Identity(c, c)); // B = U^T U
+        Mat C = Rinv.transpose() * A * Rinv;
+        C = 0.5 * (C + C.transpose()).eval();
+        dense_symmetric_eigen(C, lambda);
+        return Rinv * C;
+    }
+
     // One round: Z = K^{-1} M Y (with one step of iterative refinement), then Rayleigh-Ritz
     // of (L, M) on span(Z); Y and lambda are replaced by the result.
     void refine(Mat &Y, Vec &lambda, bool iterative_refinement) {
@@ -321,16 +337,7 @@ class Slice {
         par::gemm_tn(S_.threads, n, c, c, Y.data(), n, W.data(), n, A.data(), c);
         par::gemm_tn(S_.threads, n, c, c, Y.data(), n, MZ.data(), n, B.data(), c);
         MZ.resize(0, 0);
-        A = 0.5 * (A + A.transpose()).eval();
-        B = 0.5 * (B + B.transpose()).eval();
-        Eigen::LLT<Mat> llt(B);
-        if (llt.info() != Eigen::Success)
-            throw Error(TF_ERR_NUMERIC, "refined basis lost independence near shift " + std::to_string(sigma));
-        Mat Rinv = llt.matrixU().solve(Mat::Identity(c, c)); // B = U^T U
-        Mat C = Rinv.transpose() * A * Rinv;
-        C = 0.5 * (C + C.transpose()).eval();
-        dense_symmetric_eigen(C, lambda);
-        Mat X = Rinv * C;
+        Mat X = ritz_rotation(A, B, lambda);
         par::gemm_nn(S_.threads, n, c, c, 1.0, Y.data(), n, X.data(), c, 0.0, W.data(), n);
         Y.swap(W);
         st_.seconds_ritz += now_seconds() - t0;
@@ -409,16 +416,7 @@ class Slice {
             par::gemm_tn(S_.threads, n, c, p, Yd, n, T.data(), n, B.data() + int64_t(q0) * c, c);
         }
         T.resize(0, 0);
-        A = 0.5 * (A + A.transpose()).eval();
-        B = 0.5 * (B + B.transpose()).eval();
-        Eigen::LLT<Mat> llt(B);
-        if (llt.info() != Eigen::Success)
-            throw Error(TF_ERR_NUMERIC, "refined basis lost independence near shift " + std::to_string(sigma));
-        Mat Rinv = llt.matrixU().solve(Mat::Identity(c, c)); // B = U^T U
-        Mat C = Rinv.transpose() * A * Rinv;
-        C = 0.5 * (C + C.transpose()).eval();
-        dense_symmetric_eigen(C, lambda);
-        Mat X = Rinv * C;
+        Mat X = ritz_rotation(A, B, lambda);
         multiply_in_place(Yd, c, X, c);
         st_.seconds_ritz += now_seconds() - t0;
     }
