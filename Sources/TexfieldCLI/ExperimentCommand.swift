@@ -123,7 +123,7 @@ struct ExperimentCommand: ParsableCommand {
             }
             let any = byEncoding.values.first![0]
             var md = "Mesh `\(any.mesh)` (\(any.vertices) vertices), k = \(any.configuration.eigenfunctions), \(any.configuration.trainViews) training views of \(any.configuration.imageSize)², "
-            md += "\(any.configuration.testViews) test views, lr \(any.configuration.learningRate) (\(any.configuration.schedule.rawValue)), batch \(any.configuration.batch); mean ± std over seeds.\n\n"
+            md += "\(any.configuration.testViews) test views, lr \(any.configuration.effectiveLearningRate) (\(any.configuration.schedule.rawValue)), batch \(any.configuration.batch); mean ± std over seeds.\n\n"
             md += "| encoding | runs | test PSNR (dB) | DSSIM×100 | parameters | steps | training s |\n|---|---:|---:|---:|---:|---:|---:|\n"
             for r in rows {
                 md += String(format: "| %@ | %d | %.2f ± %.2f | %.3f ± %.3f | %d | %d | %.0f |\n", r.encoding, r.runs, r.psnrMean, r.psnrStd,

@@ -36,7 +36,7 @@ func installInterruptHandler() {
 struct FitOptions: ParsableArguments {
     @Option(name: .short, help: "Eigenfunctions (the constant one is dropped besides).") var k = 1023
     @Option(help: "Encoding: \(Encoding.allCases.map(\.rawValue).joined(separator: ", ")).") var encoding: Encoding = .eigen
-    @Option(help: "Adam's (base) learning rate (the published one is 1e-4, constant).") var lr = FieldConfiguration().learningRate
+    @Option(help: "Adam's (base) learning rate (default: 4e-3 for a budget that ends within 10,000 steps or 450 s, 2e-3 for a longer one; the published rate is 1e-4, constant).") var lr: Double?
     @Option(help: "Learning-rate schedule over the budget: cosine (to 1% at the end) or constant.") var schedule = FieldConfiguration().schedule
     @Option(help: "Linear learning-rate warm-up over this many steps (default: none).") var warmup: Int?
     @Option(help: "Training time budget in seconds (validation excluded; default 600).") var seconds: Double?

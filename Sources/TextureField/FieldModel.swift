@@ -55,10 +55,23 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
     /// The eigenfunctions used, as bands of indices into the `eigenfunctions` computed (nil: all);
     /// e.g. `EigenBand.published` with 4096 computed.
     public var bands: [EigenBand]? = nil
-    /// Adam's base rate. Default chosen by measurement on spot (BENCHMARKS.md): with the cosine
-    /// schedule over a 2-minute budget, 1e-3 / 2e-3 / 4e-3 / 8e-3 reached 44.35 / 44.84 / 45.60 /
-    /// 45.63 dB test PSNR; the constant 5e-4 38.67 dB.
-    public var learningRate: Double = 4e-3
+    /// Adam's base rate; nil: `defaultLearningRate(seconds:steps:)` for this budget.
+    public var learningRate: Double? = nil
+    /// The base rate the run uses: `learningRate`, or the default for the budget.
+    public var effectiveLearningRate: Double { learningRate ?? Self.defaultLearningRate(seconds: seconds, steps: steps) }
+    /// The default base rate of the cosine schedule, chosen by budget on the defaults study's set
+    /// (docs/results/defaults.md; spot, the demo torus, a ring, a knot and a fish, one seed):
+    /// 4e-3 for a run that ends within 10,000 steps or 450 seconds, whichever comes first, 2e-3
+    /// for a longer one. At 3,000 and 7,500 steps (2 and 5 minutes) 4e-3 was the best setting tried
+    /// or within 0.45 dB of it on every mesh; at 15,000 steps (10 minutes, the default budget) 2e-3
+    /// was the best or within 0.37 dB, while 4e-3 fell 0.57 / 0.60 dB behind on the ring. The
+    /// switch point lies between the measured budgets.
+    public static func defaultLearningRate(seconds: Double, steps: Int) -> Double {
+        steps <= longBudgetSteps || seconds <= longBudgetSeconds ? 4e-3 : 2e-3
+    }
+    /// A budget longer than both of these gets the lower default rate.
+    public static let longBudgetSteps = 10_000
+    public static let longBudgetSeconds = 450.0
     /// How the learning rate moves over the budget.
     public var schedule: LearningRateSchedule = .cosine
     /// Linear warm-up: the rate grows from lr/warmupSteps to lr over the first `warmupSteps`
@@ -119,7 +132,7 @@ public struct FieldConfiguration: Codable, Sendable, Equatable {
             try need(ordered && b.allSatisfy { 0 <= $0.lower && $0.lower <= $0.upper && $0.upper < eigenfunctions },
                      "bands", b.map(\.description).joined(separator: ","), "ascending, disjoint bands within 0...eigenfunctions − 1")
         }
-        try need(learningRate.isFinite && learningRate > 0 && learningRate <= 1e6, "learningRate", learningRate, "(0, 1e6]")
+        if let lr = learningRate { try need(lr.isFinite && lr > 0 && lr <= 1e6, "learningRate", lr, "(0, 1e6]") }
         try need((1...1 << 20).contains(batch), "batch", batch, "1...1048576")
         try need(steps >= 1, "steps", steps, "1...")
         if let a = atlasSize { try need((2...16384).contains(a), "atlasSize", a, "2...16384") }
@@ -256,11 +269,11 @@ public final class FieldModel: @unchecked Sendable {
         var rng = SplitMix64(seed: c.seed &* 0x9E37_79B9_7F4A_7C15 &+ 1)
         mlp = FieldMLP(inputs: c.inputs, width: c.width, batch: c.batch, initializer: .xavierUniform, using: &rng)
         mlp.computesInputGradient = c.encoding.isSignNet
-        adam = Adam(parameterCount: mlp.parameterCount, learningRate: c.learningRate)
+        adam = Adam(parameterCount: mlp.parameterCount, learningRate: c.effectiveLearningRate)
         if c.encoding.isSignNet {
             let p = SignNetPhi(hidden: c.signnetHidden, usesEigenvalue: c.encoding == .signnetLambda, using: &rng)
             phi = p
-            phiAdam = Adam(parameterCount: p.parameterCount, learningRate: c.learningRate)
+            phiAdam = Adam(parameterCount: p.parameterCount, learningRate: c.effectiveLearningRate)
         }
         rff = c.encoding == .xyzRFF ? FourierFeatures(count: c.rffFeatures, sigma: c.rffSigma, using: &rng) : nil
         raw = .allocate(capacity: c.batch * max(surface.k, 1))

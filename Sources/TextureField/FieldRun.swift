@@ -200,6 +200,7 @@ public struct FieldRun: Sendable {
                     shouldStop: @escaping () -> Bool = { false }) throws -> Outcome {
         var c = configuration
         c.givenCameras = cameras == nil ? nil : true
+        c.learningRate = c.effectiveLearningRate // fixed at the start: a resume with a new budget keeps it
         return try run(meshPath: meshPath, source: .texture(path: texturePath, cameras: cameras), configuration: c, resume: false,
                        options: options, events: events, shouldStop: shouldStop)
     }
@@ -214,6 +215,7 @@ public struct FieldRun: Sendable {
                     shouldStop: @escaping () -> Bool = { false }) throws -> Outcome {
         var c = configuration
         c.givenCameras = true
+        c.learningRate = c.effectiveLearningRate
         return try run(meshPath: meshPath, source: .photos(path: photos, testEvery: testEvery), configuration: c, resume: false,
                        options: options, events: events, shouldStop: shouldStop)
     }
@@ -244,6 +246,7 @@ public struct FieldRun: Sendable {
             events?(.warning("\(changed.joined(separator: ", ")) changed since the fit; resuming anyway (asked to)"))
         }
         var c = try checkpointConfiguration()
+        c.learningRate = c.effectiveLearningRate // the rate of the original budget, whatever the new one
         if let s = seconds { c.seconds = s }
         if let s = steps { c.steps = s }
         return try run(meshPath: inputs.mesh, source: try source(inputs, c), configuration: c, resume: true, options: options,
@@ -316,7 +319,7 @@ public struct FieldRun: Sendable {
             if trainer.state.bestStep > 0 && options.writeOutputs {
                 try FieldCheckpoint.saveModel(model, parameters: trainer.best, to: modelFile)
             }
-            throw FieldError.diverged(directory: directory, step: step, loss: loss, learningRate: configuration.learningRate,
+            throw FieldError.diverged(directory: directory, step: step, loss: loss, learningRate: configuration.effectiveLearningRate,
                                       checkpointStep: lastCheckpointStep, bestStep: trainer.state.bestStep)
         }
         try FieldCheckpoint.save(trainer, to: checkpointFile)

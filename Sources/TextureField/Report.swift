@@ -45,6 +45,8 @@ public struct FitMetrics: Codable, Sendable {
     public var texfieldVersion: String
     /// Test metrics of the best model so far at given training times (`--snapshots`).
     public var snapshots: [Snapshot] = []
+    /// The base learning rate used (the configuration's, or the default for its budget).
+    public var learningRate: Double? = nil
 
     public init(mesh: String, texture: String, vertices: Int, triangles: Int, configuration: FieldConfiguration,
                 parameters: Int, steps: Int, trainingSeconds: Double, bestStep: Int, samplesPerSecond: Double,
@@ -55,6 +57,7 @@ public struct FitMetrics: Codable, Sendable {
         self.trainingSeconds = trainingSeconds; self.bestStep = bestStep; self.samplesPerSecond = samplesPerSecond
         self.trainingRays = trainingRays; self.timings = timings; self.test = test; self.texturePSNR = texturePSNR
         self.history = history; self.texfieldVersion = texfieldVersion
+        self.learningRate = configuration.effectiveLearningRate
     }
 }
 
@@ -183,7 +186,7 @@ public enum FitReport {
         <tr><th>texture</th><td>\(esc(m.texture))</td></tr>
         <tr><th>encoding</th><td>\(c.encoding.rawValue)\(c.encoding.usesEigenfunctions ? ", k = \(c.eigenfunctions)" : "")\(c.bands.map { ", bands " + $0.map(\.description).joined(separator: ",") } ?? "")</td></tr>
         <tr><th>parameters</th><td>\(m.parameters)</td></tr>
-        <tr><th>training</th><td>\(m.steps) steps of \(c.batch) rays in \(f(m.trainingSeconds, 1)) s (\(f(m.samplesPerSecond, 0)) rays/s), lr \(c.learningRate); model kept from step \(m.bestStep)</td></tr>
+        <tr><th>training</th><td>\(m.steps) steps of \(c.batch) rays in \(f(m.trainingSeconds, 1)) s (\(f(m.samplesPerSecond, 0)) rays/s), lr \(c.effectiveLearningRate); model kept from step \(m.bestStep)</td></tr>
         <tr><th>training rays</th><td>\(m.trainingRays)\(c.givenCameras == true ? " (given cameras)" : " (\(c.trainViews) views of \(c.imageSize)²)")</td></tr>
         </table>
         \(viewer ?? "")

@@ -121,7 +121,7 @@ public final class Trainer: @unchecked Sendable {
             let start = (state.step % perEpoch) * c.batch
             let rows = min(c.batch, n - start)
             let f = max(Double(state.step) / Double(max(1, c.steps)), state.seconds / max(c.seconds, 1e-9))
-            var rate = c.learningRate * c.schedule.factor(f)
+            var rate = c.effectiveLearningRate * c.schedule.factor(f)
             if let w = c.warmupSteps, state.step < w { rate *= Double(state.step + 1) / Double(w) }
             model.adam.learningRate = rate
             model.phiAdam?.learningRate = rate

@@ -107,6 +107,25 @@ private func run(_ args: [String]) throws {
         #expect { try run(["transfer", dir + "/fit", dir + "/m/torus.obj", "--correspondence", dir + "/bad.txt"]) } throws: { "\($0)".contains("bad.txt:3") }
     }
 
+    /// `fit` without --lr takes the default rate of its budget (4e-3 for a short one; metrics.json
+    /// and the stored configuration say which), --lr overrides it, and a bad rate is refused.
+    @Test func fitLearningRateOption() throws {
+        let dir = try tempDir()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        try run(["mesh", "demo", "--out", dir + "/m"])
+        let small = ["-k", "8", "--size", "24", "--steps", "10", "--batch", "128", "--test-views", "2", "--quiet"]
+        func rate(_ name: String, _ extra: [String]) throws -> (Double?, Any?) {
+            try run(["fit", dir + "/m/torus.obj", "--out", dir + "/" + name] + small + extra)
+            let m = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/" + name + "/metrics.json"))) as! [String: Any]
+            return (m["learningRate"] as? Double, (m["configuration"] as? [String: Any])?["learningRate"])
+        }
+        let (d, dc) = try rate("default", [])
+        #expect(d == 4e-3 && dc as? Double == 4e-3) // resolved when the fit starts: a resume keeps it
+        let (g, gc) = try rate("given", ["--lr", "1e-3"])
+        #expect(g == 1e-3 && gc as? Double == 1e-3)
+        #expect(throws: (any Error).self) { _ = try TexfieldCommand.parseAsRoot(["fit", "x.obj", "--lr", "-1"]) }
+    }
+
     /// The defaults study's options: learning-rate settings parse or are refused, snapshots must
     /// lie within the step budget, unknown cases are named.
     @Test func defaultsStudyOptions() throws {

@@ -97,6 +97,30 @@ private final class Counter: @unchecked Sendable {
         c = smallConfig(); c.seconds = .infinity
         #expect(throws: FieldError.self) { try c.check() }
     }
+
+    /// The default learning rate follows the budget: 4e-3 for a run that ends within 10,000 steps
+    /// or 450 s, 2e-3 beyond both; a rate given is kept; a config.json written before the rule
+    /// (with its explicit rate) reads back unchanged, and one without a rate reads back as nil.
+    @Test func defaultLearningRateFollowsTheBudget() throws {
+        var c = FieldConfiguration()
+        #expect(c.learningRate == nil && c.seconds == 600 && c.effectiveLearningRate == 2e-3)
+        c.seconds = 120
+        #expect(c.effectiveLearningRate == 4e-3)
+        c.seconds = 600; c.steps = 7500
+        #expect(c.effectiveLearningRate == 4e-3)
+        c.steps = 15_000
+        #expect(c.effectiveLearningRate == 2e-3)
+        #expect(FieldConfiguration.defaultLearningRate(seconds: 450, steps: 1_000_000) == 4e-3)
+        #expect(FieldConfiguration.defaultLearningRate(seconds: 451, steps: 10_001) == 2e-3)
+        c.learningRate = 1e-4
+        #expect(c.effectiveLearningRate == 1e-4)
+        let old = try JSONEncoder().encode(c)
+        #expect(try JSONDecoder().decode(FieldConfiguration.self, from: old).effectiveLearningRate == 1e-4)
+        c.learningRate = nil
+        let new = try JSONEncoder().encode(c)
+        #expect(!String(decoding: new, as: UTF8.self).contains("learningRate"))
+        #expect(try JSONDecoder().decode(FieldConfiguration.self, from: new) == c)
+    }
 }
 
 @Suite struct GivenCameraTests {

@@ -66,7 +66,7 @@ private func overwrite(_ path: String, where which: (String) -> Bool, value: Flo
         let before = try Data(contentsOf: URL(fileURLWithPath: run.checkpointFile))
         do { _ = try run.resume(steps: 40); Issue.record("no divergence") } catch let e as FieldError {
             guard case .diverged(_, let step, _, let lr, let checkpointStep, let bestStep) = e else { Issue.record("\(e)"); return }
-            #expect((21...22).contains(step) && lr == c.learningRate && checkpointStep == 20 && bestStep > 0)
+            #expect((21...22).contains(step) && lr == c.effectiveLearningRate && checkpointStep == 20 && bestStep > 0)
             #expect(e.description.contains("diverged at step \(step)"))
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: run.checkpointFile)) == before)
