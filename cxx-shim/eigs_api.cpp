@@ -60,9 +60,33 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                         for (int64_t i = i0; i < std::min(n, i0 + T); ++i) vectors[i * k + j] = Phi(i, j);
         } else {
             // The slicing's dense products run on its own threads (par_dense.hpp): OpenBLAS on one.
-            // Its slices' vectors go straight to the output: the result is never held twice.
+            // Its slices' vectors go to the output as each slice is accepted. A row-major output
+            // is wholly touched (resident) by the first slice, while the Krylov bases and
+            // factorisations of the later slices are alive; for k <= 3 bands and a result of
+            // 64 MB or more the slices fill a column-major buffer instead, resident only as far as
+            // it is filled, transposed into the output once the solver's memory is released
+            // (that moment holds the result twice: worth it while the result is smaller than the
+            // solver's working set, i.e. k within about three bands).
             par::SingleThreadedBLAS single;
-            solve_sliced(*ops, S, lam, vectors, st);
+            bool staged = k <= 3 * S.band && double(n) * double(k) * sizeof(double) >= 64.0 * (1 << 20);
+            // Test hook (tests run the CLI with it): TF_STAGED_OUTPUT=1 / 0 forces either way.
+            if (const char *e = std::getenv("TF_STAGED_OUTPUT")) staged = std::strcmp(e, "1") == 0;
+            if (staged) {
+                std::unique_ptr<double, decltype(&std::free)> cm(
+                    static_cast<double *>(std::malloc(sizeof(double) * size_t(n) * size_t(k))), &std::free);
+                if (!cm) throw std::bad_alloc();
+                solve_sliced(*ops, S, lam, cm.get(), st, true);
+                const double *c = cm.get();
+                const int64_t T = 64;
+                par::for_each((n + T - 1) / T, S.threads, [&](int64_t t) {
+                    const int64_t i0 = t * T, i1 = std::min(n, i0 + T);
+                    for (int64_t j0 = 0; j0 < k; j0 += T)
+                        for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
+                            for (int64_t i = i0; i < i1; ++i) vectors[i * k + j] = c[j * n + i];
+                });
+            } else {
+                solve_sliced(*ops, S, lam, vectors, st);
+            }
         }
         st.method = method;
         fix_signs(vectors, n, k);

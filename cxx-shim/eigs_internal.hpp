@@ -80,7 +80,10 @@ struct Settings {
 
 // The k smallest eigenpairs by spectrum slicing; the eigenvectors go to `out`, row-major n x k
 // (each slice's vectors are freed as they are copied there).
-void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, double *out, tf_eigs_stats &st);
+// `out` is n x k, row-major, or column-major when `column_major` (then each accepted slice fills
+// whole columns, and the output's memory is touched only as slices are accepted).
+void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, double *out, tf_eigs_stats &st,
+                  bool column_major = false);
 
 } // namespace eig
 } // namespace tf

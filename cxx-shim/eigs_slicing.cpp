@@ -69,8 +69,9 @@ int64_t round_up(int64_t x, int64_t b) { return (x + b - 1) / b * b; }
 // top (−∞ for the first), hi the midpoint between its shift and the next one's.
 class SlicingDriver {
   public:
-    SlicingDriver(const tf_operators &ops, const Settings &S, tf_eigs_stats &st)
-        : ops_(ops), S_(S), st_(st), shifted_(ops), pattern_(ops.L), rho_(ops.area / (4 * M_PI)) {
+    SlicingDriver(const tf_operators &ops, const Settings &S, tf_eigs_stats &st, bool column_major)
+        : ops_(ops), S_(S), st_(st), shifted_(ops), pattern_(ops.L), rho_(ops.area / (4 * M_PI)),
+          column_major_(column_major) {
         // TF_RESTART=0 turns the thick restart off (for benchmarks against the plain Lanczos).
         if (const char *e = std::getenv("TF_RESTART")) restart_ = std::strcmp(e, "0") != 0;
         // Test hook (a test runs the CLI with it): the first slice with pairs above its
@@ -111,7 +112,8 @@ class SlicingDriver {
     // The last accepted slice's pairs above its shift: how many, and how many of them were
     // written (they are the output's last columns), for a repair to take back.
     int64_t last_above_ = 0, last_above_written_ = 0;
-    double *out_ = nullptr;         // the row-major n x k output
+    double *out_ = nullptr;         // the n x k output, row-major or column-major
+    bool column_major_ = false;
     Vec lam_;                       // the output's eigenvalues
     int64_t written_ = 0;           // columns of the output filled
     double top_ = -INFINITY;        // the largest eigenvalue written
@@ -527,14 +529,20 @@ void SlicingDriver::flush(SliceOutput &o) {
         last_above_written_ += o.above[i];
         cols.push_back({written_++, i});
     }
-    for (int64_t r0 = 0; r0 < n; r0 += 64)
+    if (column_major_) {
         for (const auto &c : cols)
-            for (int64_t i = r0; i < std::min(n, r0 + 64); ++i) out_[i * k + c.first] = o.vectors(i, c.second);
+            std::memcpy(out_ + c.first * n, o.vectors.col(c.second).data(), sizeof(double) * size_t(n));
+    } else {
+        for (int64_t r0 = 0; r0 < n; r0 += 64)
+            for (const auto &c : cols)
+                for (int64_t i = r0; i < std::min(n, r0 + 64); ++i) out_[i * k + c.first] = o.vectors(i, c.second);
+    }
     o.vectors.resize(0, 0);
 }
 
-void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, double *out, tf_eigs_stats &st) {
-    SlicingDriver(ops, S, st).run(lam, out);
+void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, double *out, tf_eigs_stats &st,
+                  bool column_major) {
+    SlicingDriver(ops, S, st, column_major).run(lam, out);
 }
 
 } // namespace eig

@@ -271,7 +271,9 @@ public struct Eigenbasis: Sendable, Equatable {
         }
         try checkMemory(vertices: n, k: k)
         var values = [Double](repeating: 0, count: k)
-        var vectors = [Double](repeating: 0, count: n * k)
+        // Not zero-filled: the solver writes every entry (or fails), and untouched pages of a large
+        // allocation take no memory until the solver fills them.
+        var vectors = [Double](unsafeUninitializedCapacity: n * k) { _, count in count = n * k }
         var residuals = [Double](repeating: 0, count: k)
         var st = tf_eigs_stats()
         let box = ProgressBox(progress)
