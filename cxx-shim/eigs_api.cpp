@@ -77,6 +77,7 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                 if (!cm) throw std::bad_alloc();
                 solve_sliced(*ops, S, lam, cm.get(), st, true);
                 const double *c = cm.get();
+                const double tt = now_seconds();
                 const int64_t T = 64;
                 par::for_each((n + T - 1) / T, S.threads, [&](int64_t t) {
                     const int64_t i0 = t * T, i1 = std::min(n, i0 + T);
@@ -84,6 +85,7 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                         for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
                             for (int64_t i = i0; i < i1; ++i) vectors[i * k + j] = c[j * n + i];
                 });
+                if (debug_level() >= 1) std::fprintf(stderr, "  staged output transposed in %.3f s\n", now_seconds() - tt);
             } else {
                 solve_sliced(*ops, S, lam, vectors, st);
             }
