@@ -141,9 +141,12 @@ func fitOrResume(mesh: String, texture: String?, dir: String, configuration: Fie
     if FileManager.default.fileExists(atPath: run.checkpointFile), !FileManager.default.fileExists(atPath: run.metricsFile),
        var old = try? run.checkpointConfiguration(), let inputs = try? run.inputs(), (try? run.changedInputs())?.isEmpty == true {
         old.givenCameras = nil
+        // A fit stores the learning rate it resolved from its budget; compare resolved rates.
+        var wanted = configuration
+        wanted.learningRate = wanted.effectiveLearningRate
         let abs = { (p: String) in URL(fileURLWithPath: p).standardizedFileURL.path }
         let sameFiles = inputs.mesh == abs(mesh) && inputs.photos == nil && (texture == nil || inputs.texture == abs(texture!))
-        if old == configuration && sameFiles {
+        if old == wanted && sameFiles {
             if !quiet { Terminal.error("\(label): resuming its interrupted fit") }
             return try runWithProgress(run, quiet: quiet, { o, e, stop in try run.resume(options: o, events: e, shouldStop: stop) },
                                        options: options)
