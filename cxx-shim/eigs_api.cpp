@@ -5,6 +5,18 @@
 using namespace tf;
 using namespace tf::eig;
 
+// A column-major n x k matrix (leading dimension n) to the row-major output, in 64 x 64 tiles that
+// stay in cache; row tiles are shared among `threads`.
+static void to_row_major(const double *c, int64_t n, int64_t k, double *out, int threads) {
+    const int64_t T = 64;
+    par::for_each((n + T - 1) / T, threads, [&](int64_t t) {
+        const int64_t i0 = t * T, i1 = std::min(n, i0 + T);
+        for (int64_t j0 = 0; j0 < k; j0 += T)
+            for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
+                for (int64_t i = i0; i < i1; ++i) out[i * k + j] = c[j * n + i];
+    });
+}
+
 extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, double *values,
                              double *vectors, double *residuals_out, tf_eigs_stats *stats, char *err,
                              size_t errlen) {
@@ -52,12 +64,7 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                 throw Error(TF_ERR_INVALID, "the dense method is limited to 20000 vertices");
             Mat Phi;
             solve_dense(*ops, k, lam, Phi);
-            // Column-major Phi to the row-major output, in tiles that stay in cache.
-            const int64_t T = 64;
-            for (int64_t i0 = 0; i0 < n; i0 += T)
-                for (int64_t j0 = 0; j0 < k; j0 += T)
-                    for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
-                        for (int64_t i = i0; i < std::min(n, i0 + T); ++i) vectors[i * k + j] = Phi(i, j);
+            to_row_major(Phi.data(), n, k, vectors, 1);
         } else {
             // The slicing's dense products run on its own threads (par_dense.hpp): OpenBLAS on one.
             // Its slices' vectors go to the output as each slice is accepted. A row-major output
@@ -76,15 +83,8 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                     static_cast<double *>(std::malloc(sizeof(double) * size_t(n) * size_t(k))), &std::free);
                 if (!cm) throw std::bad_alloc();
                 solve_sliced(*ops, S, lam, cm.get(), st, true);
-                const double *c = cm.get();
                 const double tt = now_seconds();
-                const int64_t T = 64;
-                par::for_each((n + T - 1) / T, S.threads, [&](int64_t t) {
-                    const int64_t i0 = t * T, i1 = std::min(n, i0 + T);
-                    for (int64_t j0 = 0; j0 < k; j0 += T)
-                        for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
-                            for (int64_t i = i0; i < i1; ++i) vectors[i * k + j] = c[j * n + i];
-                });
+                to_row_major(cm.get(), n, k, vectors, S.threads);
                 if (debug_level() >= 1) std::fprintf(stderr, "  staged output transposed in %.3f s\n", now_seconds() - tt);
             } else {
                 solve_sliced(*ops, S, lam, vectors, st);

@@ -78,10 +78,10 @@ struct Settings {
     Cancel cancel;
 };
 
-// The k smallest eigenpairs by spectrum slicing; the eigenvectors go to `out`, row-major n x k
-// (each slice's vectors are freed as they are copied there).
-// `out` is n x k, row-major, or column-major when `column_major` (then each accepted slice fills
-// whole columns, and the output's memory is touched only as slices are accepted).
+// The k smallest eigenpairs by spectrum slicing; the eigenvectors go to `out`, n x k, row-major,
+// or column-major when `column_major` (then each accepted slice fills whole columns, and the
+// output's memory is touched only as slices are accepted); each slice's vectors are freed as they
+// are copied there.
 void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, double *out, tf_eigs_stats &st,
                   bool column_major = false);
 
