@@ -5,6 +5,9 @@
 #include "eigs_internal.hpp"
 #include "par_dense.hpp"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 namespace tf {
 namespace eig {
 
@@ -51,6 +54,17 @@ class Columns {
         if (!q) throw std::bad_alloc();
         p_ = static_cast<double *>(q);
         size_ = count;
+    }
+    // Returns the pages wholly inside [from, size) to the system (they read as zeros when
+    // touched again; the columns there are rewritten before they are read). Only for blocks of
+    // 16 MB or more, which glibc maps on their own.
+    void discard(int64_t from) {
+        if (!p_ || from >= size_ || (size_ - from) * int64_t(sizeof(double)) < (int64_t(16) << 20)) return;
+        const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+        uintptr_t a = reinterpret_cast<uintptr_t>(p_ + from), e = reinterpret_cast<uintptr_t>(p_ + size_);
+        a = (a + page - 1) / page * page;
+        e = e / page * page;
+        if (e > a) madvise(reinterpret_cast<void *>(a), e - a, MADV_DONTNEED);
     }
     void reset() {
         std::free(p_);
@@ -124,6 +138,29 @@ class Slice {
             std::fprintf(stderr, "  shift %g: analysis %.3f s, factorisation(s) %.3f s%s\n", sigma, t_analyse,
                          now_seconds() - ta - t_analyse, refine_solves_ ? " (refining every solve)" : "");
         K_ = shifted.at(sigma);
+    }
+
+    // The factor's values, kept or not: a slice placed ahead (its inertia known) need not hold
+    // them while the slice before it runs. `drop_factor` frees them; `refactor` makes them again
+    // at the same sigma (the same bits: the factorisation is deterministic), before the slice
+    // solves.
+    bool has_factor() const { return bool(F_); }
+    int64_t factor_bytes() const { return F_ ? int64_t(sizeof(double)) * F_->factor_nonzeros() : 0; }
+    void drop_factor() {
+        F_.reset();
+        K_ = SpMat();
+    }
+    void refactor(ShiftedMatrix &shifted) {
+        if (F_) return;
+        double t0 = now_seconds();
+        F_.reset(new BlockLDLT(shifted.symbolic));
+        const bool ok = F_->factorize(shifted.at(sigma));
+        st_.seconds_factor += now_seconds() - t0;
+        st_.factorizations++;
+        if (!ok || F_->negative_pivots() != nu)
+            throw Error(TF_ERR_INTERNAL, "LDL^T factorisation at sigma = " + std::to_string(sigma) +
+                                             " not reproduced");
+        K_ = shifted.K;
     }
 
     int dim() const { return d_; }
@@ -370,6 +407,9 @@ class Slice {
         H_.block(m, 0, b, m) = coupling;
         d_ = m;
         filled_ = m + b;
+        // The columns beyond the kept ones go back to the system until the basis grows into
+        // them again: the slice's extraction, which follows soon, then does not find them resident.
+        Q_.discard(n * filled_);
         restarts_++;
         st_.seconds_ritz += now_seconds() - t0;
     }

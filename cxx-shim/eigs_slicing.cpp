@@ -55,6 +55,9 @@ constexpr int kGrowthDivisor = 10;
 constexpr double kRestartPerExpected = 2.5, kKeepPerExpected = 1.5;
 constexpr int64_t kRestartPerBlock = 4, kKeepPerBlock = 1;
 constexpr int64_t kRestartHardFactor = 4;
+// The next slice's factor is freed after its inertia is read, and made again when it solves, when
+// a factor's values take this many bytes or more (spot subdivided 3 times: 85 MB).
+constexpr int64_t kDropFactorBytes = int64_t(64) << 20;
 } // namespace tuning
 
 struct SliceOutput {
@@ -78,6 +81,9 @@ class SlicingDriver {
         // unverified upper side loses its largest one, as if it had missed it; the next slice
         // must then notice the count and repair.
         if (const char *e = std::getenv("TF_TEST_DROP_ABOVE")) drop_above_ = std::strcmp(e, "1") == 0;
+        // TF_DROP_FACTOR=1/0 frees the next slice's factor while the current one runs at any size /
+        // never (a test compares both ways; the default decides by the factor's size).
+        if (const char *e = std::getenv("TF_DROP_FACTOR")) drop_factor_ = std::strcmp(e, "1") == 0 ? 1 : 0;
     }
 
     void run(Vec &lam, double *out);
@@ -123,6 +129,7 @@ class SlicingDriver {
     uint64_t seed_ = 0;
     bool restart_ = true;
     bool drop_above_ = false;
+    int drop_factor_ = -1; // -1: by the factor's size
 };
 
 // Places a shift so that the gap above the previous shift holds about `target` eigenvalues.
@@ -468,6 +475,11 @@ void SlicingDriver::run(Vec &lam, double *out) {
                 rho_ = std::max<int64_t>(1, next->nu - cur->nu) / (next->sigma - cur->sigma);
             }
         }
+        // A large factor placed ahead keeps only its inertia while this slice runs, and is made
+        // again when its turn comes (one more factorisation per slice, a factor less resident).
+        if (next && (drop_factor_ < 0 ? cur->factor_bytes() >= tuning::kDropFactorBytes : drop_factor_ == 1))
+            next->drop_factor();
+        cur->refactor(shifted_);
         job.need = job.G - prev_above_;
         if (debug_level() >= 1)
             std::fprintf(stderr, "slice %d sigma=%g nu=%lld G=%lld need=%lld lo=%g hi=%g last=%d need_above=%lld\n", j,
