@@ -84,6 +84,8 @@ class SlicingDriver {
         // TF_DROP_FACTOR=1/0 frees the next slice's factor while the current one runs at any size /
         // never (a test compares both ways; the default decides by the factor's size).
         if (const char *e = std::getenv("TF_DROP_FACTOR")) drop_factor_ = std::strcmp(e, "1") == 0 ? 1 : 0;
+        // TF_COMPACT=0 extracts a slice's pairs from the whole Krylov basis (for comparison).
+        if (const char *e = std::getenv("TF_COMPACT")) compact_ = std::strcmp(e, "0") != 0;
     }
 
     void run(Vec &lam, double *out);
@@ -130,6 +132,7 @@ class SlicingDriver {
     bool restart_ = true;
     bool drop_above_ = false;
     int drop_factor_ = -1; // -1: by the factor's size
+    bool compact_ = true;
 };
 
 // Places a shift so that the gap above the previous shift holds about `target` eigenvalues.
@@ -343,6 +346,17 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
                 double l = r.lambda[i];
                 bool inside = l >= lo_ && l < (last && need_above < 0 ? cur.sigma : hi);
                 if (!inside && r.rel[i] <= tol_si && std::abs(l - cur.sigma) <= reach) all.push_back(i);
+            }
+            // The basis first shrinks to exactly these Ritz vectors and the residual block (a
+            // thick restart that keeps them; the columns beyond go back to the system), and the
+            // check runs again on it: the same Ritz pairs, so the extraction below then holds
+            // them beside a basis of their own size instead of the whole Krylov basis. Should the
+            // slice need more Krylov steps after all, they go on from there as after any restart.
+            if (compact_ && !all.empty() && cur.dim() >= int64_t(all.size()) + 2 * b) {
+                cur.restart(r, all);
+                if (restart_dim > 0) limit = std::max(restart_dim, cur.dim() + 4 * b);
+                dtarget = cur.dim();
+                continue;
             }
             Vec refined;
             Mat Yall;

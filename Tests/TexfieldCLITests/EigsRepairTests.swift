@@ -21,7 +21,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Mesh.icosphere(subdivisions: 20, jitter: 0.3, seed: 5).writeOBJ(path: dir + "/s.obj")  // 4002 vertices
-        func eigs(_ out: String, drop: Bool, staged: Bool = false, k: Int = 300, dropFactor: Bool = false) throws -> (values: [Double], vectors: [Double], summary: String) {
+        func eigs(_ out: String, drop: Bool, staged: Bool = false, k: Int = 300, dropFactor: Bool = false, compact: Bool = true) throws -> (values: [Double], vectors: [Double], summary: String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["eigs", dir + "/s.obj", "-k", "\(k)", "--method", "slicing", "--no-cache", "--quiet", "--out", dir + "/" + out]
@@ -29,6 +29,7 @@ import Testing
             env["TF_TEST_DROP_ABOVE"] = drop ? "1" : "0"
             env["TF_STAGED_OUTPUT"] = staged ? "1" : "0"
             env["TF_DROP_FACTOR"] = dropFactor ? "1" : "0"
+            env["TF_COMPACT"] = compact ? "1" : "0"
             p.environment = env
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
@@ -64,6 +65,12 @@ import Testing
         #expect(plainLean.values == plain.values && plainLean.vectors == plain.vectors)
         let repairedLean = try eigs("repaired-lean", drop: true, dropFactor: true)
         #expect(repairedLean.values == repaired.values && repairedLean.vectors == repaired.vectors)
+        // A slice's pairs extracted from the basis shrunk to them (the default) or from the whole
+        // Krylov basis: the same bits, also through a repair.
+        let plainWhole = try eigs("plain-whole", drop: false, compact: false)
+        #expect(plainWhole.values == plain.values && plainWhole.vectors == plain.vectors)
+        let repairedWhole = try eigs("repaired-whole", drop: true, compact: false)
+        #expect(repairedWhole.values == repaired.values && repairedWhole.vectors == repaired.vectors)
         func factorisations(_ summary: String) -> Int? {
             guard let r = summary.range(of: #""factorizations" : [0-9]+"#, options: .regularExpression) else { return nil }
             return Int(summary[r].split(separator: " ").last!)
