@@ -223,16 +223,18 @@ public struct Eigenbasis: Sendable, Equatable {
     }
 
     /// The peak memory a solve of k eigenpairs on n vertices is expected to take, in bytes: the
-    /// eigenvectors (n k doubles, written once, slice by slice, with two slices' vectors in
-    /// flight: 1.1 n k) and per vertex about 1400 doubles for the rest — the Krylov basis of one
-    /// slice (up to ~600 columns), its refinement (3 × ~150 columns), two factorisations, the
-    /// operators and the mesh. Calibrated on spot subdivided 3 times (187,394 vertices): measured
-    /// 2.34 GB at k = 256 and 3.56 GB at k = 1023 (docs/GEOMETRY.md), estimated 2.52 and 3.78 GB.
-    /// The dense method (n ≤ 20000) needs 3 n² doubles instead.
+    /// eigenvectors (n k doubles, and 5 % for the slices' vectors in flight), per vertex 1000
+    /// doubles for the rest — the Krylov basis of one slice (up to ~300 columns), the extraction of
+    /// its pairs, one factorisation (50-75 entries per vertex on the meshes measured), the operators
+    /// and the mesh — and 64 MB for the process. Measured peaks (2026-12-07, BENCHMARKS.md) lie
+    /// below it on every mesh measured: sphere 41k at k = 256 / 1023 0.29 / 0.64 GB (estimated
+    /// 0.48 / 0.74), spot subdivided 3 times (187,394 vertices) 1.09 / 2.49 GB (1.97 / 3.17), spot
+    /// subdivided 4 times (749,570 vertices) 5.32 / 10.75 GB (7.67 / 12.50). The dense method
+    /// (n ≤ 20000) needs 3 n² doubles instead.
     public static func estimatedPeakBytes(vertices n: Int, k: Int) -> Double {
         let nd = Double(n), kd = Double(k)
         if n <= 20_000 && 3 * k > n { return 8 * (3 * nd * nd + 3 * nd * kd) }
-        return 8 * (1.1 * nd * kd + 1400 * nd)
+        return 8 * (1.05 * nd * kd + 1000 * nd) + 64e6
     }
 
     /// Memory this process can take: MemAvailable from /proc/meminfo (nil where unknown).
