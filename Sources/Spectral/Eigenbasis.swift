@@ -229,7 +229,7 @@ public struct Eigenbasis: Sendable, Equatable {
     /// and the mesh — and 64 MB for the process. Measured peaks (2026-12-07, BENCHMARKS.md) lie
     /// below it on every mesh measured: sphere 41k at k = 256 / 1023 0.29 / 0.64 GB (estimated
     /// 0.48 / 0.74), spot subdivided 3 times (187,394 vertices) 1.09 / 2.49 GB (1.97 / 3.17), spot
-    /// subdivided 4 times (749,570 vertices) 5.32 / 10.75 GB (7.67 / 12.50). The dense method
+    /// subdivided 4 times (749,570 vertices) 4.62 / 9.86 GB (7.67 / 12.50). The dense method
     /// (n ≤ 20000) needs 3 n² doubles instead.
     public static func estimatedPeakBytes(vertices n: Int, k: Int) -> Double {
         let nd = Double(n), kd = Double(k)
