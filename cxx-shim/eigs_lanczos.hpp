@@ -111,10 +111,7 @@ class Slice {
             for (int64_t i = 0; i < n; ++i) bvec[i] = rng.uniform();
         }
         for (int attempt = 0;; ++attempt) {
-            double t0 = now_seconds();
-            bool ok = F_->factorize(shifted.at(sigma));
-            st_.seconds_factor += now_seconds() - t0;
-            st_.factorizations++;
+            const bool ok = factorize(shifted);
             if (ok) {
                 F_->solve(bvec.data(), x.data(), 1, 1);
                 Vec rr = bvec - shifted.K * x;
@@ -143,21 +140,14 @@ class Slice {
     // The factor's values, kept or not: a slice placed ahead (its inertia known) need not hold
     // them while the slice before it runs. `drop_factor` frees them; `refactor` makes them again
     // at the same sigma (the same bits: the factorisation is deterministic), before the slice
-    // solves.
-    bool has_factor() const { return bool(F_); }
-    int64_t factor_bytes() const { return F_ ? int64_t(sizeof(double)) * F_->factor_nonzeros() : 0; }
+    // solves; it does nothing while they are kept.
     void drop_factor() {
         F_.reset();
         K_ = SpMat();
     }
     void refactor(ShiftedMatrix &shifted) {
         if (F_) return;
-        double t0 = now_seconds();
-        F_.reset(new BlockLDLT(shifted.symbolic));
-        const bool ok = F_->factorize(shifted.at(sigma));
-        st_.seconds_factor += now_seconds() - t0;
-        st_.factorizations++;
-        if (!ok || F_->negative_pivots() != nu)
+        if (!factorize(shifted) || F_->negative_pivots() != nu)
             throw Error(TF_ERR_INTERNAL, "LDL^T factorisation at sigma = " + std::to_string(sigma) +
                                              " not reproduced");
         K_ = shifted.K;
@@ -482,6 +472,17 @@ class Slice {
     }
 
   private:
+    // Factorises K = L - sigma M (the pattern's analysis shared through `shifted`), timed and
+    // counted; false when a pivot was zero or not finite.
+    bool factorize(ShiftedMatrix &shifted) {
+        if (!F_) F_.reset(new BlockLDLT(shifted.symbolic));
+        const double t0 = now_seconds();
+        const bool ok = F_->factorize(shifted.at(sigma));
+        st_.seconds_factor += now_seconds() - t0;
+        st_.factorizations++;
+        return ok;
+    }
+
     // Q[:, :m] = Q[:, :d] S (S d x m, m <= d; Q n x d or more, leading dimension n) in place,
     // chunk of rows by chunk of rows: each chunk reads and writes only its own rows (the chunks
     // depend on n alone, so the bits do not depend on the thread count).

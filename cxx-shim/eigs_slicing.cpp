@@ -14,6 +14,8 @@
 // Every accepted eigenpair has its true residual checked against the tolerance.
 #include "eigs_lanczos.hpp"
 
+#include <limits>
+
 namespace tf {
 namespace eig {
 
@@ -83,7 +85,8 @@ class SlicingDriver {
         if (const char *e = std::getenv("TF_TEST_DROP_ABOVE")) drop_above_ = std::strcmp(e, "1") == 0;
         // TF_DROP_FACTOR=1/0 frees the next slice's factor while the current one runs at any size /
         // never (a test compares both ways; the default decides by the factor's size).
-        if (const char *e = std::getenv("TF_DROP_FACTOR")) drop_factor_ = std::strcmp(e, "1") == 0 ? 1 : 0;
+        if (const char *e = std::getenv("TF_DROP_FACTOR"))
+            drop_factor_bytes_ = std::strcmp(e, "1") == 0 ? 0 : std::numeric_limits<int64_t>::max();
         // TF_COMPACT=0 extracts a slice's pairs from the whole Krylov basis (for comparison).
         if (const char *e = std::getenv("TF_COMPACT")) compact_ = std::strcmp(e, "0") != 0;
     }
@@ -131,7 +134,7 @@ class SlicingDriver {
     uint64_t seed_ = 0;
     bool restart_ = true;
     bool drop_above_ = false;
-    int drop_factor_ = -1; // -1: by the factor's size
+    int64_t drop_factor_bytes_ = tuning::kDropFactorBytes; // factors this large are freed ahead
     bool compact_ = true;
 };
 
@@ -491,7 +494,8 @@ void SlicingDriver::run(Vec &lam, double *out) {
         }
         // A large factor placed ahead keeps only its inertia while this slice runs, and is made
         // again when its turn comes (one more factorisation per slice, a factor less resident).
-        if (next && (drop_factor_ < 0 ? cur->factor_bytes() >= tuning::kDropFactorBytes : drop_factor_ == 1))
+        // (The size comes from the shared analysis: `cur` itself may be a factor freed ahead.)
+        if (next && int64_t(sizeof(double)) * shifted_.symbolic->factor_nonzeros() >= drop_factor_bytes_)
             next->drop_factor();
         cur->refactor(shifted_);
         job.need = job.G - prev_above_;
