@@ -214,7 +214,9 @@ struct PLYReader {
             let faceList = isFace ? e.properties.firstIndex { $0.listCount != nil && ($0.name == "vertex_indices" || $0.name == "vertex_index") } : nil
             let texList = isFace ? e.properties.firstIndex { $0.listCount != nil && $0.name == "texcoord" } : nil
             if isVertex { positions.reserveCapacity(3 * n) }
-            for item in 0..<e.count {
+            // An element without properties holds no bytes: its count (which no byte bounds) is
+            // not iterated, or a header line alone could keep the reader busy for ever.
+            for item in 0..<(e.properties.isEmpty ? 0 : e.count) {
                 scalars.removeAll(keepingCapacity: true)
                 lists.removeAll(keepingCapacity: true)
                 for p in e.properties {

@@ -68,6 +68,15 @@ private func tempPath(_ name: String) -> String {
         fails(head + "0 0 0\n1 0 zz\n0 1 0\n3 0 1 2\n", "bad.ply:11")
         fails("ply\nformat binary_little_endian 1.0\nelement vertex 1\nproperty double x\nproperty double y\nproperty double z\nelement face 1\nproperty list uint int vertex_indices\nend_header\n"
               + String(repeating: "\0", count: 24) + "\u{7f}\u{7f}\u{7f}\u{7f}", "entries")
+        // An element without properties costs no bytes; a huge count of it must not be iterated
+        // (found by libFuzzer as a 13 s timeout in CI).
+        let empty = "ply\nformat binary_little_endian 1.0\nelement junk 9223372036854775807\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n"
+        var bin = Data(empty.utf8)
+        for x: Float in [0, 0, 0, 1, 0, 0, 0, 1, 0] { withUnsafeBytes(of: x) { bin.append(contentsOf: $0) } }
+        bin.append(3); for x: Int32 in [0, 1, 2] { withUnsafeBytes(of: x) { bin.append(contentsOf: $0) } }
+        let clock = ContinuousClock.now
+        #expect(try Mesh.parsePLY(bin, path: "empty.ply").triangles == [0, 1, 2])
+        #expect(ContinuousClock.now - clock < .seconds(5))
         // Points only: read as a cloud, refused as a mesh.
         let cloud = "ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\nproperty float z\nend_header\n0 0 0\n1 1 1\n"
         fails(cloud, "no faces")
