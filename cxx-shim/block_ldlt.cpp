@@ -1,9 +1,9 @@
 #include "block_ldlt.hpp"
+#include "par_dense.hpp"
 
 #include <algorithm>
 #include <climits>
 #include <cmath>
-#include <thread>
 
 namespace tf {
 
@@ -390,18 +390,10 @@ void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
             }
         }
     };
-    if (threads == 1) {
-        work(0, b);
-        return;
-    }
-    std::vector<std::thread> pool;
-    int per = (b + threads - 1) / threads;
-    for (int t = 1; t < threads; ++t) {
-        int c0 = t * per, c1 = std::min(b, c0 + per);
-        if (c0 < c1) pool.emplace_back(work, c0, c1);
-    }
-    work(0, std::min(b, per));
-    for (auto &th : pool) th.join();
+    // Column ranges as items of the shared pool: a range no worker took in time is solved by the
+    // caller (the results are the same whichever thread solves a range).
+    const int per = (b + threads - 1) / threads, ranges = (b + per - 1) / per;
+    par::for_each(ranges, threads, [&](int64_t r) { work(int(r) * per, std::min(b, int(r + 1) * per)); });
 }
 
 bool ReferenceLDLT::factorize(const SpMat &K) {

@@ -7,7 +7,7 @@
 //
 // Here the rows of the tall n-row operands are cut into chunks whose size depends on n alone
 // (never on the thread count), the chunks are handed out one at a time from a shared counter (a
-// thread on a busy core simply takes fewer), threads are joined by blocking, and a reduction
+// thread on a busy core simply takes fewer), threads wait by blocking (a persistent pool, below), and a reduction
 // over rows adds the chunks' partial products in chunk order. So every bit of the result is the
 // same for any thread count, and a slowed core costs only its share.
 #pragma once
@@ -15,6 +15,9 @@
 
 #include <algorithm>
 #include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <type_traits>
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -28,33 +31,117 @@ inline int64_t chunk_rows(int64_t n) {
     return (c + 7) / 8 * 8;
 }
 
-// f(i) for every i in [0, count), on up to `threads` threads (the caller's among them), items
-// taken one at a time. The first exception thrown by an item is rethrown after all have stopped.
+// Worker threads kept for the life of the process (blocked on a condition variable between
+// sections, never spinning). A section is a Job: its items are claimed one at a time from a
+// shared counter, by the caller and by whichever workers wake in time. The caller waits only for
+// items already claimed, never for a worker that has not yet been scheduled: beside a busy
+// process a new or woken thread can wait a whole time slice before it runs, and a fork-join that
+// waited for it (as std::thread + join did) lost that slice at every section.
+class Pool {
+  public:
+    struct Job {
+        void (*call)(void *, int64_t) = nullptr;
+        void *ctx = nullptr;
+        int64_t count = 0;
+        int helpers = 0; // workers allowed in beside the caller
+        std::atomic<int64_t> next{0}, done{0};
+        std::atomic<int> joined{0};
+        std::atomic<bool> failed{false};
+        std::exception_ptr failure;
+        std::mutex lock;
+        std::condition_variable finished;
+
+        // Claims and runs items until none is left; after a failure, claimed items are only counted.
+        void work() {
+            for (int64_t i; (i = next.fetch_add(1)) < count;) {
+                if (!failed.load(std::memory_order_relaxed)) {
+                    try {
+                        call(ctx, i);
+                    } catch (...) {
+                        std::lock_guard<std::mutex> g(lock);
+                        if (!failure) failure = std::current_exception();
+                        failed = true;
+                    }
+                }
+                if (done.fetch_add(1) + 1 == count) {
+                    std::lock_guard<std::mutex> g(lock);
+                    finished.notify_all();
+                }
+            }
+        }
+    };
+
+    static Pool &shared() {
+        static Pool *pool = new Pool(); // never destroyed: its workers may outlive static destructors
+        return *pool;
+    }
+
+    // Runs the job with up to `helpers` workers beside the calling thread; returns when every
+    // item has run; rethrows the first exception an item threw.
+    void run(const std::shared_ptr<Job> &job) {
+        {
+            std::lock_guard<std::mutex> g(lock_);
+            while (int(workers_) < job->helpers) {
+                std::thread(&Pool::loop, this).detach();
+                workers_++;
+            }
+            job_ = job;
+            generation_++;
+        }
+        wake_.notify_all();
+        job->work();
+        {
+            std::unique_lock<std::mutex> g(job->lock);
+            job->finished.wait(g, [&] { return job->done.load() == job->count; });
+        }
+        {
+            std::lock_guard<std::mutex> g(lock_);
+            if (job_ == job) job_.reset();
+        }
+        if (job->failure) std::rethrow_exception(job->failure);
+    }
+
+  private:
+    void loop() {
+        uint64_t seen = 0;
+        std::unique_lock<std::mutex> g(lock_);
+        for (;;) {
+            wake_.wait(g, [&] { return generation_ != seen; });
+            seen = generation_;
+            std::shared_ptr<Job> job = job_;
+            g.unlock();
+            // A worker that wakes after the section ended finds no item left (the job stays
+            // alive through the shared pointer; the caller's data is never touched).
+            if (job && job->joined.fetch_add(1) < job->helpers) job->work();
+            job.reset();
+            g.lock();
+        }
+    }
+
+    std::mutex lock_;
+    std::condition_variable wake_;
+    std::shared_ptr<Job> job_;
+    uint64_t generation_ = 0;
+    int workers_ = 0;
+};
+
+// f(i) for every i in [0, count), on up to `threads` threads (the caller's among them, the others
+// from the shared pool), items taken one at a time. The first exception thrown by an item is
+// rethrown after all claimed items have stopped.
 template <class F> void for_each(int64_t count, int threads, F &&f) {
     if (count <= 0) return;
-    const int t = int(std::max<int64_t>(1, std::min<int64_t>(threads, count)));
+    const int t = int(std::max<int64_t>(1, std::min<int64_t>(std::min(threads, 256), count)));
     if (t == 1) {
         for (int64_t i = 0; i < count; ++i) f(i);
         return;
     }
-    std::atomic<int64_t> next{0};
-    std::exception_ptr failure;
-    std::mutex lock;
-    auto body = [&]() {
-        try {
-            for (int64_t i; (i = next.fetch_add(1)) < count;) f(i);
-        } catch (...) {
-            std::lock_guard<std::mutex> g(lock);
-            if (!failure) failure = std::current_exception();
-            next = count;
-        }
-    };
-    std::vector<std::thread> pool;
-    pool.reserve(size_t(t - 1));
-    for (int i = 1; i < t; ++i) pool.emplace_back(body);
-    body();
-    for (auto &th : pool) th.join();
-    if (failure) std::rethrow_exception(failure);
+    using Fn = std::remove_reference_t<F>;
+    auto job = std::make_shared<Pool::Job>();
+    job->call = [](void *ctx, int64_t i) { (*static_cast<Fn *>(ctx))(i); };
+    job->ctx = const_cast<void *>(static_cast<const void *>(std::addressof(f)));
+    job->count = count;
+    job->helpers = t - 1;
+    Pool::shared().run(job);
 }
 
 // C (m x p, leading dimension ldc) = A^T B, with A n x m (lda) and B n x p (ldb), column-major.
