@@ -135,6 +135,15 @@ extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sig
         Mat B(n, nrhs), X(n, nrhs), Xr(n, nrhs);
         for (int64_t i = 0; i < B.size(); ++i) B.data()[i] = rng.uniform();
         F.solve(B.data(), X.data(), nrhs, 2);
+        // Every split (by columns, by subtrees of the elimination tree, one thread) gives the
+        // same bits.
+        for (int threads : {1, 3}) {
+            Mat X1(n, nrhs);
+            F.solve(B.data(), X1.data(), nrhs, threads);
+            if (std::memcmp(X1.data(), X.data(), sizeof(double) * size_t(X.size())) != 0)
+                throw Error(TF_ERR_INTERNAL, "the block solve on " + std::to_string(threads) +
+                                                 " threads differs from the one on 2");
+        }
         ReferenceLDLT R;
         if (!R.factorize(shifted.at(sigma))) throw Error(TF_ERR_NUMERIC, "reference factorisation failed");
         R.solve(B.data(), Xr.data(), nrhs);
