@@ -372,8 +372,8 @@ void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
     const int *perm = sym_->perm.data();
     if (threads < 1) threads = 1;
     if (threads > b) threads = b;
-    // Each thread takes a contiguous range of columns and solves it in chunks of at most 8,
-    // the widest kernel (8 doubles = two AVX2 registers per factor entry).
+    // Columns [c0, c1) in chunks of at most 8, the widest kernel (8 doubles = two AVX2
+    // registers per factor entry).
     auto work = [&](int c0, int c1) {
         std::vector<double> Y;
         for (int s0 = c0; s0 < c1; s0 += 8) {
@@ -390,9 +390,11 @@ void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
             }
         }
     };
-    // Column ranges as items of the shared pool: a range no worker took in time is solved by the
-    // caller (the results are the same whichever thread solves a range).
-    const int per = (b + threads - 1) / threads, ranges = (b + per - 1) / per;
+    // Column ranges of at most 8 as items of the shared pool, handed out one at a time: a thread
+    // slowed by another process takes fewer, and a range no worker took in time is solved by
+    // the caller (the results are the same whichever thread solves a range). A block of 8 is
+    // cut in two ranges of 4 (one per thread).
+    const int per = std::min(8, (b + threads - 1) / threads), ranges = (b + per - 1) / per;
     par::for_each(ranges, threads, [&](int64_t r) { work(int(r) * per, std::min(b, int(r + 1) * per)); });
 }
 
