@@ -135,8 +135,7 @@ extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sig
         Mat B(n, nrhs), X(n, nrhs), Xr(n, nrhs);
         for (int64_t i = 0; i < B.size(); ++i) B.data()[i] = rng.uniform();
         F.solve(B.data(), X.data(), nrhs, 2);
-        // Every split (by columns, by subtrees of the elimination tree, one thread) gives the
-        // same bits.
+        // Every split of the columns across threads (and one thread) gives the same bits.
         for (int threads : {1, 3}) {
             Mat X1(n, nrhs);
             F.solve(B.data(), X1.data(), nrhs, threads);

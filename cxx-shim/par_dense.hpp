@@ -7,9 +7,9 @@
 //
 // Here the rows of the tall n-row operands are cut into chunks whose size depends on n alone
 // (never on the thread count), the chunks are handed out one at a time from a shared counter (a
-// thread on a busy core simply takes fewer), threads wait by blocking (a persistent pool, below), and a reduction
-// over rows adds the chunks' partial products in chunk order. So every bit of the result is the
-// same for any thread count, and a slowed core costs only its share.
+// thread on a busy core simply takes fewer), threads wait by blocking (a persistent pool,
+// below), and a reduction over rows adds the chunks' partial products in chunk order. So every
+// bit of the result is the same for any thread count, and a slowed core costs only its share.
 #pragma once
 #include "common.hpp"
 
