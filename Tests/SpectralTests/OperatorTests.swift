@@ -127,8 +127,9 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
             let ops = try CotanOperators(mesh: mesh)
             var last = -1
             for sigma in shifts {
-                // 9 right-hand sides: split by subtrees; 40: by columns (the hook also checks that
-                // 1, 2 and 3 threads give the same bits).
+                // 9 right-hand sides: two column ranges (5 + 4, the generic kernel); 40: five
+                // ranges of 8 handed out (the hook also checks that 1, 2 and 3 threads give the
+                // same bits).
                 let r = try ops.selfTestBlockSolve(shift: sigma, rightHandSides: 9)
                 #expect(r.maxRelativeDifference < 1e-9, "\(name), sigma \(sigma): \(r.maxRelativeDifference)")
                 let wide = try ops.selfTestBlockSolve(shift: sigma, rightHandSides: 40)
