@@ -39,6 +39,9 @@ constexpr double kStartPerExpected = 2, kCheckPerExpected = 1.3;
 constexpr int64_t kStartPerBlock = 4, kCheckPerBlock = 2;
 constexpr int64_t kSoftPerExpected = 3, kSoftPerBlock = 6, kSoftExtra = 40;
 constexpr int64_t kHardPerExpected = 12, kHardPerBlock = 20, kHardExtra = 200;
+// The verification shift above a slice that takes all pairs from below may sit under the first
+// unconverged Ritz value once that value's relative residual estimate is this small.
+constexpr double kProbeLooseRel = 1e-2;
 // Unconverged Ritz values this far above the slice's top (× its width) keep the upper side open.
 constexpr double kGuardZone = 0.15;
 // The refinement subspace reaches this far beyond the slice's edges (× the larger half-width).
@@ -172,37 +175,52 @@ void SlicingDriver::enter_repair(Job &job, const Slice &cur) {
     last_above_ = last_above_written_ = 0;
 }
 
-// The deferred verification shift of a slice that takes all k pairs from below: once the k + 1
-// lowest Ritz values have converged, a shift p is put in the widest gap between consecutive
-// converged values among the k-th to (k + margin)-th, and its inertia gives the exact count below
-// p. Ritz values of the shift-invert operator lie above the eigenvalues they approximate, so a
-// count larger than the converged values below p means pairs still to converge; the slice then
-// goes on against [sigma, p) as any verified slice. Returns false while too few have converged.
+// The deferred verification shift of a slice that takes all k pairs from below: once the k
+// lowest Ritz values have converged, and the next one either has too or is already known to within
+// kProbeLooseRel, a shift p is put in the widest gap among the k-th to (k + margin)-th values, and
+// its inertia gives the exact count below p. A converged value bounds the gap as it is; the first
+// unconverged one by the nearest an eigenvalue of its estimate can lie (its relative residual rel
+// in the shift-invert problem puts an eigenvalue within (lambda - sigma) / (1 + rel) of sigma, and
+// Ritz values of the shift-invert operator lie above the eigenvalues they approximate). So the
+// (k + 1)-th need not converge before the count is known. A count larger than the converged values
+// below p means pairs still to converge; the slice then goes on against [sigma, p) as any verified
+// slice. Returns false while too few have converged.
 bool SlicingDriver::place_probe(Slice &cur, const Slice::Ritz &r, double tol, Job &job) {
     const int64_t want = S_.k - found_total_;
-    std::vector<std::pair<double, bool>> v;
+    struct Value {
+        double lambda, rel;
+        bool operator<(const Value &o) const { return lambda < o.lambda; }
+    };
+    std::vector<Value> v;
     for (int i = 0; i < cur.dim(); ++i)
-        if (r.lambda[i] >= lo_) v.push_back({r.lambda[i], r.rel[i] <= tol});
-    std::sort(v.begin(), v.end());
+        if (r.lambda[i] >= lo_) v.push_back({r.lambda[i], r.rel[i]});
+    std::stable_sort(v.begin(), v.end());
     int64_t m = 0;
-    while (m < int64_t(v.size()) && v[m].second) ++m;
+    while (m < int64_t(v.size()) && v[m].rel <= tol) ++m;
     S_.cancel.report(double(found_total_ + std::min(m, want)) / double(S_.k));
-    if (m < want + 1) return false;
+    // lower[i]: the lowest the eigenvalue behind v[i] can be, for the values that may bound a gap.
+    std::vector<double> lower;
+    for (int64_t i = 0; i < m; ++i) lower.push_back(v[i].lambda);
+    if (m < int64_t(v.size()) && v[m].rel <= tuning::kProbeLooseRel && v[m].lambda > cur.sigma)
+        lower.push_back(cur.sigma + (v[m].lambda - cur.sigma) / (1.0 + v[m].rel));
+    const int64_t usable = int64_t(lower.size());
+    if (usable < want + 1) return false;
+    auto gap = [&](int64_t i) { return lower[i] - v[i - 1].lambda; };
     int64_t best = want;
-    const int64_t top = std::min<int64_t>(m - 1, want + margin(want));
+    const int64_t top = std::min<int64_t>(usable - 1, want + margin(want));
     for (int64_t i = want; i <= top; ++i)
-        if (v[i].first - v[i - 1].first > v[best].first - v[best - 1].first) best = i;
+        if (gap(i) > gap(best)) best = i;
     // A gap of rounding size (inside a multiple eigenvalue, e.g. the zeros of a mesh with more
     // components than k) would put the shift on an eigenvalue: L - p M singular, its inertia
-    // ambiguous. Such a gap is passed over for the widest among all converged values above the
+    // ambiguous. Such a gap is passed over for the widest among all usable values above the
     // k-th, and without one the Krylov space grows.
     const double kMinGap = 1e-6 / rho_;
-    if (v[best].first - v[best - 1].first <= kMinGap) {
-        for (int64_t i = top + 1; i < m; ++i)
-            if (v[i].first - v[i - 1].first > v[best].first - v[best - 1].first) best = i;
-        if (v[best].first - v[best - 1].first <= kMinGap) return false;
+    if (gap(best) <= kMinGap) {
+        for (int64_t i = top + 1; i < usable; ++i)
+            if (gap(i) > gap(best)) best = i;
+        if (gap(best) <= kMinGap) return false;
     }
-    const double p = 0.5 * (v[best - 1].first + v[best].first);
+    const double p = 0.5 * (v[best - 1].lambda + lower[best]);
     std::unique_ptr<Slice> probe(new Slice(ops_, shifted_, pattern_, p, S_, st_));
     st_.slices++;
     job.hi = probe->sigma;
@@ -297,6 +315,12 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
     for (;;) {
         while (cur.dim() < dtarget) cur.step();
         Slice::Ritz r = cur.ritz();
+        if (debug_level() >= 3) {
+            int nc = 0;
+            for (int i = 0; i < cur.dim(); ++i) nc += r.rel[i] <= tol_si;
+            std::fprintf(stderr, "    check dim=%d generated=%lld converged=%d limit=%lld\n", cur.dim(),
+                         (long long)cur.generated(), nc, (long long)limit);
+        }
         if (job.defer_probe) {
             if (place_probe(cur, r, tol_si, job)) {
                 hi = job.hi;
