@@ -275,9 +275,17 @@ class Slice {
         r.theta = theta;
         r.lambda.resize(d_);
         r.rel.resize(d_);
+        // A pair's residual in (L, M), relative to |lambda| as the final check measures it, grows
+        // with f = |lambda - sigma| / |lambda|: the shift-invert estimate is scaled by f where f
+        // exceeds 1 (pairs much nearer zero than a shift inside the range; with the shift below
+        // zero f is about 1). Near zero the check's scale is the largest eigenvalue, here at
+        // least |sigma|. (The residuals left after the refinement are checked in any case.)
         for (int i = 0; i < d_; ++i) {
             r.lambda[i] = sigma + 1.0 / theta[i];
             r.rel[i] = last.col(i).norm() / std::abs(theta[i]);
+            const double l = std::abs(r.lambda[i]), ref = std::abs(sigma);
+            const double scale = l > 1e-8 * ref ? l : ref;
+            if (scale > 0) r.rel[i] *= std::max(1.0, std::abs(r.lambda[i] - sigma) / scale);
         }
         st_.seconds_ritz += now_seconds() - t0;
         return r;

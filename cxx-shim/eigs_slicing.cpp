@@ -30,8 +30,9 @@ constexpr double kGapLow = 0.7, kGapHigh = 1.5, kGapSlack = 8, kRatioMin = 0.25,
 constexpr int kPlacementTries = 3;
 // The last slice takes all remaining pairs when they fit in 5/4 of a band.
 constexpr int64_t kLastBandNumerator = 5, kLastBandDenominator = 4;
-// The first shift sits at −0.01 / ρ, just below zero.
-constexpr double kFirstShift = -0.01;
+// The first shift sits at −0.01 / ρ, just below zero, or, when one slice takes all k pairs, at
+// 0.5 of Weyl's k / ρ, unless that finds more than 0.65 k eigenvalues below it.
+constexpr double kFirstShift = -0.01, kOneSliceShift = 0.5, kOneSliceMaxBelow = 0.65;
 // Krylov dimensions relative to the expected count e and the block size b: the basis's first
 // capacity (2e + 4b; it then grows by a quarter, by mremap, without a copy), the first Ritz check (1.3e + 2b), the soft cap (3e + 6b + 40, grown by 3/2 up to)
 // the hard cap (12e + 20b + 200).
@@ -92,6 +93,9 @@ class SlicingDriver {
             drop_factor_bytes_ = std::strcmp(e, "1") == 0 ? 0 : std::numeric_limits<int64_t>::max();
         // TF_COMPACT=0 extracts a slice's pairs from the whole Krylov basis (for comparison).
         if (const char *e = std::getenv("TF_COMPACT")) compact_ = std::strcmp(e, "0") != 0;
+        // TF_INSIDE_SHIFT=0 puts a one-slice run's shift just below zero (for comparison, and for
+        // the tests of that path).
+        if (const char *e = std::getenv("TF_INSIDE_SHIFT")) inside_shift_ = std::strcmp(e, "0") != 0;
     }
 
     void run(Vec &lam, double *out);
@@ -139,6 +143,7 @@ class SlicingDriver {
     bool drop_above_ = false;
     int64_t drop_factor_bytes_ = tuning::kDropFactorBytes; // factors this large are freed ahead
     bool compact_ = true;
+    bool inside_shift_ = true;
 };
 
 // Places a shift so that the gap above the previous shift holds about `target` eigenvalues.
@@ -471,12 +476,32 @@ void SlicingDriver::run(Vec &lam, double *out) {
     seed_ = S_.seed;
     out_ = out;
     lam_.resize(k);
-    // The first shift sits just below zero (L is PSD, so nothing lies below it): the lowest
-    // eigenpairs, whose relative residuals are the hardest to make small, are then the best
-    // resolved by the shift-invert operator. Its slice is verified by the next shift's inertia.
-    std::unique_ptr<Slice> cur(new Slice(ops_, shifted_, pattern_, tuning::kFirstShift / rho_, S_, st_));
-    st_.slices++;
-    if (cur->nu != 0)
+    // Few eigenpairs (one slice takes them all): the first shift sits inside their range, at
+    // kOneSliceShift of Weyl's estimate of the k-th eigenvalue, so that the wanted pairs lie on
+    // both sides of it and the unwanted ones above are relatively farther away (41k sphere, k = 64:
+    // 280 -> 200 Krylov columns). A shift that finds more than kOneSliceMaxBelow k below it
+    // (Weyl's law overestimated) is replaced by one scaled down to the count it found. Otherwise,
+    // or when that count is still too high, the first shift sits just below zero (L is PSD, so
+    // nothing lies below it): the lowest eigenpairs are then the best resolved.
+    const double bottom = tuning::kFirstShift / rho_;
+    const bool one_slice = k + margin(k) <= c * tuning::kLastBandNumerator / tuning::kLastBandDenominator;
+    std::unique_ptr<Slice> cur;
+    if (one_slice && inside_shift_) {
+        double s0 = tuning::kOneSliceShift * double(k) / rho_;
+        for (int attempt = 0; attempt < 2 && !cur; ++attempt) {
+            std::unique_ptr<Slice> t(new Slice(ops_, shifted_, pattern_, s0, S_, st_));
+            st_.slices++;
+            if (t->nu <= int64_t(tuning::kOneSliceMaxBelow * double(k)))
+                cur = std::move(t);
+            else
+                s0 *= tuning::kOneSliceMaxBelow * 0.5 * double(k) / double(t->nu);
+        }
+    }
+    if (!cur) {
+        cur.reset(new Slice(ops_, shifted_, pattern_, bottom, S_, st_));
+        st_.slices++;
+    }
+    if (cur->sigma < 0 && cur->nu != 0)
         throw Error(TF_ERR_NUMERIC, "the stiffness matrix has negative eigenvalues (" +
                                         std::to_string(cur->nu) + " below " + std::to_string(cur->sigma) + ")");
     bool probe_only_next = false;
@@ -559,6 +584,10 @@ void SlicingDriver::run(Vec &lam, double *out) {
     }
     if (written_ < k)
         throw Error(TF_ERR_NOCONV, "found " + std::to_string(written_) + " eigenpairs, wanted " + std::to_string(k));
+    // A first shift inside the range cannot tell from its inertia that L is PSD; the eigenvalues
+    // found below it can (all of them are found, and they come out ascending).
+    if (k > 0 && lam_[0] < bottom)
+        throw Error(TF_ERR_NUMERIC, "the stiffness matrix has negative eigenvalues (" + std::to_string(lam_[0]) + ")");
     lam = lam_;
 }
 

@@ -21,7 +21,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Mesh.icosphere(subdivisions: 20, jitter: 0.3, seed: 5).writeOBJ(path: dir + "/s.obj")  // 4002 vertices
-        func eigs(_ out: String, drop: Bool, staged: Bool = false, k: Int = 300, dropFactor: Bool = false, compact: Bool = true) throws -> (values: [Double], vectors: [Double], summary: String) {
+        func eigs(_ out: String, drop: Bool, staged: Bool = false, k: Int = 300, dropFactor: Bool = false, compact: Bool = true, inside: Bool = true) throws -> (values: [Double], vectors: [Double], summary: String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["eigs", dir + "/s.obj", "-k", "\(k)", "--method", "slicing", "--no-cache", "--quiet", "--out", dir + "/" + out]
@@ -30,6 +30,7 @@ import Testing
             env["TF_STAGED_OUTPUT"] = staged ? "1" : "0"
             env["TF_DROP_FACTOR"] = dropFactor ? "1" : "0"
             env["TF_COMPACT"] = compact ? "1" : "0"
+            env["TF_INSIDE_SHIFT"] = inside ? "1" : "0"
             p.environment = env
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
@@ -58,6 +59,25 @@ import Testing
         let plainStaged = try eigs("plain-staged", drop: false, staged: true, k: 64)
         let plain64 = try eigs("plain-64", drop: false, k: 64)
         #expect(plainStaged.values == plain64.values && plainStaged.vectors == plain64.vectors && plain64.vectors.count == 4002 * 64)
+        // One slice takes all 64 pairs: its shift inside their range (the default) or just below
+        // zero (as for more pairs) gives the same eigenvalues, both within the tolerance.
+        let bottom64 = try eigs("bottom-64", drop: false, k: 64, inside: false)
+        #expect(bottom64.values.count == 64 && plain64.values.count == 64)
+        if bottom64.values.count == 64 && plain64.values.count == 64 {
+            #expect(abs(plain64.values[0]) < 1e-9 * plain64.values[63] && abs(bottom64.values[0]) < 1e-9 * plain64.values[63])
+            for j in 1..<64 {
+                #expect(abs(plain64.values[j] - bottom64.values[j]) < 1e-10 * plain64.values[j], "λ_\(j)")
+            }
+        }
+        func maxResidual(_ summary: String) -> Double? {
+            guard let data = summary.data(using: .utf8),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
+            return json["maxResidual"] as? Double
+        }
+        for (name, run) in [("inside", plain64), ("bottom", bottom64)] {
+            let r = maxResidual(run.summary)
+            #expect(r != nil && r! <= 1e-9, "k = 64, shift \(name): max residual \(String(describing: r))")
+        }
         // The next slice's factor freed after its inertia is read and made again when that slice
         // solves (the default for factors of 64 MB or more; the hook forces it): the same bits,
         // also through a repair, with one more factorisation per slice after the first.
