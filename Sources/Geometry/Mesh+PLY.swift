@@ -382,6 +382,29 @@ extension Mesh {
         (path as NSString).pathExtension.lowercased() == "ply" ? try readPLY(path: path) : try readOBJ(path: path)
     }
 
+    /// Reads `path` once as a mesh or, for `.xyz`/`.txt`/`.pts` and PLY or OBJ files without
+    /// faces, as a point cloud (a mesh without triangles, `isPointCloud` true): the same result as
+    /// `isPointCloud(path:)` followed by `read(path:)` or `PointCloudFile.read(path:)`, without
+    /// parsing the file twice.
+    public static func readMeshOrPointCloud(path: String) throws -> (mesh: Mesh, isPointCloud: Bool) {
+        switch (path as NSString).pathExtension.lowercased() {
+        case "xyz", "txt", "pts":
+            return (Mesh(positions: try PointCloudFile.read(path: path), triangles: []), true)
+        case "ply":
+            let m = try readPLY(path: path, facesRequired: false)
+            return m.triangles.isEmpty ? (Mesh(positions: m.positions, triangles: []), true) : (m, false)
+        default:
+            let data: Data
+            do { data = try InputFile.read(path) } catch let e as FileReadError { throw MeshError.unreadable(path: path, reason: e.reason) }
+            let (m0, material) = try parse(data, path: path, facesRequired: false)
+            if m0.triangles.isEmpty { return (Mesh(positions: m0.positions, triangles: []), true) }
+            var mesh = m0
+            mesh.diffuseTexturePath = MaterialLibrary.diffuseTexture(
+                objPath: path, libraries: mesh.materialLibraries, material: material)
+            return (mesh, false)
+        }
+    }
+
     /// Whether `path` holds a point cloud rather than a mesh: `.xyz`, `.txt`, `.pts`, or a PLY or
     /// OBJ file without faces.
     public static func isPointCloud(path: String) throws -> Bool {

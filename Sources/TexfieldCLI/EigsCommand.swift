@@ -61,11 +61,10 @@ struct EigsCommand: ParsableCommand {
 
     func run() throws {
         let t0 = Date()
-        let cloud = try Mesh.isPointCloud(path: mesh)
+        let (m, cloud) = try Mesh.readMeshOrPointCloud(path: mesh)
         if cloud && laplacian != .robust {
             throw CommandError("\(mesh) is a point cloud: it has the robust (point-cloud) Laplacian only; give --laplacian robust")
         }
-        let m = cloud ? Mesh(positions: try PointCloudFile.read(path: mesh), triangles: []) : try Mesh.read(path: mesh)
         guard k <= m.vertexCount else {
             throw CommandError("-k \(k) exceeds the number of \(cloud ? "points" : "vertices") of \(mesh) (\(m.vertexCount))")
         }
@@ -184,11 +183,10 @@ struct LaplacianCommand: ParsableCommand {
     }
 
     func run() throws {
-        let cloud = try Mesh.isPointCloud(path: mesh)
+        let (m, cloud) = try Mesh.readMeshOrPointCloud(path: mesh)
         if cloud && laplacian != .robust {
             throw CommandError("\(mesh) is a point cloud: it has the robust (point-cloud) Laplacian only; give --laplacian robust")
         }
-        let m = cloud ? Mesh(positions: try PointCloudFile.read(path: mesh), triangles: []) : try Mesh.read(path: mesh)
         let kind = mass ?? (laplacian == .cotan ? .voronoi : .barycentric)
         let t0 = Date()
         let ops: CotanOperators

@@ -80,8 +80,7 @@ extension FieldRun {
         }
         guard c.proxyVertices == nil else { throw FieldError.invalid("\(directory): transfer of a fit through a proxy is not supported") }
         let source = surface.mesh
-        let cloud = try Mesh.isPointCloud(path: targetPath)
-        let target = cloud ? Mesh(positions: try PointCloudFile.read(path: targetPath), triangles: []) : try Mesh.read(path: targetPath)
+        let (target, cloud) = try Mesh.readMeshOrPointCloud(path: targetPath)
         if cloud && alignment == .zoomout {
             throw FieldError.invalid("\(targetPath): --align zoomout needs a mesh (it checks the map's orientation on triangles); use fmap for clouds")
         }

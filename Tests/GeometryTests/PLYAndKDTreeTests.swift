@@ -90,11 +90,37 @@ private func tempPath(_ name: String) -> String {
         try "# a cloud\n0 0 0 1 0 0\n1,2,3\n\n4\t5\t6 255 0 0\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(try PointCloudFile.read(path: path) == [0, 0, 0, 1, 2, 3, 4, 5, 6])
         #expect(try Mesh.isPointCloud(path: path))
+        let xyz = try Mesh.readMeshOrPointCloud(path: path)
+        #expect(xyz.isPointCloud && xyz.mesh.positions == [0, 0, 0, 1, 2, 3, 4, 5, 6] && xyz.mesh.triangles.isEmpty)
         try "0 0 0\n1 2\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect { _ = try PointCloudFile.read(path: path) } throws: { "\($0)".contains(":2:") }
         try "0 0 inf\n".write(toFile: path, atomically: true, encoding: .utf8)
         #expect(throws: MeshError.self) { _ = try PointCloudFile.read(path: path) }
     }
+}
+
+/// Reading a file once as a mesh or a cloud gives what `isPointCloud` followed by `read` or
+/// `PointCloudFile.read` gives, for OBJ and PLY with and without faces.
+@Test func meshOrPointCloudReadOnce() throws {
+    let mesh = Mesh.icosphere(subdivisions: 2)
+    let cloud = Mesh(positions: mesh.positions, triangles: [])
+    for (name, m) in [("m", mesh), ("c", cloud)] {
+        for ext in ["obj", "ply"] {
+            let path = tempPath("\(name).\(ext)")
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            if ext == "obj" { try m.writeOBJ(path: path) } else { try m.writePLY(path: path) }
+            let once = try Mesh.readMeshOrPointCloud(path: path)
+            let isCloud = try Mesh.isPointCloud(path: path)
+            #expect(once.isPointCloud == isCloud && isCloud == m.triangles.isEmpty, "\(name).\(ext)")
+            if isCloud {
+                #expect(once.mesh.positions == (try PointCloudFile.read(path: path)) && once.mesh.triangles.isEmpty)
+            } else {
+                let twice = try Mesh.read(path: path)
+                #expect(once.mesh.positions == twice.positions && once.mesh.triangles == twice.triangles)
+            }
+        }
+    }
+    #expect(throws: MeshError.self) { _ = try Mesh.readMeshOrPointCloud(path: tempPath("missing.obj")) }
 }
 
 @Suite struct KDTreeTests {
