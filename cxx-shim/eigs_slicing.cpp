@@ -30,8 +30,8 @@ constexpr double kGapLow = 0.7, kGapHigh = 1.5, kGapSlack = 8, kRatioMin = 0.25,
 constexpr int kPlacementTries = 3;
 // The last slice takes all remaining pairs when they fit in 5/4 of a band.
 constexpr int64_t kLastBandNumerator = 5, kLastBandDenominator = 4;
-// The first shift sits at −0.01 / ρ, just below zero, or, when one slice takes all k pairs, at
-// 0.5 of Weyl's k / ρ, unless that finds more than 0.65 k eigenvalues below it.
+// The first shift sits at 0.5 of Weyl's span / ρ (span: k for one slice, else a band), unless
+// that finds more than 0.65 span eigenvalues below it; else at −0.01 / ρ, just below zero.
 constexpr double kFirstShift = -0.01, kOneSliceShift = 0.5, kOneSliceMaxBelow = 0.65;
 // Krylov dimensions relative to the expected count e and the block size b: the basis's first
 // capacity (2e + 4b; it then grows by a quarter, by mremap, without a copy), the first Ritz check (1.3e + 2b), the soft cap (3e + 6b + 40, grown by 3/2 up to)
@@ -96,6 +96,8 @@ class SlicingDriver {
         // TF_INSIDE_SHIFT=0 puts a one-slice run's shift just below zero (for comparison, and for
         // the tests of that path).
         if (const char *e = std::getenv("TF_INSIDE_SHIFT")) inside_shift_ = std::strcmp(e, "0") != 0;
+        if (const char *e = std::getenv("TF_INSIDE_FIRST")) inside_first_ = std::strcmp(e, "0") != 0;
+        if (const char *e = std::getenv("TF_INSIDE_LAST")) last_inside_ = std::strcmp(e, "0") != 0;
     }
 
     void run(Vec &lam, double *out);
@@ -143,7 +145,7 @@ class SlicingDriver {
     bool drop_above_ = false;
     int64_t drop_factor_bytes_ = tuning::kDropFactorBytes; // factors this large are freed ahead
     bool compact_ = true;
-    bool inside_shift_ = true;
+    bool inside_shift_ = true, inside_first_ = true, last_inside_ = true;
 };
 
 // Places a shift so that the gap above the previous shift holds about `target` eigenvalues.
@@ -476,25 +478,27 @@ void SlicingDriver::run(Vec &lam, double *out) {
     seed_ = S_.seed;
     out_ = out;
     lam_.resize(k);
-    // Few eigenpairs (one slice takes them all): the first shift sits inside their range, at
-    // kOneSliceShift of Weyl's estimate of the k-th eigenvalue, so that the wanted pairs lie on
-    // both sides of it and the unwanted ones above are relatively farther away (41k sphere, k = 64:
-    // 280 -> 200 Krylov columns). A shift that finds more than kOneSliceMaxBelow k below it
-    // (Weyl's law overestimated) is replaced by one scaled down to the count it found. Otherwise,
-    // or when that count is still too high, the first shift sits just below zero (L is PSD, so
-    // nothing lies below it): the lowest eigenpairs are then the best resolved.
+    // The first shift sits inside the range of the first slice's pairs, at kOneSliceShift of
+    // Weyl's estimate of the span-th eigenvalue (span: k when one slice takes all pairs, else a
+    // band), so that its pairs lie on both sides of it and the unwanted ones are relatively
+    // farther away (41k sphere, k = 64: 280 -> 200 Krylov columns; k = 256: 1440 -> 936 with the
+    // last slice's shift inside too). A shift that finds more than kOneSliceMaxBelow span below
+    // it (Weyl's law overestimated) is replaced by one scaled down to the count it found.
+    // Otherwise, or when that count is still too high, the first shift sits just below zero (L
+    // is PSD, so nothing lies below it), as every first shift did before.
     const double bottom = tuning::kFirstShift / rho_;
     const bool one_slice = k + margin(k) <= c * tuning::kLastBandNumerator / tuning::kLastBandDenominator;
     std::unique_ptr<Slice> cur;
-    if (one_slice && inside_shift_) {
-        double s0 = tuning::kOneSliceShift * double(k) / rho_;
+    if (inside_shift_ && (one_slice || inside_first_)) {
+        const int64_t span = one_slice ? k : c;
+        double s0 = tuning::kOneSliceShift * double(span) / rho_;
         for (int attempt = 0; attempt < 2 && !cur; ++attempt) {
             std::unique_ptr<Slice> t(new Slice(ops_, shifted_, pattern_, s0, S_, st_));
             st_.slices++;
-            if (t->nu <= int64_t(tuning::kOneSliceMaxBelow * double(k)))
+            if (t->nu <= int64_t(tuning::kOneSliceMaxBelow * double(span)))
                 cur = std::move(t);
             else
-                s0 *= tuning::kOneSliceMaxBelow * 0.5 * double(k) / double(t->nu);
+                s0 *= tuning::kOneSliceMaxBelow * 0.5 * double(span) / double(t->nu);
         }
     }
     if (!cur) {
@@ -504,13 +508,22 @@ void SlicingDriver::run(Vec &lam, double *out) {
     if (cur->sigma < 0 && cur->nu != 0)
         throw Error(TF_ERR_NUMERIC, "the stiffness matrix has negative eigenvalues (" +
                                         std::to_string(cur->nu) + " below " + std::to_string(cur->sigma) + ")");
-    bool probe_only_next = false;
+    bool probe_only_next = false, last_inside = false;
     for (int j = 0;; ++j) {
         Job job;
         job.j = j;
         job.G = cur->nu - nuprev_;
-        job.last = cur->nu >= k || probe_only_next;
+        job.last = cur->nu >= k || probe_only_next || last_inside;
         job.hi = cur->sigma;
+        if (last_inside && cur->nu < k) {
+            // The last slice, its shift inside what remains: its top is verified by a shift
+            // placed in a gap of its converged Ritz values (place_probe), as for one slice.
+            const int64_t rem = k - cur->nu;
+            job.defer_probe = true;
+            job.hi = INFINITY;
+            job.expected_above = rem + margin(rem);
+            probe_only_next = true;
+        }
         std::unique_ptr<Slice> next;
         if (!job.last) {
             int64_t rem = k - cur->nu;
@@ -527,7 +540,12 @@ void SlicingDriver::run(Vec &lam, double *out) {
                 job.expected_above = target;
                 probe_only_next = true;
             } else {
-                next = place(cur->sigma, cur->nu, target);
+                // The next slice would be the last: with last_inside_, its shift goes to the
+                // middle of what remains (two thirds of it above this shift: this slice takes
+                // the first half of that gap, the next one the rest on both sides of its shift).
+                const bool inside_next = final_target && inside_shift_ && last_inside_;
+                next = place(cur->sigma, cur->nu, inside_next ? std::max<int64_t>(1, 2 * rem / 3) : target);
+                if (inside_next && next->nu < k) last_inside = true;
                 job.hi = 0.5 * (cur->sigma + next->sigma);
                 job.expected_above = (next->nu - cur->nu) / 2;
                 if (j == 0 && next->nu >= k) {

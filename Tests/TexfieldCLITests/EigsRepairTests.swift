@@ -60,7 +60,7 @@ import Testing
         let plain64 = try eigs("plain-64", drop: false, k: 64)
         #expect(plainStaged.values == plain64.values && plainStaged.vectors == plain64.vectors && plain64.vectors.count == 4002 * 64)
         // One slice takes all 64 pairs: its shift inside their range (the default) or just below
-        // zero (as for more pairs) gives the same eigenvalues, both within the tolerance.
+        // zero gives the same eigenvalues, both within the tolerance.
         let bottom64 = try eigs("bottom-64", drop: false, k: 64, inside: false)
         #expect(bottom64.values.count == 64 && plain64.values.count == 64)
         if bottom64.values.count == 64 && plain64.values.count == 64 {
@@ -74,7 +74,16 @@ import Testing
                   let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return nil }
             return json["maxResidual"] as? Double
         }
-        for (name, run) in [("inside", plain64), ("bottom", bottom64)] {
+        // The same for several slices: the first and the last shift inside their pairs (the
+        // default) or the first just below zero and the last above the k-th pair.
+        let bottom300 = try eigs("bottom-300", drop: false, inside: false)
+        #expect(bottom300.values.count == 300)
+        if bottom300.values.count == 300 && plain.values.count == 300 {
+            for j in 1..<300 {
+                #expect(abs(plain.values[j] - bottom300.values[j]) < 1e-10 * plain.values[j], "k = 300, λ_\(j)")
+            }
+        }
+        for (name, run) in [("inside", plain64), ("bottom", bottom64), ("inside, k = 300", plain), ("bottom, k = 300", bottom300)] {
             let r = maxResidual(run.summary)
             #expect(r != nil && r! <= 1e-9, "k = 64, shift \(name): max residual \(String(describing: r))")
         }
