@@ -17,6 +17,34 @@ static void to_row_major(const double *c, int64_t n, int64_t k, double *out, int
     });
 }
 
+// The same for the staged output (a malloc'ed block of 64 MB or more, which glibc maps on its
+// own): rows in blocks of 4096, and after each block the pages of every column that hold only
+// rows already copied go back to the system, so the result is not held twice: the output
+// becomes resident as the buffer is released (k pages of column edges and one block at most
+// are held in both).
+static void to_row_major_releasing(double *c, int64_t n, int64_t k, double *out, int threads) {
+    const int64_t R = 4096, T = 64;
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    std::vector<uintptr_t> done(static_cast<size_t>(k)); // per column: released up to here
+    for (int64_t j = 0; j < k; ++j) done[size_t(j)] = (reinterpret_cast<uintptr_t>(c + j * n) + page - 1) / page * page;
+    for (int64_t r0 = 0; r0 < n; r0 += R) {
+        const int64_t r1 = std::min(n, r0 + R);
+        par::for_each((r1 - r0 + T - 1) / T, threads, [&](int64_t t) {
+            const int64_t i0 = r0 + t * T, i1 = std::min(r1, i0 + T);
+            for (int64_t j0 = 0; j0 < k; j0 += T)
+                for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
+                    for (int64_t i = i0; i < i1; ++i) out[i * k + j] = c[j * n + i];
+        });
+        for (int64_t j = 0; j < k; ++j) {
+            const uintptr_t e = reinterpret_cast<uintptr_t>(c + j * n + r1) / page * page;
+            if (e > done[size_t(j)]) {
+                madvise(reinterpret_cast<void *>(done[size_t(j)]), e - done[size_t(j)], MADV_DONTNEED);
+                done[size_t(j)] = e;
+            }
+        }
+    }
+}
+
 extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, double *values,
                              double *vectors, double *residuals_out, tf_eigs_stats *stats, char *err,
                              size_t errlen) {
@@ -84,7 +112,7 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                 if (!cm) throw std::bad_alloc();
                 solve_sliced(*ops, S, lam, cm.get(), st, true);
                 const double tt = now_seconds();
-                to_row_major(cm.get(), n, k, vectors, S.threads);
+                to_row_major_releasing(cm.get(), n, k, vectors, S.threads);
                 if (debug_level() >= 1) std::fprintf(stderr, "  staged output transposed in %.3f s\n", now_seconds() - tt);
             } else {
                 solve_sliced(*ops, S, lam, vectors, st);
