@@ -5,36 +5,35 @@
 using namespace tf;
 using namespace tf::eig;
 
-// A column-major n x k matrix (leading dimension n) to the row-major output, in 64 x 64 tiles that
-// stay in cache; row tiles are shared among `threads`.
-static void to_row_major(const double *c, int64_t n, int64_t k, double *out, int threads) {
+// Rows [r0, r1) of a column-major n x k matrix (leading dimension n) to the row-major output, in
+// 64 x 64 tiles that stay in cache; row tiles are shared among `threads`.
+static void copy_rows(const double *c, int64_t n, int64_t k, int64_t r0, int64_t r1, double *out, int threads) {
     const int64_t T = 64;
-    par::for_each((n + T - 1) / T, threads, [&](int64_t t) {
-        const int64_t i0 = t * T, i1 = std::min(n, i0 + T);
+    par::for_each((r1 - r0 + T - 1) / T, threads, [&](int64_t t) {
+        const int64_t i0 = r0 + t * T, i1 = std::min(r1, i0 + T);
         for (int64_t j0 = 0; j0 < k; j0 += T)
             for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
                 for (int64_t i = i0; i < i1; ++i) out[i * k + j] = c[j * n + i];
     });
 }
 
+static void to_row_major(const double *c, int64_t n, int64_t k, double *out, int threads) {
+    copy_rows(c, n, k, 0, n, out, threads);
+}
+
 // The same for the staged output (a malloc'ed block of 64 MB or more, which glibc maps on its
 // own): rows in blocks of 4096, and after each block the pages of every column that hold only
 // rows already copied go back to the system, so the result is not held twice: the output
 // becomes resident as the buffer is released (k pages of column edges and one block at most
-// are held in both).
+// are held in both). The buffer's contents are gone afterwards.
 static void to_row_major_releasing(double *c, int64_t n, int64_t k, double *out, int threads) {
-    const int64_t R = 4096, T = 64;
+    const int64_t R = 4096;
     const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
     std::vector<uintptr_t> done(static_cast<size_t>(k)); // per column: released up to here
     for (int64_t j = 0; j < k; ++j) done[size_t(j)] = (reinterpret_cast<uintptr_t>(c + j * n) + page - 1) / page * page;
     for (int64_t r0 = 0; r0 < n; r0 += R) {
         const int64_t r1 = std::min(n, r0 + R);
-        par::for_each((r1 - r0 + T - 1) / T, threads, [&](int64_t t) {
-            const int64_t i0 = r0 + t * T, i1 = std::min(r1, i0 + T);
-            for (int64_t j0 = 0; j0 < k; j0 += T)
-                for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
-                    for (int64_t i = i0; i < i1; ++i) out[i * k + j] = c[j * n + i];
-        });
+        copy_rows(c, n, k, r0, r1, out, threads);
         for (int64_t j = 0; j < k; ++j) {
             const uintptr_t e = reinterpret_cast<uintptr_t>(c + j * n + r1) / page * page;
             if (e > done[size_t(j)]) {
