@@ -17,30 +17,20 @@ static void copy_rows(const double *c, int64_t n, int64_t k, int64_t r0, int64_t
     });
 }
 
-static void to_row_major(const double *c, int64_t n, int64_t k, double *out, int threads) {
-    copy_rows(c, n, k, 0, n, out, threads);
-}
-
-// The same for the staged output (a malloc'ed block of 64 MB or more, which glibc maps on its
-// own): rows in blocks of 4096, and after each block the pages of every column that hold only
-// rows already copied go back to the system, so the result is not held twice: the output
-// becomes resident as the buffer is released (k pages of column edges and one block at most
-// are held in both). The buffer's contents are gone afterwards.
+// Rows in blocks of 4096 for the staged output (a malloc'ed block of 64 MB or more, which glibc
+// maps on its own); after each block the pages of every column that hold only rows already copied
+// go back to the system (release_pages), so the result is not held twice: the output becomes
+// resident as the buffer is released (k pages of column edges and one block at most are held in
+// both). The buffer's contents are gone afterwards.
 static void to_row_major_releasing(double *c, int64_t n, int64_t k, double *out, int threads) {
     const int64_t R = 4096;
-    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
     std::vector<uintptr_t> done(static_cast<size_t>(k)); // per column: released up to here
-    for (int64_t j = 0; j < k; ++j) done[size_t(j)] = (reinterpret_cast<uintptr_t>(c + j * n) + page - 1) / page * page;
+    for (int64_t j = 0; j < k; ++j) done[size_t(j)] = reinterpret_cast<uintptr_t>(c + j * n);
     for (int64_t r0 = 0; r0 < n; r0 += R) {
         const int64_t r1 = std::min(n, r0 + R);
         copy_rows(c, n, k, r0, r1, out, threads);
-        for (int64_t j = 0; j < k; ++j) {
-            const uintptr_t e = reinterpret_cast<uintptr_t>(c + j * n + r1) / page * page;
-            if (e > done[size_t(j)]) {
-                madvise(reinterpret_cast<void *>(done[size_t(j)]), e - done[size_t(j)], MADV_DONTNEED);
-                done[size_t(j)] = e;
-            }
-        }
+        for (int64_t j = 0; j < k; ++j)
+            done[size_t(j)] = release_pages(done[size_t(j)], reinterpret_cast<uintptr_t>(c + j * n + r1));
     }
 }
 
@@ -91,7 +81,7 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                 throw Error(TF_ERR_INVALID, "the dense method is limited to 20000 vertices");
             Mat Phi;
             solve_dense(*ops, k, lam, Phi);
-            to_row_major(Phi.data(), n, k, vectors, 1);
+            copy_rows(Phi.data(), n, k, 0, n, vectors, 1);
         } else {
             // The slicing's dense products run on its own threads (par_dense.hpp): OpenBLAS on one.
             // Its slices' vectors go to the output as each slice is accepted. A row-major output

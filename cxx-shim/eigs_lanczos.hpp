@@ -37,6 +37,17 @@ struct ShiftedMatrix {
     }
 };
 
+// Returns the pages wholly inside [a, e) to the system (they read as zeros when touched again)
+// and gives the end of what was returned, or `a` when no whole page lies inside. Only for memory
+// of one's own allocation that is not read again before it is rewritten.
+inline uintptr_t release_pages(uintptr_t a, uintptr_t e) {
+    const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+    const uintptr_t a0 = (a + page - 1) / page * page, e0 = e / page * page;
+    if (e0 <= a0) return a;
+    madvise(reinterpret_cast<void *>(a0), e0 - a0, MADV_DONTNEED);
+    return e0;
+}
+
 // The Krylov basis: n x cap doubles, column-major, grown at the end by realloc. A basis of
 // more than glibc's mmap threshold lives in its own mapping, which realloc extends by mremap
 // without copying: growing it never holds the old and the new basis at once.
@@ -60,11 +71,7 @@ class Columns {
     // 16 MB or more, which glibc maps on their own.
     void discard(int64_t from) {
         if (!p_ || from >= size_ || (size_ - from) * int64_t(sizeof(double)) < (int64_t(16) << 20)) return;
-        const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
-        uintptr_t a = reinterpret_cast<uintptr_t>(p_ + from), e = reinterpret_cast<uintptr_t>(p_ + size_);
-        a = (a + page - 1) / page * page;
-        e = e / page * page;
-        if (e > a) madvise(reinterpret_cast<void *>(a), e - a, MADV_DONTNEED);
+        release_pages(reinterpret_cast<uintptr_t>(p_ + from), reinterpret_cast<uintptr_t>(p_ + size_));
     }
     void reset() {
         std::free(p_);
