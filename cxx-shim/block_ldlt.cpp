@@ -2,7 +2,10 @@
 #include "par_dense.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <climits>
+#include <cstdlib>
+#include <cstring>
 #include <cmath>
 
 namespace tf {
@@ -395,7 +398,43 @@ void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
     // the caller (the results are the same whichever thread solves a range). A block of 8 is
     // cut in two ranges of 4 (one per thread).
     const int per = std::min(8, (b + threads - 1) / threads), ranges = (b + per - 1) / per;
-    par::for_each(ranges, threads, [&](int64_t r) { work(int(r) * per, std::min(b, int(r + 1) * per)); });
+    // TF_SOLVE_PACE=0 in the environment: always split (for benchmarks).
+    static const bool paced = [] {
+        const char *e = std::getenv("TF_SOLVE_PACE");
+        return !(e && std::strcmp(e, "0") == 0);
+    }();
+    if (!paced || threads == 1 || ranges > threads || b > SolvePace::kWidths) {
+        par::for_each(ranges, threads, [&](int64_t r) { work(int(r) * per, std::min(b, int(r + 1) * per)); });
+        return;
+    }
+    // As many ranges as threads: the block waits for its slowest thread. Beside a busy process
+    // one of them may run at half speed, and the block then takes twice as long, while one
+    // thread solving the whole block at full width (the factor read once) takes ~1.35x. The
+    // faster of the two ways is chosen from the measured time per column and factor entry.
+    const bool serial = sym_->pace.choose_serial(b);
+    const auto t0 = std::chrono::steady_clock::now();
+    if (serial)
+        work(0, b);
+    else
+        par::for_each(ranges, threads, [&](int64_t r) { work(int(r) * per, std::min(b, int(r + 1) * per)); });
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    sym_->pace.record(b, serial, s / (double(b) * double(std::max<int64_t>(1, factor_nonzeros() + n_))));
+}
+
+bool SolvePace::choose_serial(int b) {
+    Entry &e = entries_[b];
+    const uint32_t i = e.calls.fetch_add(1, std::memory_order_relaxed);
+    const double par = e.cost[0].load(std::memory_order_relaxed), ser = e.cost[1].load(std::memory_order_relaxed);
+    if (par == 0) return false; // measure each way once, the parallel one first
+    if (ser == 0) return true;
+    const bool better = ser < par;
+    return (i % kProbe == kProbe - 1) ? !better : better; // now and then the other way, in case the load changed
+}
+
+void SolvePace::record(int b, bool serial, double cost) {
+    std::atomic<double> &c = entries_[b].cost[serial ? 1 : 0];
+    const double old = c.load(std::memory_order_relaxed);
+    c.store(old == 0 ? cost : 0.75 * old + 0.25 * cost, std::memory_order_relaxed);
 }
 
 bool ReferenceLDLT::factorize(const SpMat &K) {

@@ -15,10 +15,32 @@
 #pragma once
 #include "common.hpp"
 
+#include <atomic>
 #include <memory>
 #include <vector>
 
 namespace tf {
+
+// How fast a block of b right-hand sides is solved on one thread and split across threads,
+// measured on the solves themselves (seconds per column and factor entry, a moving average),
+// so that a solve split across two threads, one of which another process slows down, can be
+// done on one thread instead. Shared by the factorisations of one pattern (every shift of a
+// run). Atomic fields, relaxed: a race costs speed, never a bit of the result (each column is
+// solved by the same operations whichever way).
+class SolvePace {
+  public:
+    static constexpr int kWidths = 16; // blocks of up to 16 columns are timed
+    static constexpr uint32_t kProbe = 16; // one solve in 16 the way that measured slower
+    bool choose_serial(int b);
+    void record(int b, bool serial, double cost);
+
+  private:
+    struct Entry {
+        std::atomic<uint32_t> calls{0};
+        std::atomic<double> cost[2] = {0.0, 0.0}; // split, one thread
+    };
+    Entry entries_[kWidths + 1];
+};
 
 // Everything about the factorisation of a matrix with a given symmetric pattern that does not
 // depend on its values.
@@ -31,6 +53,7 @@ struct LDLTSymbolic {
     std::vector<int> sfirst;      // supernode s owns columns [sfirst[s], sfirst[s + 1])
     std::vector<int> schildren;   // number of child supernodes
     int64_t max_front = 0;        // the largest frontal matrix's order
+    mutable SolvePace pace;       // how its solves ran (not part of the analysis: timing only)
 
     // Analyses the pattern of a symmetric matrix stored with both triangles.
     static std::shared_ptr<const LDLTSymbolic> analyse(const SpMat &pattern);

@@ -140,6 +140,21 @@ extern "C" tf_status tf_eigs_check(const tf_operators *ops, int64_t k, const dou
     });
 }
 
+extern "C" tf_status tf_selftest_solve_pace(double split_cost, double serial_cost, int calls,
+                                            int *serial_choices, char *err, size_t errlen) {
+    return guarded(err, errlen, [&] {
+        if (calls < 0 || calls > 1000000) throw Error(TF_ERR_INVALID, "calls out of range: " + std::to_string(calls));
+        SolvePace pace;
+        int serial = 0;
+        for (int i = 0; i < calls; ++i) {
+            const bool s = pace.choose_serial(8);
+            serial += s;
+            pace.record(8, s, s ? serial_cost : split_cost);
+        }
+        *serial_choices = serial;
+    });
+}
+
 extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sigma, int nrhs,
                                              uint64_t seed, double *max_relative_difference,
                                              int64_t *negative_pivots, char *err, size_t errlen) {
@@ -152,13 +167,15 @@ extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sig
         Mat B(n, nrhs), X(n, nrhs), Xr(n, nrhs);
         for (int64_t i = 0; i < B.size(); ++i) B.data()[i] = rng.uniform();
         F.solve(B.data(), X.data(), nrhs, 2);
-        // Every split of the columns across threads (and one thread) gives the same bits.
-        for (int threads : {1, 3}) {
+        // Every split of the columns across threads (and one thread) gives the same bits; the
+        // second and third solves on 2 threads take the other paths of the solve pace (one
+        // thread, then whichever measured faster).
+        for (int threads : {1, 3, 2, 2}) {
             Mat X1(n, nrhs);
             F.solve(B.data(), X1.data(), nrhs, threads);
             if (std::memcmp(X1.data(), X.data(), sizeof(double) * size_t(X.size())) != 0)
                 throw Error(TF_ERR_INTERNAL, "the block solve on " + std::to_string(threads) +
-                                                 " threads differs from the one on 2");
+                                                 " threads differs from the first one on 2");
         }
         ReferenceLDLT R;
         if (!R.factorize(shifted.at(sigma))) throw Error(TF_ERR_NUMERIC, "reference factorisation failed");

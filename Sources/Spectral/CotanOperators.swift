@@ -195,3 +195,18 @@ extension CotanOperators {
         return (diff, Int(neg))
     }
 }
+
+/// Self-test of the solve pace (how a block solve of 8 columns is run: split across threads,
+/// or on one thread when the split measured slower, as beside a busy process): `calls` solves
+/// whose split costs `splitCost` and whose one-thread solve costs `serialCost`; returns how
+/// many ran on one thread.
+public func selfTestSolvePace(splitCost: Double, serialCost: Double, calls: Int) throws -> Int {
+    guard (0...1_000_000).contains(calls) else {
+        throw SpectralError.invalidInput("calls must be in 0...1000000, got \(calls)")
+    }
+    var serial: Int32 = 0
+    try shimCall { err, len in
+        tf_selftest_solve_pace(splitCost, serialCost, Int32(calls), &serial, err, len)
+    }
+    return Int(serial)
+}

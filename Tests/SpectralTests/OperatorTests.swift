@@ -128,8 +128,8 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
             var last = -1
             for sigma in shifts {
                 // 9 right-hand sides: two column ranges (5 + 4, the generic kernel); 40: five
-                // ranges of 8 handed out (the hook also checks that 1, 2 and 3 threads give the
-                // same bits).
+                // ranges of 8 handed out (the hook also checks that 1, 2 and 3 threads, and the
+                // solve pace's one-thread path for 9, give the same bits).
                 let r = try ops.selfTestBlockSolve(shift: sigma, rightHandSides: 9)
                 #expect(r.maxRelativeDifference < 1e-9, "\(name), sigma \(sigma): \(r.maxRelativeDifference)")
                 let wide = try ops.selfTestBlockSolve(shift: sigma, rightHandSides: 40)
@@ -138,6 +138,19 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
                 last = r.eigenvaluesBelowShift
             }
         }
+    }
+
+    /// The solve pace runs a block of 8 columns on one thread when the split across threads
+    /// measured slower (a thread slowed by another process), splits it otherwise, and tries the
+    /// other way one solve in 16 so that a change of load is seen.
+    @Test func solvePaceFollowsTheFasterWay() throws {
+        // Split 2x slower than one thread (a thread at half speed): after measuring each way once,
+        // one thread except the probes (calls 16, 32, 48, 64 of 64 split).
+        #expect(try selfTestSolvePace(splitCost: 2.0, serialCost: 1.35, calls: 64) == 64 - 1 - 4)
+        // Idle: the split is faster; one thread only for the first measurement and the probes.
+        #expect(try selfTestSolvePace(splitCost: 1.0, serialCost: 1.35, calls: 64) == 1 + 4)
+        #expect(try selfTestSolvePace(splitCost: 1.0, serialCost: 1.35, calls: 0) == 0)
+        #expect(throws: SpectralError.self) { try selfTestSolvePace(splitCost: 1, serialCost: 1, calls: -1) }
     }
 }
 

@@ -164,6 +164,12 @@ tf_status tf_selftest_block_solve(const tf_operators *ops, double sigma, int nrh
                                   double *max_relative_difference, int64_t *negative_pivots,
                                   char *err, size_t errlen);
 
+/* Test hook: `calls` block solves of 8 columns whose split-across-threads solve costs
+ * split_cost and whose one-thread solve costs serial_cost (per column and factor entry); how
+ * many of them the solve pace does on one thread. */
+tf_status tf_selftest_solve_pace(double split_cost, double serial_cost, int calls, int *serial_choices,
+                                 char *err, size_t errlen);
+
 #ifdef __cplusplus
 }
 #endif
