@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The eigensolver with and without one competing busy process on the machine, in one run:
-#   bench/eigs_under_load.sh [TEXFIELD_BINARY] [K] [SUBDIVISIONS]
-# Times `texfield eigs` on a jittered geodesic sphere (10 f² + 2 vertices, f = 64: 40,962) alone
-# and beside `yes > /dev/null`, twice each, interleaved, and prints the split and the ratio. On 2
+#   bench/eigs_under_load.sh [TEXFIELD_BINARY] [K] [SUBDIVISIONS | MESH.obj]
+# Times `texfield eigs` on a jittered geodesic sphere (10 f² + 2 vertices, f = 64: 40,962), or on
+# the mesh given, alone
+# and beside `yes > /dev/null`, twice each (ROUNDS=N in the environment: N times), interleaved, and prints the split and the ratio. On 2
 # cores one competitor leaves our two threads 4/3 of a core's time: a solver that only loses the
 # competitor's share takes at most 1.5x as long (2x if it were perfectly parallel and got one core).
 set -euo pipefail
@@ -12,7 +13,11 @@ f="${3:-64}"
 [ -x "$bin" ] || { echo "no $bin; run swift build -c release first" >&2; exit 1; }
 work=$(mktemp -d /tmp/tf-eigs-load.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-"$bin" mesh icosphere -s "$f" --jitter 0.3 --seed 1 --out "$work/sphere.obj" > /dev/null
+if [ -f "$f" ]; then
+  cp "$f" "$work/sphere.obj"
+else
+  "$bin" mesh icosphere -s "$f" --jitter 0.3 --seed 1 --out "$work/sphere.obj" > /dev/null
+fi
 once() {
   local s e
   s=$(date +%s.%N)
@@ -32,7 +37,7 @@ yes > /dev/null &
 competitor=$!
 kill -STOP $competitor
 trap 'kill -9 $competitor 2>/dev/null || true; rm -rf "$work"' EXIT
-for round in 1 2; do
+for round in $(seq "${ROUNDS:-2}"); do
   once "alone" "$work/alone.txt"
   kill -CONT $competitor; sleep 0.5
   once "beside one busy process" "$work/loaded.txt"
