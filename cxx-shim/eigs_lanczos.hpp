@@ -460,19 +460,34 @@ class Slice {
             if (nr > 0)
                 for (int64_t i = 0; i < n; ++i) y[i] /= nr;
         });
+        // Panels of L Y and M Y as wide as kPanelBytes allow (at least 16 columns): each panel's
+        // products read all of Y, so on small meshes one panel of every column reads it once per
+        // matrix, and at 750k vertices 16 columns keep the memory near Y's own. A and B are
+        // symmetric: a panel's product covers only the rows up to its last column (the rows below
+        // are mirrored from later panels).
         constexpr int kPanel = 16;
-        Mat A(c, c), B(c, c), T(n, std::min(kPanel, c));
-        for (int q0 = 0; q0 < c; q0 += kPanel) {
-            const int p = std::min(kPanel, c - q0);
-            T.leftCols(p).noalias() = ops_.L * Y.middleCols(q0, p);
-            par::gemm_tn(S_.threads, n, c, p, Yd, n, T.data(), n, A.data() + int64_t(q0) * c, c);
-            for (int j = 0; j < p; ++j) {
+        constexpr int64_t kPanelBytes = int64_t(64) << 20;
+        const int panel = int(std::min<int64_t>(c, std::max<int64_t>(kPanel, kPanelBytes / (int64_t(sizeof(double)) * n))));
+        Mat A(c, c), B(c, c), T(n, panel);
+        for (int q0 = 0; q0 < c; q0 += panel) {
+            const int p = std::min(panel, c - q0), rows = q0 + p;
+            par::for_each((p + 7) / 8, S_.threads, [&](int64_t g) {
+                const int j0 = int(g) * 8, w = std::min(8, p - j0);
+                T.middleCols(j0, w).noalias() = ops_.L * Y.middleCols(q0 + j0, w);
+            });
+            par::gemm_tn(S_.threads, n, rows, p, Yd, n, T.data(), n, A.data() + int64_t(q0) * c, c);
+            par::for_each(p, S_.threads, [&](int64_t j) {
                 const double *y = Yd + int64_t(q0 + j) * n;
                 double *t = T.data() + int64_t(j) * n;
                 for (int64_t i = 0; i < n; ++i) t[i] = m[i] * y[i];
-            }
-            par::gemm_tn(S_.threads, n, c, p, Yd, n, T.data(), n, B.data() + int64_t(q0) * c, c);
+            });
+            par::gemm_tn(S_.threads, n, rows, p, Yd, n, T.data(), n, B.data() + int64_t(q0) * c, c);
         }
+        for (int j = 0; j < c; ++j)
+            for (int i = j + 1; i < c; ++i) {
+                A(i, j) = A(j, i);
+                B(i, j) = B(j, i);
+            }
         T.resize(0, 0);
         Mat X = ritz_rotation(A, B, lambda);
         multiply_in_place(Yd, c, X, c);
