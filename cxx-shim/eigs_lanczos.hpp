@@ -13,28 +13,32 @@ namespace eig {
 
 // K = L - sigma M on the pattern of L (which contains the pattern of M).
 struct ShiftedMatrix {
-    SpMat K;
-    std::vector<double> Lv, Mv;
+    SpMat K; // L's pattern; values L - sigma M at the last `at`
     // The LDL^T analysis of K's pattern, made by the first shift and shared by all.
     std::shared_ptr<const LDLTSymbolic> symbolic;
-    explicit ShiftedMatrix(const tf_operators &ops) : K(ops.L) {
-        Lv.assign(K.valuePtr(), K.valuePtr() + K.nonZeros());
-        Mv.assign(K.nonZeros(), 0.0);
+    explicit ShiftedMatrix(const tf_operators &ops) : K(ops.L), L_(&ops.L) {
         for (int j = 0; j < K.outerSize(); ++j) {
             int p = K.outerIndexPtr()[j], pe = K.outerIndexPtr()[j + 1];
             for (SpMat::InnerIterator it(ops.M, j); it; ++it) {
                 while (p < pe && K.innerIndexPtr()[p] < it.row()) ++p;
                 if (p == pe || K.innerIndexPtr()[p] != it.row())
                     throw Error(TF_ERR_INTERNAL, "mass pattern not inside the stiffness pattern");
-                Mv[p] = it.value();
+                Mpos_.push_back(p);
+                Mval_.push_back(it.value());
             }
         }
     }
     const SpMat &at(double sigma) {
         double *v = K.valuePtr();
-        for (size_t p = 0; p < Lv.size(); ++p) v[p] = Lv[p] - sigma * Mv[p];
+        std::copy(L_->valuePtr(), L_->valuePtr() + K.nonZeros(), v);
+        for (size_t q = 0; q < Mpos_.size(); ++q) v[Mpos_[q]] = v[Mpos_[q]] - sigma * Mval_[q];
         return K;
     }
+
+  private:
+    const SpMat *L_;                 // the stiffness (same pattern as K, entry for entry)
+    std::vector<int64_t> Mpos_;      // where M's entries sit among K's
+    std::vector<double> Mval_;
 };
 
 // Returns the pages wholly inside [a, e) to the system (they read as zeros when touched again)
@@ -92,7 +96,7 @@ class Slice {
 
     Slice(const tf_operators &ops, ShiftedMatrix &shifted, const SpMat &pattern, double s,
           const Settings &S, tf_eigs_stats &st)
-        : sigma(s), ops_(ops), S_(S), st_(st), K_(pattern) {
+        : sigma(s), ops_(ops), S_(S), st_(st) {
         double ta = now_seconds();
         if (!shifted.symbolic) {
             shifted.symbolic = LDLTSymbolic::analyse(pattern);
@@ -141,23 +145,18 @@ class Slice {
         if (debug_level() >= 1)
             std::fprintf(stderr, "  shift %g: analysis %.3f s, factorisation(s) %.3f s%s\n", sigma, t_analyse,
                          now_seconds() - ta - t_analyse, refine_solves_ ? " (refining every solve)" : "");
-        K_ = shifted.at(sigma);
     }
 
     // The factor's values, kept or not: a slice placed ahead (its inertia known) need not hold
     // them while the slice before it runs. `drop_factor` frees them; `refactor` makes them again
     // at the same sigma (the same bits: the factorisation is deterministic), before the slice
     // solves; it does nothing while they are kept.
-    void drop_factor() {
-        F_.reset();
-        K_ = SpMat();
-    }
+    void drop_factor() { F_.reset(); }
     void refactor(ShiftedMatrix &shifted) {
         if (F_) return;
         if (!factorize(shifted) || F_->negative_pivots() != nu)
             throw Error(TF_ERR_INTERNAL, "LDL^T factorisation at sigma = " + std::to_string(sigma) +
                                              " not reproduced");
-        K_ = shifted.K;
     }
 
     int dim() const { return d_; }
@@ -192,7 +191,8 @@ class Slice {
         if (refine_solves_) {
             Mat B = Eigen::Map<Mat>(W, n, b);
             F_->solve(W, W, b, S_.threads);
-            Mat Rr = B - K_ * Eigen::Map<Mat>(W, n, b);
+            Mat Rr = B;
+            subtract_shifted(Eigen::Map<Mat>(W, n, b), Rr);
             Mat dW(n, b);
             F_->solve(Rr.data(), dW.data(), b, S_.threads);
             Eigen::Map<Mat>(W, n, b) += dW;
@@ -359,8 +359,8 @@ class Slice {
         // One step of iterative refinement: the LDL^T of an indefinite K has no pivoting, so
         // its solves can lose digits to element growth; Z += K^{-1} (M Y - K Z) recovers them.
         if (iterative_refinement) {
-            W.noalias() = K_ * Y;
-            W = MZ - W;
+            W = MZ;
+            subtract_shifted(Y, W);
             if (debug_level() >= 1) std::fprintf(stderr, "    IR: |r|/|b| = %g\n", W.norm() / MZ.norm());
             F_->solve(W.data(), W.data(), c, S_.threads);
             Y += W;
@@ -440,7 +440,7 @@ class Slice {
             Mat Z(n, c);
             F_->solve(Y.data(), Z.data(), c, S_.threads); // Z = K^{-1} M Y
             const double bnorm = debug_level() >= 1 ? Y.norm() : 0.0;
-            Y.noalias() -= K_ * Z;                         // the residual M Y - K Z
+            subtract_shifted(Z, Y);                        // the residual M Y - K Z
             if (debug_level() >= 1) std::fprintf(stderr, "    IR: |r|/|b| = %g\n", Y.norm() / bnorm);
             F_->solve(Y.data(), Y.data(), c, S_.threads);  // its correction
             Z += Y;
@@ -461,12 +461,13 @@ class Slice {
                 for (int64_t i = 0; i < n; ++i) y[i] /= nr;
         });
         // Panels of L Y and M Y as wide as kPanelBytes allow (at least 16 columns): each panel's
-        // products read all of Y, so on small meshes one panel of every column reads it once per
-        // matrix, and at 750k vertices 16 columns keep the memory near Y's own. A and B are
+        // products read all of Y, so wider panels read it fewer times (51 columns at 41k
+        // vertices; 16 from ~130k, where the panel stays small beside Y). At 41k k = 1023 16 MB
+        // panels were as fast as 64 MB ones, and at 187k k = 256 64 MB panels raised the peak. A and B are
         // symmetric: a panel's product covers only the rows up to its last column (the rows below
         // are mirrored from later panels).
         constexpr int kPanel = 16;
-        constexpr int64_t kPanelBytes = int64_t(64) << 20;
+        constexpr int64_t kPanelBytes = int64_t(16) << 20;
         const int panel = int(std::min<int64_t>(c, std::max<int64_t>(kPanel, kPanelBytes / (int64_t(sizeof(double)) * n))));
         Mat A(c, c), B(c, c), T(n, panel);
         for (int q0 = 0; q0 < c; q0 += panel) {
@@ -494,11 +495,23 @@ class Slice {
         st_.seconds_ritz += now_seconds() - t0;
     }
 
+    // R -= (L - sigma M) X, for the residuals of iterative refinement (K itself is not kept:
+    // L and M are, and a slice's copy of K cost one more matrix of L's size per live slice).
+    template <class XT> void subtract_shifted(const XT &X, Mat &R) const {
+        R.noalias() -= ops_.L * X;
+        if (ops_.diagonal_mass) {
+            const double *m = ops_.lumped.data();
+            for (Eigen::Index c = 0; c < R.cols(); ++c)
+                for (Eigen::Index i = 0; i < R.rows(); ++i) R(i, c) += sigma * (m[i] * X(i, c));
+        } else {
+            R.noalias() += sigma * (ops_.M * X);
+        }
+    }
+
     void release() {
         Q_.reset();
         H_.resize(0, 0);
         F_.reset();
-        K_.resize(0, 0);
     }
 
   private:
@@ -625,7 +638,6 @@ class Slice {
     const Settings &S_;
     tf_eigs_stats &st_;
     std::unique_ptr<BlockLDLT> F_;
-    SpMat K_; // L - sigma M, for the refinement residual
     double solve_error_ = 0;
     bool refine_solves_ = false;
     Columns Q_;
