@@ -410,15 +410,14 @@ void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
     // As many ranges as threads: the block waits for its slowest thread. Beside a busy process
     // one of them may run at half speed, and the block then takes twice as long, while one
     // thread solving the whole block at full width (the factor read once) takes ~1.35x. The
-    // faster of the two ways is chosen from the measured time per column and factor entry.
+    // faster of the two ways is chosen from the measured times of blocks of this width.
     const bool serial = sym_->pace.choose_serial(b);
     const auto t0 = std::chrono::steady_clock::now();
     if (serial)
         work(0, b);
     else
         par::for_each(ranges, threads, [&](int64_t r) { work(int(r) * per, std::min(b, int(r + 1) * per)); });
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    sym_->pace.record(b, serial, s / (double(b) * double(std::max<int64_t>(1, factor_nonzeros() + n_))));
+    sym_->pace.record(b, serial, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
 }
 
 bool SolvePace::choose_serial(int b) {

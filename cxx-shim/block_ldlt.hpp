@@ -22,7 +22,8 @@
 namespace tf {
 
 // How fast a block of b right-hand sides is solved on one thread and split across threads,
-// measured on the solves themselves (seconds per column and factor entry, a moving average),
+// measured on the solves themselves (seconds per block of width b, a moving average; every
+// factorisation of a pattern has the same number of entries, so the times compare),
 // so that a solve split across two threads, one of which another process slows down, can be
 // done on one thread instead. Shared by the factorisations of one pattern (every shift of a
 // run). Atomic fields, relaxed: a race costs speed, never a bit of the result (each column is

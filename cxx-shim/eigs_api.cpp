@@ -2,6 +2,8 @@
 // independent residual check, and the row-major output.
 #include "eigs_lanczos.hpp"
 
+#include <cmath>
+
 using namespace tf;
 using namespace tf::eig;
 
@@ -144,6 +146,8 @@ extern "C" tf_status tf_selftest_solve_pace(double split_cost, double serial_cos
                                             int *serial_choices, char *err, size_t errlen) {
     return guarded(err, errlen, [&] {
         if (calls < 0 || calls > 1000000) throw Error(TF_ERR_INVALID, "calls out of range: " + std::to_string(calls));
+        if (!(std::isfinite(split_cost) && std::isfinite(serial_cost) && split_cost > 0 && serial_cost > 0))
+            throw Error(TF_ERR_INVALID, "solve costs must be finite and positive");
         SolvePace pace;
         int serial = 0;
         for (int i = 0; i < calls; ++i) {

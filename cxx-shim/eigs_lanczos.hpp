@@ -496,7 +496,8 @@ class Slice {
     }
 
     // R -= (L - sigma M) X, for the residuals of iterative refinement (K itself is not kept:
-    // L and M are, and a slice's copy of K cost one more matrix of L's size per live slice).
+    // L and M are, and a slice's copy of K cost one more matrix of L's size per live slice). In
+    // place: apply_mass would need an n x c temporary beside R.
     template <class XT> void subtract_shifted(const XT &X, Mat &R) const {
         R.noalias() -= ops_.L * X;
         if (ops_.diagonal_mass) {

@@ -204,6 +204,9 @@ public func selfTestSolvePace(splitCost: Double, serialCost: Double, calls: Int)
     guard (0...1_000_000).contains(calls) else {
         throw SpectralError.invalidInput("calls must be in 0...1000000, got \(calls)")
     }
+    guard splitCost.isFinite, serialCost.isFinite, splitCost > 0, serialCost > 0 else {
+        throw SpectralError.invalidInput("costs must be finite and positive, got \(splitCost) and \(serialCost)")
+    }
     var serial: Int32 = 0
     try shimCall { err, len in
         tf_selftest_solve_pace(splitCost, serialCost, Int32(calls), &serial, err, len)

@@ -151,6 +151,7 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
         #expect(try selfTestSolvePace(splitCost: 1.0, serialCost: 1.35, calls: 64) == 1 + 4)
         #expect(try selfTestSolvePace(splitCost: 1.0, serialCost: 1.35, calls: 0) == 0)
         #expect(throws: SpectralError.self) { try selfTestSolvePace(splitCost: 1, serialCost: 1, calls: -1) }
+        #expect(throws: SpectralError.self) { try selfTestSolvePace(splitCost: .nan, serialCost: 1, calls: 8) }
     }
 }
 
