@@ -2,20 +2,26 @@
 // independent residual check, and the row-major output.
 #include "eigs_lanczos.hpp"
 
+#include <cerrno>
 #include <cmath>
+#include <cstring>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 using namespace tf;
 using namespace tf::eig;
 
-// Rows [r0, r1) of a column-major n x k matrix (leading dimension n) to the row-major output, in
-// 64 x 64 tiles that stay in cache; row tiles are shared among `threads`.
-static void copy_rows(const double *c, int64_t n, int64_t k, int64_t r0, int64_t r1, double *out, int threads) {
+// The first `rows` rows of a column-major matrix with k columns (leading dimension ld) to `rows`
+// rows of the row-major output, in 64 x 64 tiles that stay in cache; row tiles are shared among
+// `threads`.
+static void copy_rows(const double *c, int64_t ld, int64_t k, int64_t rows, double *out, int threads) {
     const int64_t T = 64;
-    par::for_each((r1 - r0 + T - 1) / T, threads, [&](int64_t t) {
-        const int64_t i0 = r0 + t * T, i1 = std::min(r1, i0 + T);
+    par::for_each((rows + T - 1) / T, threads, [&](int64_t t) {
+        const int64_t i0 = t * T, i1 = std::min(rows, i0 + T);
         for (int64_t j0 = 0; j0 < k; j0 += T)
             for (int64_t j = j0; j < std::min(k, j0 + T); ++j)
-                for (int64_t i = i0; i < i1; ++i) out[i * k + j] = c[j * n + i];
+                for (int64_t i = i0; i < i1; ++i) out[i * k + j] = c[j * ld + i];
     });
 }
 
@@ -30,11 +36,130 @@ static void to_row_major_releasing(double *c, int64_t n, int64_t k, double *out,
     for (int64_t j = 0; j < k; ++j) done[size_t(j)] = reinterpret_cast<uintptr_t>(c + j * n);
     for (int64_t r0 = 0; r0 < n; r0 += R) {
         const int64_t r1 = std::min(n, r0 + R);
-        copy_rows(c, n, k, r0, r1, out, threads);
+        copy_rows(c + r0, n, k, r1 - r0, out + r0 * k, threads);
         for (int64_t j = 0; j < k; ++j)
             done[size_t(j)] = release_pages(done[size_t(j)], reinterpret_cast<uintptr_t>(c + j * n + r1));
     }
 }
+
+// The result's columns while the slicing runs, when they are not written straight into the
+// row-major output (which the first slice would make wholly resident). Either spilled to an
+// unlinked temporary file in $TMPDIR (default /tmp), so that the finished slices' vectors leave
+// the process's memory (the page cache keeps them while memory is free, the disk when it is not)
+// and the solver's working set is the peak; or, when no file can be made or a write fails, held in
+// a column-major buffer (malloc'ed, resident only as far as it is filled; a failed write moves the
+// columns written so far there and the run goes on). Either way the result becomes row-major once
+// the solver's memory is released.
+class ResultColumns final : public ColumnSink {
+  public:
+    ResultColumns(int64_t n, int64_t k, bool spill) : n_(n), k_(k), has_(size_t(k), 0) {
+        // Test hook (a test runs the CLI with it): the write of this column fails as if the disk
+        // were full.
+        if (const char *e = std::getenv("TF_SPILL_FAIL_AT")) fail_at_ = std::atoll(e);
+        if (spill) open_spill();
+        if (fd_ < 0) to_memory();
+    }
+    ~ResultColumns() override {
+        if (fd_ >= 0) ::close(fd_);
+        std::free(mem_);
+    }
+    ResultColumns(const ResultColumns &) = delete;
+    ResultColumns &operator=(const ResultColumns &) = delete;
+
+    bool spilled() const { return fd_ >= 0; }
+    const std::string &spill_note() const { return note_; }
+
+    void put(int64_t j, const double *x) override {
+        if (j < 0 || j >= k_) throw Error(TF_ERR_INTERNAL, "result column " + std::to_string(j) + " out of range");
+        if (fd_ >= 0) {
+            if (j != fail_at_ && write_column(j, x)) {
+                has_[size_t(j)] = 1;
+                return;
+            }
+            note_ = "a write to the spill file in " + dir_ + " failed (" +
+                    (j == fail_at_ ? std::string("test hook") : std::string(std::strerror(errno))) +
+                    "); the result is held in memory";
+            to_memory();
+        }
+        std::memcpy(mem_ + j * n_, x, sizeof(double) * size_t(n_));
+        has_[size_t(j)] = 1;
+    }
+
+    // Writes the result row-major to `out` (n x k); the columns are consumed.
+    void to_row_major(double *out, int threads) {
+        for (int64_t j = 0; j < k_; ++j)
+            if (!has_[size_t(j)]) throw Error(TF_ERR_INTERNAL, "result column " + std::to_string(j) + " was never written");
+        if (fd_ < 0) {
+            to_row_major_releasing(mem_, n_, k_, out, threads);
+            return;
+        }
+        // Blocks of R rows: one read per column into a 16 MB buffer, then transposed.
+        const int64_t R = std::max<int64_t>(64, std::min<int64_t>(n_, (int64_t(16) << 20) / 8 / k_));
+        std::vector<double> buf(size_t(R * k_));
+        for (int64_t r0 = 0; r0 < n_; r0 += R) {
+            const int64_t rows = std::min(n_, r0 + R) - r0;
+            for (int64_t j = 0; j < k_; ++j) read_column(j, r0, rows, buf.data() + j * R);
+            copy_rows(buf.data(), R, k_, rows, out + r0 * k_, threads);
+        }
+    }
+
+  private:
+    void open_spill() {
+        const char *d = std::getenv("TMPDIR");
+        dir_ = d && *d ? d : "/tmp";
+        std::string path = dir_ + "/texfield-eigenvectors-XXXXXX";
+        std::vector<char> name(path.begin(), path.end());
+        name.push_back('\0');
+        const int fd = ::mkstemp(name.data());
+        if (fd < 0) {
+            note_ = "no spill file in " + dir_ + " (" + std::strerror(errno) + "); the result is held in memory";
+            return;
+        }
+        ::unlink(name.data());
+        fd_ = fd;
+    }
+    bool write_column(int64_t j, const double *x) {
+        const char *p = reinterpret_cast<const char *>(x);
+        size_t left = sizeof(double) * size_t(n_);
+        off_t at = off_t(j) * off_t(n_) * off_t(sizeof(double));
+        while (left > 0) {
+            const ssize_t w = ::pwrite(fd_, p, left, at);
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) return false;
+            p += w, left -= size_t(w), at += w;
+        }
+        return true;
+    }
+    void read_column(int64_t j, int64_t r0, int64_t rows, double *x) {
+        char *p = reinterpret_cast<char *>(x);
+        size_t left = sizeof(double) * size_t(rows);
+        off_t at = (off_t(j) * off_t(n_) + off_t(r0)) * off_t(sizeof(double));
+        while (left > 0) {
+            const ssize_t r = ::pread(fd_, p, left, at);
+            if (r < 0 && errno == EINTR) continue;
+            if (r <= 0)
+                throw Error(TF_ERR_INTERNAL, "reading the eigenvectors back from the spill file in " + dir_ + " failed: " +
+                                                 (r == 0 ? std::string("file too short") : std::string(std::strerror(errno))));
+            p += r, left -= size_t(r), at += r;
+        }
+    }
+    void to_memory() {
+        mem_ = static_cast<double *>(std::malloc(sizeof(double) * size_t(n_) * size_t(k_)));
+        if (!mem_) throw std::bad_alloc();
+        if (fd_ < 0) return;
+        for (int64_t j = 0; j < k_; ++j)
+            if (has_[size_t(j)]) read_column(j, 0, n_, mem_ + j * n_);
+        ::close(fd_);
+        fd_ = -1;
+    }
+
+    int64_t n_, k_;
+    std::vector<char> has_; // columns written
+    int fd_ = -1;
+    double *mem_ = nullptr;
+    std::string dir_, note_;
+    int64_t fail_at_ = -1;
+};
 
 extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, double *values,
                              double *vectors, double *residuals_out, tf_eigs_stats *stats, char *err,
@@ -83,28 +208,43 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
                 throw Error(TF_ERR_INVALID, "the dense method is limited to 20000 vertices");
             Mat Phi;
             solve_dense(*ops, k, lam, Phi);
-            copy_rows(Phi.data(), n, k, 0, n, vectors, 1);
+            copy_rows(Phi.data(), n, k, n, vectors, 1);
         } else {
             // The slicing's dense products run on its own threads (par_dense.hpp): OpenBLAS on one.
-            // Its slices' vectors go to the output as each slice is accepted. A row-major output
-            // is wholly touched (resident) by the first slice, while the Krylov bases and
-            // factorisations of the later slices are alive; for k <= 3 bands and a result of
-            // 64 MB or more the slices fill a column-major buffer instead, resident only as far as
-            // it is filled, transposed into the output once the solver's memory is released
-            // (that moment holds the result twice: worth it while the result is smaller than the
-            // solver's working set, i.e. k within about three bands).
+            // Its slices' vectors leave as each slice is accepted. Written straight into the
+            // row-major output they would make it wholly resident from the first slice on, beside
+            // the later slices' Krylov bases and factorisations; so a result of 64 MB or more is
+            // spilled to a temporary file (ResultColumns) and made row-major once the solver's
+            // memory is released. Without a spill file: a column-major buffer, resident only as
+            // far as it is filled, for k within three bands (its transposition holds the result
+            // twice, worth it while the result is smaller than the solver's working set), else
+            // the row-major output directly.
             par::SingleThreadedBLAS single;
-            bool staged = k <= 3 * S.band && double(n) * double(k) * sizeof(double) >= 64.0 * (1 << 20);
-            // Test hook (tests run the CLI with it): TF_STAGED_OUTPUT=1 / 0 forces either way.
+            const bool large = double(n) * double(k) * sizeof(double) >= 64.0 * (1 << 20);
+            bool spill = large, staged = large && k <= 3 * S.band;
+            // Test hooks (tests run the CLI with them): TF_SPILL=1 / 0 and TF_STAGED_OUTPUT=1 / 0
+            // force either way (a spill falls back to memory when it cannot be made).
+            if (const char *e = std::getenv("TF_SPILL")) spill = std::strcmp(e, "1") == 0;
             if (const char *e = std::getenv("TF_STAGED_OUTPUT")) staged = std::strcmp(e, "1") == 0;
-            if (staged) {
-                std::unique_ptr<double, decltype(&std::free)> cm(
-                    static_cast<double *>(std::malloc(sizeof(double) * size_t(n) * size_t(k))), &std::free);
-                if (!cm) throw std::bad_alloc();
-                solve_sliced(*ops, S, lam, cm.get(), st, true);
+            std::unique_ptr<ResultColumns> cols;
+            if (spill || staged) {
+                cols.reset(new ResultColumns(n, k, spill));
+                if (!cols->spilled() && !staged) { // no spill file: straight into the output
+                    if (debug_level() >= 1) std::fprintf(stderr, "  %s\n", cols->spill_note().c_str());
+                    cols.reset();
+                }
+            }
+            if (cols) {
+                solve_sliced(*ops, S, lam, nullptr, st, cols.get());
                 const double tt = now_seconds();
-                to_row_major_releasing(cm.get(), n, k, vectors, S.threads);
-                if (debug_level() >= 1) std::fprintf(stderr, "  staged output transposed in %.3f s\n", now_seconds() - tt);
+                const bool spilled = cols->spilled();
+                if (debug_level() >= 1 && !cols->spill_note().empty())
+                    std::fprintf(stderr, "  %s\n", cols->spill_note().c_str());
+                cols->to_row_major(vectors, S.threads);
+                cols.reset();
+                if (debug_level() >= 1)
+                    std::fprintf(stderr, "  %s output made row-major in %.3f s\n", spilled ? "spilled" : "staged",
+                                 now_seconds() - tt);
             } else {
                 solve_sliced(*ops, S, lam, vectors, st);
             }

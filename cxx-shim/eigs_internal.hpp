@@ -78,12 +78,19 @@ struct Settings {
     Cancel cancel;
 };
 
+// Takes the accepted eigenvectors one column at a time (column j of the n x k result, n entries);
+// a column may be written again (a repair takes back the last slice's pairs above its shift).
+class ColumnSink {
+  public:
+    virtual ~ColumnSink() = default;
+    virtual void put(int64_t j, const double *x) = 0;
+};
+
 // The k smallest eigenpairs by spectrum slicing; the eigenvectors go to `out`, n x k, row-major,
-// or column-major when `column_major` (then each accepted slice fills whole columns, and the
-// output's memory is touched only as slices are accepted); each slice's vectors are freed as they
-// are copied there.
+// or, when `sink` is given, to the sink column by column (`out` unused); each slice's vectors are
+// freed as they are copied.
 void solve_sliced(const tf_operators &ops, const Settings &S, Vec &lam, double *out, tf_eigs_stats &st,
-                  bool column_major = false);
+                  ColumnSink *sink = nullptr);
 
 } // namespace eig
 } // namespace tf

@@ -21,7 +21,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Mesh.icosphere(subdivisions: 20, jitter: 0.3, seed: 5).writeOBJ(path: dir + "/s.obj")  // 4002 vertices
-        func eigs(_ out: String, drop: Bool, staged: Bool = false, k: Int = 300, dropFactor: Bool = false, compact: Bool = true, inside: Bool = true) throws -> (values: [Double], vectors: [Double], summary: String) {
+        func eigs(_ out: String, drop: Bool, staged: Bool = false, k: Int = 300, dropFactor: Bool = false, compact: Bool = true, inside: Bool = true, spill: Bool = false, spillFailAt: Int? = nil, tmpdir: String? = nil) throws -> (values: [Double], vectors: [Double], summary: String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["eigs", dir + "/s.obj", "-k", "\(k)", "--method", "slicing", "--no-cache", "--quiet", "--out", dir + "/" + out]
@@ -31,6 +31,9 @@ import Testing
             env["TF_DROP_FACTOR"] = dropFactor ? "1" : "0"
             env["TF_COMPACT"] = compact ? "1" : "0"
             env["TF_INSIDE_SHIFT"] = inside ? "1" : "0"
+            env["TF_SPILL"] = spill ? "1" : "0"
+            env["TF_SPILL_FAIL_AT"] = spillFailAt.map { String($0) }
+            if let tmpdir { env["TMPDIR"] = tmpdir }
             p.environment = env
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle.nullDevice
@@ -100,6 +103,23 @@ import Testing
         #expect(plainWhole.values == plain.values && plainWhole.vectors == plain.vectors)
         let repairedWhole = try eigs("repaired-whole", drop: true, compact: false)
         #expect(repairedWhole.values == repaired.values && repairedWhole.vectors == repaired.vectors)
+        // The slices' vectors spilled to a temporary file (the default for a result of 64 MB or
+        // more; the hook forces it) and made row-major at the end: the same bits, also through a
+        // repair (which rewrites the last slice's columns in the file); when a write fails
+        // midway (the hook fails column 150, after the first slices) the columns written so far
+        // move to memory and the run goes on; when no file can be made in $TMPDIR the result is
+        // held in memory from the start.
+        let plainSpilled = try eigs("plain-spilled", drop: false, spill: true)
+        #expect(plainSpilled.values == plain.values && plainSpilled.vectors == plain.vectors)
+        let repairedSpilled = try eigs("repaired-spilled", drop: true, spill: true)
+        #expect(repairedSpilled.summary.contains("\"repairs\" : 1"))
+        #expect(repairedSpilled.values == repaired.values && repairedSpilled.vectors == repaired.vectors)
+        let repairedSpillFails = try eigs("repaired-spill-fails", drop: true, spill: true, spillFailAt: 150)
+        #expect(repairedSpillFails.values == repaired.values && repairedSpillFails.vectors == repaired.vectors)
+        let noSpillDir = try eigs("no-spill-dir", drop: false, spill: true, tmpdir: dir + "/does-not-exist")
+        #expect(noSpillDir.values == plain.values && noSpillDir.vectors == plain.vectors)
+        let noSpillDirStaged = try eigs("no-spill-dir-staged", drop: false, staged: true, spill: true, tmpdir: dir + "/does-not-exist")
+        #expect(noSpillDirStaged.values == plain.values && noSpillDirStaged.vectors == plain.vectors)
         func factorisations(_ summary: String) -> Int? {
             guard let r = summary.range(of: #""factorizations" : [0-9]+"#, options: .regularExpression) else { return nil }
             return Int(summary[r].split(separator: " ").last!)
