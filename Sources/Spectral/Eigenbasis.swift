@@ -229,8 +229,11 @@ public struct Eigenbasis: Sendable, Equatable {
     /// and the mesh — and 64 MB for the process. Measured peaks (2026-12-07, BENCHMARKS.md) lie
     /// below it on every mesh measured: sphere 41k at k = 256 / 1023 0.29 / 0.64 GB (estimated
     /// 0.48 / 0.74), spot subdivided 3 times (187,394 vertices) 1.09 / 2.49 GB (1.97 / 3.17), spot
-    /// subdivided 4 times (749,570 vertices) 4.62 / 9.86 GB (7.67 / 12.50). The dense method
-    /// (n ≤ 20000) needs 3 n² doubles instead.
+    /// subdivided 4 times (749,570 vertices) 4.62 / 9.86 GB (7.67 / 12.50). Since the result is
+    /// spilled to a temporary file in `$TMPDIR` while the solver runs (results of 64 MB or more)
+    /// the peaks are lower — spot ×3 0.74 / 1.85 GB, spot ×4 3.09 / 6.99 GB — and the estimate
+    /// still covers the fallback that holds the result in memory (no room in `$TMPDIR`). The
+    /// dense method (n ≤ 20000) needs 3 n² doubles instead.
     public static func estimatedPeakBytes(vertices n: Int, k: Int) -> Double {
         let nd = Double(n), kd = Double(k)
         if n <= 20_000 && 3 * k > n { return 8 * (3 * nd * nd + 3 * nd * kd) }
