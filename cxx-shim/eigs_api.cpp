@@ -188,7 +188,15 @@ extern "C" tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *o, 
         S.threads = o->threads > 0 ? o->threads : 2;
         S.seed = o->seed;
         S.cancel = Cancel{o->progress, o->progress_context};
-        S.band = o->band > 0 ? o->band : 100;
+        // Eigenpairs per slice. 100 while k is within three bands (41k sphere, k = 256: 3.0-3.2 s
+        // against 3.4-3.8 s at 60 or 70). Beyond, a slice's orthogonalisation grows with its band
+        // and the factorisations with the number of slices; a factorisation costs relatively more
+        // on larger meshes (about n^1.5 flops against n per Krylov column), so the band grows as
+        // n^(1/4) from 60 at 41k vertices up to 100 (41k, k = 1023: band 60 13.5-15.9 s against
+        // 15.8-17.8 s at 100; 187k: 91.9 s at 60, 88.7 s at 100; BENCHMARKS.md).
+        S.band = o->band > 0 ? o->band
+                 : k <= 300  ? 100
+                             : int64_t(std::lround(std::min(100.0, std::max(60.0, 60.0 * std::pow(double(n) / 40962.0, 0.25)))));
         int method = o->method;
         if (method == 0) {
             // Dense for small meshes, and for any k slicing cannot reach (3k > n) while dense

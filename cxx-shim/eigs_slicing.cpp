@@ -57,6 +57,8 @@ constexpr int kMaxExtractRounds = 3;
 constexpr double kToleranceFloorFactor = 100;
 // Ritz checks with missing eigenvalues below the shift and nothing converging before a repair.
 constexpr int kStalledChecksBeforeRepair = 3;
+// Checks a deferred verification shift waits for the pair past the k-th once the k-th has converged.
+constexpr int kProbeWaitChecks = 3;
 // Each check adds max(b, dim / 10) Krylov columns.
 constexpr int kGrowthDivisor = 10;
 // Thick restart: the basis is capped at kRestartPerExpected · e +
@@ -124,7 +126,7 @@ class SlicingDriver {
     std::unique_ptr<Slice> place(double sprev, int64_t nuprev, int64_t target);
     void enter_repair(Job &job, const Slice &cur);
     SliceOutput solve_slice(Slice &cur, Job &job);
-    bool place_probe(Slice &cur, const Slice::Ritz &r, double tol, Job &job);
+    bool place_probe(Slice &cur, const Slice::Ritz &r, double tol, Job &job, int &waited);
     void flush(SliceOutput &o);
 
     const tf_operators &ops_;
@@ -196,7 +198,7 @@ void SlicingDriver::enter_repair(Job &job, const Slice &cur) {
 // (k + 1)-th need not converge before the count is known. A count larger than the converged values
 // below p means pairs still to converge; the slice then goes on against [sigma, p) as any verified
 // slice. Returns false while too few have converged.
-bool SlicingDriver::place_probe(Slice &cur, const Slice::Ritz &r, double tol, Job &job) {
+bool SlicingDriver::place_probe(Slice &cur, const Slice::Ritz &r, double tol, Job &job, int &waited) {
     const int64_t want = S_.k - found_total_;
     struct Value {
         double lambda, rel;
@@ -214,6 +216,18 @@ bool SlicingDriver::place_probe(Slice &cur, const Slice::Ritz &r, double tol, Jo
     for (int64_t i = 0; i < m; ++i) lower.push_back(v[i].lambda);
     if (m < int64_t(v.size()) && v[m].rel <= tuning::kProbeLooseRel && v[m].lambda > cur.sigma)
         lower.push_back(cur.sigma + (v[m].lambda - cur.sigma) / (1.0 + v[m].rel));
+    // The k-th has converged but the next value not, for kProbeWaitChecks checks: it lies across
+    // a wide gap (the top of a cluster of eigenvalues, e.g. a sphere's l(l+1) groups), and the
+    // Krylov space keeps converging the cluster's other side first. The next value is then put
+    // half the mean spacing above the k-th, so the verification shift goes a quarter of it above
+    // the k-th: its inertia counts whatever lies below it, and the slice converges any pair it
+    // did not know of there, as a verified slice.
+    if (m >= want && int64_t(lower.size()) < want + 1 && ++waited >= tuning::kProbeWaitChecks) {
+        lower.resize(size_t(want));
+        lower.push_back(v[size_t(want - 1)].lambda + 0.5 / rho_);
+        v.resize(size_t(want));
+        v.push_back({lower.back(), 0.0});
+    }
     const int64_t usable = int64_t(lower.size());
     if (usable < want + 1) return false;
     auto gap = [&](int64_t i) { return lower[i] - v[i - 1].lambda; };
@@ -264,6 +278,7 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
     int64_t maxdim = std::min(cap, round_up(kSoftPerExpected * expected + kSoftPerBlock * b + kSoftExtra, b));
     const int64_t hardcap = std::min(cap, round_up(kHardPerExpected * expected + kHardPerBlock * b + kHardExtra, b));
     int stalled_checks = 0;
+    int probe_waits = 0; // checks the deferred verification shift waited with the k-th converged
     int extract_rounds = 1;
     double tol_si = S_.tol;
     cur.start(seed_++, std::min(cap, round_up(int64_t(kStartPerExpected * expected) + kStartPerBlock * b, b)));
@@ -339,7 +354,7 @@ SliceOutput SlicingDriver::solve_slice(Slice &cur, Job &job) {
                          (long long)cur.generated(), nc, (long long)limit);
         }
         if (job.defer_probe) {
-            if (place_probe(cur, r, tol_si, job)) {
+            if (place_probe(cur, r, tol_si, job, probe_waits)) {
                 hi = job.hi;
                 need_above = job.need_above;
                 last_ca = -1;
