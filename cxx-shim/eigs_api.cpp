@@ -55,7 +55,11 @@ class ResultColumns final : public ColumnSink {
     ResultColumns(int64_t n, int64_t k, bool spill) : n_(n), k_(k), has_(size_t(k), 0) {
         // Test hook (a test runs the CLI with it): the write of this column fails as if the disk
         // were full.
-        if (const char *e = std::getenv("TF_SPILL_FAIL_AT")) fail_at_ = std::atoll(e);
+        if (const char *e = std::getenv("TF_SPILL_FAIL_AT")) {
+            char *end = nullptr;
+            const long long j = std::strtoll(e, &end, 10);
+            if (end != e && *end == '\0' && j >= 0 && j < k) fail_at_ = j; // otherwise ignored
+        }
         if (spill) open_spill();
         if (fd_ < 0) to_memory();
     }

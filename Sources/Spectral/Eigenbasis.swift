@@ -209,7 +209,10 @@ public struct Eigenbasis: Sendable, Equatable {
     /// its reductions round differently at other counts, so the solve holds texfield's BLAS lock
     /// (`tfk_blas_exclusive_begin` in CBLASControl): it waits until no single-threaded network
     /// section of this process is running, and those wait for it. Two solves run one after the other.
-    /// Time: O(n³) dense, about O(k · nnz(L-factor)) slicing.
+    /// Time: O(n³) dense, about O(k · nnz(L-factor)) slicing. Disk: slicing with a result of
+    /// 64 MB or more keeps the finished slices' eigenvectors in an unlinked temporary file in
+    /// `$TMPDIR` (default /tmp) while it runs, so that they are not in memory beside the later
+    /// slices' work (in memory when no file can be made there).
     /// - Parameters:
     ///   - mesh: the triangle mesh; every vertex must be in a face of non-zero area.
     ///   - options: k and the solver's options.

@@ -146,7 +146,10 @@ typedef struct {
 
 /* The k smallest eigenpairs of L phi = lambda M phi, ascending. values: k; vectors: n*k
  * row-major; residuals: k (may be NULL). Each eigenvector is M-normalised and its sign
- * fixed so that its first entry of largest magnitude (within 1e-6 relative) is positive. */
+ * fixed so that its first entry of largest magnitude (within 1e-6 relative) is positive.
+ * Spectrum slicing with a result of 64 MB or more keeps the finished slices' vectors in an
+ * unlinked temporary file in $TMPDIR (default /tmp) until it writes `vectors` (untouched before;
+ * in memory when no file can be made or a write fails). */
 tf_status tf_eigs(const tf_operators *ops, const tf_eigs_options *options, double *values,
                   double *vectors, double *residuals, tf_eigs_stats *stats, char *err,
                   size_t errlen);
