@@ -52,7 +52,7 @@ static void to_row_major_releasing(double *c, int64_t n, int64_t k, double *out,
 // the solver's memory is released.
 class ResultColumns final : public ColumnSink {
   public:
-    ResultColumns(int64_t n, int64_t k, bool spill) : n_(n), k_(k), has_(size_t(k), 0) {
+    ResultColumns(int64_t n, int64_t k, bool spill) : n_(n), k_(k) {
         // Test hook (a test runs the CLI with it): the write of this column fails as if the disk
         // were full.
         if (const char *e = std::getenv("TF_SPILL_FAIL_AT")) {
@@ -77,7 +77,7 @@ class ResultColumns final : public ColumnSink {
         if (j < 0 || j >= k_) throw Error(TF_ERR_INTERNAL, "result column " + std::to_string(j) + " out of range");
         if (fd_ >= 0) {
             if (j != fail_at_ && write_column(j, x)) {
-                has_[size_t(j)] = 1;
+                filled_ = std::max(filled_, j + 1);
                 return;
             }
             note_ = "a write to the spill file in " + dir_ + " failed (" +
@@ -86,13 +86,12 @@ class ResultColumns final : public ColumnSink {
             to_memory();
         }
         std::memcpy(mem_ + j * n_, x, sizeof(double) * size_t(n_));
-        has_[size_t(j)] = 1;
+        filled_ = std::max(filled_, j + 1);
     }
 
     // Writes the result row-major to `out` (n x k); the columns are consumed.
     void to_row_major(double *out, int threads) {
-        for (int64_t j = 0; j < k_; ++j)
-            if (!has_[size_t(j)]) throw Error(TF_ERR_INTERNAL, "result column " + std::to_string(j) + " was never written");
+        if (filled_ != k_) throw Error(TF_ERR_INTERNAL, "only " + std::to_string(filled_) + " result columns were written");
         if (fd_ < 0) {
             to_row_major_releasing(mem_, n_, k_, out, threads);
             return;
@@ -151,14 +150,13 @@ class ResultColumns final : public ColumnSink {
         mem_ = static_cast<double *>(std::malloc(sizeof(double) * size_t(n_) * size_t(k_)));
         if (!mem_) throw std::bad_alloc();
         if (fd_ < 0) return;
-        for (int64_t j = 0; j < k_; ++j)
-            if (has_[size_t(j)]) read_column(j, 0, n_, mem_ + j * n_);
+        for (int64_t j = 0; j < filled_; ++j) read_column(j, 0, n_, mem_ + j * n_);
         ::close(fd_);
         fd_ = -1;
     }
 
     int64_t n_, k_;
-    std::vector<char> has_; // columns written
+    int64_t filled_ = 0; // columns [0, filled_) written (the slicing fills them in order)
     int fd_ = -1;
     double *mem_ = nullptr;
     std::string dir_, note_;

@@ -94,12 +94,11 @@ class Slice {
     double sigma;
     int64_t nu = 0;
 
-    Slice(const tf_operators &ops, ShiftedMatrix &shifted, const SpMat &pattern, double s,
-          const Settings &S, tf_eigs_stats &st)
+    Slice(const tf_operators &ops, ShiftedMatrix &shifted, double s, const Settings &S, tf_eigs_stats &st)
         : sigma(s), ops_(ops), S_(S), st_(st) {
         double ta = now_seconds();
         if (!shifted.symbolic) {
-            shifted.symbolic = LDLTSymbolic::analyse(pattern);
+            shifted.symbolic = LDLTSymbolic::analyse(shifted.K); // L's pattern
             if (debug_level() >= 1)
                 std::fprintf(stderr, "  LDL^T analysis: %lld factor entries, %zu supernodes, largest front %lld\n",
                              (long long)shifted.symbolic->factor_nonzeros(), shifted.symbolic->sfirst.size() - 1,

@@ -85,7 +85,7 @@ int64_t round_up(int64_t x, int64_t b) { return (x + b - 1) / b * b; }
 class SlicingDriver {
   public:
     SlicingDriver(const tf_operators &ops, const Settings &S, tf_eigs_stats &st, ColumnSink *sink)
-        : ops_(ops), S_(S), st_(st), shifted_(ops), pattern_(ops.L), rho_(ops.area / (4 * M_PI)),
+        : ops_(ops), S_(S), st_(st), shifted_(ops), rho_(ops.area / (4 * M_PI)),
           sink_(sink) {
         // TF_RESTART=0 turns the thick restart off (for benchmarks against the plain Lanczos).
         if (const char *e = std::getenv("TF_RESTART")) restart_ = std::strcmp(e, "0") != 0;
@@ -133,7 +133,6 @@ class SlicingDriver {
     const Settings &S_;
     tf_eigs_stats &st_;
     ShiftedMatrix shifted_;
-    const SpMat &pattern_;          // L's pattern (the operators outlive the driver)
     double rho_;                    // eigenvalue density (Weyl: N(λ) ≈ area · λ / 4π, then measured)
     // The last accepted slice's pairs above its shift: how many, and how many of them were
     // written (they are the output's last columns), for a repair to take back.
@@ -159,7 +158,7 @@ std::unique_ptr<Slice> SlicingDriver::place(double sprev, int64_t nuprev, int64_
     double s = sprev + double(target) / rho_;
     std::unique_ptr<Slice> sl;
     for (int attempt = 0; attempt < tuning::kPlacementTries; ++attempt) {
-        sl.reset(new Slice(ops_, shifted_, pattern_, s, S_, st_));
+        sl.reset(new Slice(ops_, shifted_, s, S_, st_));
         int64_t g = sl->nu - nuprev;
         if (g >= target * tuning::kGapLow && g <= target * tuning::kGapHigh + tuning::kGapSlack) break;
         double ratio = double(target) / std::max<int64_t>(g, 1);
@@ -222,12 +221,8 @@ bool SlicingDriver::place_probe(Slice &cur, const Slice::Ritz &r, double tol, Jo
     // half the mean spacing above the k-th, so the verification shift goes a quarter of it above
     // the k-th: its inertia counts whatever lies below it, and the slice converges any pair it
     // did not know of there, as a verified slice.
-    if (m >= want && int64_t(lower.size()) < want + 1 && ++waited >= tuning::kProbeWaitChecks) {
-        lower.resize(size_t(want));
+    if (m >= want && int64_t(lower.size()) == want && ++waited >= tuning::kProbeWaitChecks)
         lower.push_back(v[size_t(want - 1)].lambda + 0.5 / rho_);
-        v.resize(size_t(want));
-        v.push_back({lower.back(), 0.0});
-    }
     const int64_t usable = int64_t(lower.size());
     if (usable < want + 1) return false;
     auto gap = [&](int64_t i) { return lower[i] - v[i - 1].lambda; };
@@ -246,7 +241,7 @@ bool SlicingDriver::place_probe(Slice &cur, const Slice::Ritz &r, double tol, Jo
         if (gap(best) <= kMinGap) return false;
     }
     const double p = 0.5 * (v[best - 1].lambda + lower[best]);
-    std::unique_ptr<Slice> probe(new Slice(ops_, shifted_, pattern_, p, S_, st_));
+    std::unique_ptr<Slice> probe(new Slice(ops_, shifted_, p, S_, st_));
     st_.slices++;
     job.hi = probe->sigma;
     job.need_above = probe->nu - cur.nu;
@@ -519,7 +514,7 @@ void SlicingDriver::run(Vec &lam, double *out) {
         const int64_t span = one_slice ? k : c;
         double s0 = tuning::kOneSliceShift * double(span) / rho_;
         for (int attempt = 0; attempt < 2 && !cur; ++attempt) {
-            std::unique_ptr<Slice> t(new Slice(ops_, shifted_, pattern_, s0, S_, st_));
+            std::unique_ptr<Slice> t(new Slice(ops_, shifted_, s0, S_, st_));
             st_.slices++;
             if (t->nu <= int64_t(tuning::kOneSliceMaxBelow * double(span)))
                 cur = std::move(t);
@@ -528,7 +523,7 @@ void SlicingDriver::run(Vec &lam, double *out) {
         }
     }
     if (!cur) {
-        cur.reset(new Slice(ops_, shifted_, pattern_, bottom, S_, st_));
+        cur.reset(new Slice(ops_, shifted_, bottom, S_, st_));
         st_.slices++;
     }
     if (cur->sigma < 0 && cur->nu != 0)
