@@ -23,16 +23,17 @@ int debug_level() {
     return level;
 }
 
-// y = M x for b columns (column-major, leading dimension n).
-void apply_mass(const tf_operators &ops, const double *X, double *Y, int b) {
+// y = M x for b columns (column-major, leading dimension n); a diagonal M's columns are shared
+// out on `threads` threads (each column the same arithmetic whichever thread takes it).
+void apply_mass(const tf_operators &ops, const double *X, double *Y, int b, int threads) {
     const int64_t n = ops.n;
     if (ops.diagonal_mass) {
         const double *m = ops.lumped.data();
-        for (int c = 0; c < b; ++c) {
+        par::for_each(b, threads, [&](int64_t c) {
             const double *x = X + c * n;
             double *y = Y + c * n;
             for (int64_t i = 0; i < n; ++i) y[i] = m[i] * x[i];
-        }
+        });
     } else {
         Eigen::Map<const Mat> Xm(X, n, b);
         Eigen::Map<Mat> Ym(Y, n, b);

@@ -36,8 +36,8 @@ struct SplitMix {
     double uniform() { return double(next() >> 11) * 0x1.0p-53 * 2.0 - 1.0; }
 };
 
-// y = M x for b columns (column-major, leading dimension n).
-void apply_mass(const tf_operators &ops, const double *X, double *Y, int b);
+// y = M x for b columns (column-major, leading dimension n), a diagonal M on up to `threads`.
+void apply_mass(const tf_operators &ops, const double *X, double *Y, int b, int threads = 1);
 
 struct Cancel {
     tf_progress_fn fn;

@@ -185,7 +185,7 @@ class Slice {
         if (filled_ + b > cap_) throw Error(TF_ERR_NOCONV, "Krylov space reached the matrix size");
         double *X = Q_.data() + d_ * n;
         double *W = Q_.data() + filled_ * n;
-        apply_mass(ops_, X, W, b);
+        apply_mass(ops_, X, W, b, S_.threads);
         double t0 = now_seconds();
         if (refine_solves_) {
             Mat B = Eigen::Map<Mat>(W, n, b);
@@ -205,40 +205,44 @@ class Slice {
         // Block classical Gram-Schmidt in the M-inner product: first against the last two
         // blocks (where the Lanczos recurrence puts almost all of W), then one pass against
         // the whole basis; a second whole pass only when that pass removed much of a column
-        // (the DGKS criterion, ||w_after|| < 0.7 ||w_before||).
+        // (the DGKS criterion, ||w_after|| < 0.7 ||w_before||). MW is M W whenever W changes
+        // (made once per change: the norms, the next projection and the block's first
+        // Cholesky QR pass share it).
         Mat MW(n, b), C;
+        auto update_mw = [&] { apply_mass(ops_, W, MW.data(), b, S_.threads); };
         auto project = [&](int64_t c0, int64_t cols) {
             C.resize(cols, b);
-            apply_mass(ops_, W, MW.data(), b);
             par::gemm_tn(S_.threads, n, int(cols), b, Q_.data() + c0 * n, n, MW.data(), n, C.data(), int(cols));
             par::gemm_nn(S_.threads, n, b, int(cols), -1.0, Q_.data() + c0 * n, n, C.data(), int(cols), 1.0, W, n);
             H_.block(c0, d_, cols, b) += C;
+            update_mw();
         };
         auto mnorms = [&](Vec &out) {
-            apply_mass(ops_, W, MW.data(), b);
             out.resize(b);
-            for (int c = 0; c < b; ++c) {
+            par::for_each(b, S_.threads, [&](int64_t c) {
                 double s2 = 0;
                 const double *w = W + c * n, *mw = MW.data() + c * n;
                 for (int64_t i = 0; i < n; ++i) s2 += w[i] * mw[i];
                 out[c] = std::sqrt(std::max(0.0, s2));
-            }
+            });
         };
         const int64_t local0 = std::max<int64_t>(0, d_ - b);
+        update_mw();
         project(local0, filled_ - local0);
         Vec before, after;
+        mnorms(before);
         for (int pass = 0; pass < 3; ++pass) {
-            mnorms(before);
             project(0, filled_);
             mnorms(after);
             bool again = false;
             for (int c = 0; c < b; ++c)
                 if (after[c] < 0.7 * before[c]) again = true;
             if (!again) break;
+            before = after;
             extra_passes_++;
         }
         Mat R;
-        double cond = orthonormalize_block(filled_, R, rng_);
+        double cond = orthonormalize_block(filled_, R, rng_, &MW);
         if (cond > 1e3) {
             // The block was nearly rank deficient: normalising it magnified whatever was left
             // along the basis. Project once more (W_n = W_n' + Q C', so H gains C' R) and
@@ -304,7 +308,31 @@ class Slice {
         for (size_t c = 0; c < idx.size(); ++c) Ssel.col(c) = r.S.col(idx[c]);
         Mat Y(n, idx.size());
         double t0 = now_seconds();
-        if (!idx.empty())
+        // After the thick restart that compacts a slice's basis to its wanted Ritz vectors, H is
+        // diagonal and S a signed permutation (exact zeros and ones): Y is then a copy of those
+        // columns, which the product would give to the bit.
+        std::vector<std::pair<int, double>> pick(idx.size(), {-1, 0.0});
+        bool permutation = true;
+        for (size_t c = 0; c < idx.size() && permutation; ++c)
+            for (int i = 0; i < d_ && permutation; ++i) {
+                const double v = Ssel(i, Eigen::Index(c));
+                if (v == 0.0) continue;
+                if ((v == 1.0 || v == -1.0) && pick[c].first < 0)
+                    pick[c] = {i, v};
+                else
+                    permutation = false;
+            }
+        for (const auto &p : pick) permutation = permutation && p.first >= 0;
+        if (!idx.empty() && permutation) {
+            par::for_each(int64_t(idx.size()), S_.threads, [&](int64_t c) {
+                const double *q = Q_.data() + int64_t(pick[size_t(c)].first) * n;
+                double *y = Y.data() + c * n;
+                if (pick[size_t(c)].second > 0)
+                    std::copy(q, q + n, y);
+                else
+                    for (int64_t i = 0; i < n; ++i) y[i] = -q[i];
+            });
+        } else if (!idx.empty())
             par::gemm_nn(S_.threads, n, int(idx.size()), d_, 1.0, Q_.data(), n, Ssel.data(), d_, 0.0, Y.data(), n);
         st_.seconds_ritz += now_seconds() - t0;
         return Y;
@@ -556,8 +584,9 @@ class Slice {
     // W_old = W_new R. A column that vanishes (invariant subspace) is replaced by a random one.
     // Returns the condition estimate of the block (max / min of R's diagonal; infinite when a
     // column had to be replaced).
-    double orthonormalize_block(int64_t c0, Mat &R, SplitMix &rng) {
-        if (!cholesky_qr2(c0, R)) orthonormalize_block_mgs(c0, R, rng);
+    // `mw`, when given, holds M times the block as it stands.
+    double orthonormalize_block(int64_t c0, Mat &R, SplitMix &rng, const Mat *mw = nullptr) {
+        if (!cholesky_qr2(c0, R, mw)) orthonormalize_block_mgs(c0, R, rng);
         double mx = R.diagonal().cwiseAbs().maxCoeff(), mn = R.diagonal().cwiseAbs().minCoeff();
         return mn > 0 ? mx / mn : INFINITY;
     }
@@ -565,7 +594,7 @@ class Slice {
     // Cholesky QR twice in the M-inner product: G = W^T M W = U^T U, W <- W U^{-1}, twice.
     // Fails (returns false, W untouched) when the block is close to rank deficient; the
     // caller then falls back to Gram-Schmidt with deflation.
-    bool cholesky_qr2(int64_t c0, Mat &R) {
+    bool cholesky_qr2(int64_t c0, Mat &R, const Mat *mw) {
         const int64_t n = ops_.n;
         const int b = S_.b;
         double *W = Q_.data() + c0 * n;
@@ -573,8 +602,12 @@ class Slice {
         Mat MW(n, b), G(b, b);
         R = Mat::Identity(b, b);
         for (int pass = 0; pass < 2; ++pass) {
-            apply_mass(ops_, W, MW.data(), b);
-            par::gemm_tn(S_.threads, n, b, b, W, n, MW.data(), n, G.data(), b);
+            const double *mwp = MW.data();
+            if (pass == 0 && mw)
+                mwp = mw->data();
+            else
+                apply_mass(ops_, W, MW.data(), b, S_.threads);
+            par::gemm_tn(S_.threads, n, b, b, W, n, mwp, n, G.data(), b);
             G = 0.5 * (G + G.transpose()).eval();
             Eigen::LLT<Mat> llt(G);
             Mat U = llt.matrixU();
