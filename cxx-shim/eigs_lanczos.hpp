@@ -310,7 +310,8 @@ class Slice {
         double t0 = now_seconds();
         // After the thick restart that compacts a slice's basis to its wanted Ritz vectors, H is
         // diagonal and S a signed permutation (exact zeros and ones): Y is then a copy of those
-        // columns, which the product would give to the bit.
+        // columns (with their signs), the values the product gives (but for the sign of an
+        // exactly zero entry).
         std::vector<std::pair<int, double>> pick(idx.size(), {-1, 0.0});
         bool permutation = true;
         for (size_t c = 0; c < idx.size() && permutation; ++c)
