@@ -61,7 +61,6 @@ class ResultColumns final : public ColumnSink {
             if (end != e && *end == '\0' && j >= 0 && j < k) fail_at_ = j; // otherwise ignored
         }
         if (spill) open_spill();
-        if (fd_ < 0) to_memory();
     }
     ~ResultColumns() override {
         if (fd_ >= 0) ::close(fd_);
@@ -85,6 +84,7 @@ class ResultColumns final : public ColumnSink {
                     "); the result is held in memory";
             to_memory();
         }
+        if (!mem_) to_memory();
         std::memcpy(mem_ + j * n_, x, sizeof(double) * size_t(n_));
         filled_ = std::max(filled_, j + 1);
     }
@@ -146,6 +146,8 @@ class ResultColumns final : public ColumnSink {
             p += r, left -= size_t(r), at += r;
         }
     }
+    // The column-major buffer, made when the first column goes to memory (not for a sink the
+    // caller drops because no spill file could be made); the spilled columns move there.
     void to_memory() {
         mem_ = static_cast<double *>(std::malloc(sizeof(double) * size_t(n_) * size_t(k_)));
         if (!mem_) throw std::bad_alloc();

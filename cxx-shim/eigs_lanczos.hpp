@@ -308,32 +308,7 @@ class Slice {
         for (size_t c = 0; c < idx.size(); ++c) Ssel.col(c) = r.S.col(idx[c]);
         Mat Y(n, idx.size());
         double t0 = now_seconds();
-        // After the thick restart that compacts a slice's basis to its wanted Ritz vectors, H is
-        // diagonal and S a signed permutation (exact zeros and ones): Y is then a copy of those
-        // columns (with their signs), the values the product gives (but for the sign of an
-        // exactly zero entry).
-        std::vector<std::pair<int, double>> pick(idx.size(), {-1, 0.0});
-        bool permutation = true;
-        for (size_t c = 0; c < idx.size() && permutation; ++c)
-            for (int i = 0; i < d_ && permutation; ++i) {
-                const double v = Ssel(i, Eigen::Index(c));
-                if (v == 0.0) continue;
-                if ((v == 1.0 || v == -1.0) && pick[c].first < 0)
-                    pick[c] = {i, v};
-                else
-                    permutation = false;
-            }
-        for (const auto &p : pick) permutation = permutation && p.first >= 0;
-        if (!idx.empty() && permutation) {
-            par::for_each(int64_t(idx.size()), S_.threads, [&](int64_t c) {
-                const double *q = Q_.data() + int64_t(pick[size_t(c)].first) * n;
-                double *y = Y.data() + c * n;
-                if (pick[size_t(c)].second > 0)
-                    std::copy(q, q + n, y);
-                else
-                    for (int64_t i = 0; i < n; ++i) y[i] = -q[i];
-            });
-        } else if (!idx.empty())
+        if (!idx.empty())
             par::gemm_nn(S_.threads, n, int(idx.size()), d_, 1.0, Q_.data(), n, Ssel.data(), d_, 0.0, Y.data(), n);
         st_.seconds_ritz += now_seconds() - t0;
         return Y;
