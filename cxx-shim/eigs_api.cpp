@@ -343,3 +343,36 @@ extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sig
         *negative_pivots = F.negative_pivots();
     });
 }
+
+extern "C" tf_status tf_selftest_projection(int64_t n, int m, uint64_t seed, double *tn_difference,
+                                            double *nn_difference, int *kernels_used, char *err, size_t errlen) {
+    return guarded(err, errlen, [&] {
+        if (n < 1 || n > 2000000 || m < 1 || m > 4096 || n * int64_t(m) > 100000000)
+            throw Error(TF_ERR_INVALID, "projection self-test size out of range: n = " + std::to_string(n) +
+                                            ", m = " + std::to_string(m));
+        par::SingleThreadedBLAS single;
+        SplitMix rng{seed};
+        Mat Q(n, m), B(n, 8), W0(n, 8);
+        for (int64_t i = 0; i < Q.size(); ++i) Q.data()[i] = rng.uniform() - 0.5;
+        for (int64_t i = 0; i < B.size(); ++i) B.data()[i] = rng.uniform() - 0.5;
+        for (int64_t i = 0; i < W0.size(); ++i) W0.data()[i] = rng.uniform() - 0.5;
+        Mat Cr(m, 8), C(m, 8), C1(m, 8);
+        par::gemm_tn(2, n, m, 8, Q.data(), n, B.data(), n, Cr.data(), m, 0);
+        par::gemm_tn(2, n, m, 8, Q.data(), n, B.data(), n, C.data(), m, 1);
+        Mat Wr = W0, W = W0;
+        par::gemm_nn(2, n, 8, m, -1.0, Q.data(), n, Cr.data(), m, 1.0, Wr.data(), n, 0);
+        par::gemm_nn(2, n, 8, m, -1.0, Q.data(), n, Cr.data(), m, 1.0, W.data(), n, 1);
+        for (int threads : {1, 3}) {
+            Mat W1 = W0;
+            par::gemm_tn(threads, n, m, 8, Q.data(), n, B.data(), n, C1.data(), m, 1);
+            par::gemm_nn(threads, n, 8, m, -1.0, Q.data(), n, Cr.data(), m, 1.0, W1.data(), n, 1);
+            if (std::memcmp(C1.data(), C.data(), sizeof(double) * size_t(C.size())) != 0 ||
+                std::memcmp(W1.data(), W.data(), sizeof(double) * size_t(W.size())) != 0)
+                throw Error(TF_ERR_INTERNAL, "the projection on " + std::to_string(threads) +
+                                                 " threads differs from the one on 2");
+        }
+        *tn_difference = (C - Cr).cwiseAbs().maxCoeff() / Cr.cwiseAbs().maxCoeff();
+        *nn_difference = (W - Wr).cwiseAbs().maxCoeff() / Wr.cwiseAbs().maxCoeff();
+        *kernels_used = par::projection_kernels_available() ? 1 : 0;
+    });
+}

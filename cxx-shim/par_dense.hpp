@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
+#include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 #include <exception>
@@ -144,12 +146,33 @@ template <class F> void for_each(int64_t count, int threads, F &&f) {
     Pool::shared().run(job);
 }
 
+// The projection kernels of projection_kernels.cpp (AVX-512, 8 right-hand columns, no packing).
+bool projection_kernels_available();
+void projection_tn8(int64_t nr, int m, const double *Q, int64_t ldq, const double *MW, int64_t ldm, double *out,
+                    int ldo);
+void projection_nn8(int64_t nr, int m, const double *Q, int64_t ldq, const double *Bt, double *W, int64_t ldw);
+
+// Whether the products with the tall n x m operand take those kernels: 8 columns on the other
+// side and an operand of 24 MB or more (below that it stays in the last-level cache, where
+// OpenBLAS's packed kernel was faster; measurements in projection_kernels.cpp).
+// Test hook: TF_PROJECTION_KERNELS=1 / 0 forces them on (where the processor has them) or off.
+inline bool use_projection_kernels(int64_t n, int m, int p) {
+    static const int forced = [] {
+        const char *e = std::getenv("TF_PROJECTION_KERNELS");
+        return e ? (std::strcmp(e, "1") == 0 ? 1 : 0) : -1;
+    }();
+    if (p != 8 || !projection_kernels_available() || forced == 0) return false;
+    return forced == 1 || n * int64_t(m) * int64_t(sizeof(double)) >= (int64_t(24) << 20);
+}
+
 // C (m x p, leading dimension ldc) = A^T B, with A n x m (lda) and B n x p (ldb), column-major.
+// `fast` (the default: use_projection_kernels) picks the kernel of each chunk; OpenBLAS otherwise.
 inline void gemm_tn(int threads, int64_t n, int m, int p, const double *A, int64_t lda, const double *B,
-                    int64_t ldb, double *C, int ldc) {
+                    int64_t ldb, double *C, int ldc, int fast = -1) {
     if (m == 0 || p == 0) return;
+    const bool kernels = fast < 0 ? use_projection_kernels(n, m, p) : fast > 0 && p == 8 && projection_kernels_available();
     const int64_t rows = chunk_rows(n), chunks = (n + rows - 1) / rows;
-    if (chunks <= 1) {
+    if (chunks <= 1 && !kernels) {
         cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, m, p, int(n), 1.0, A, int(lda), B, int(ldb), 0.0, C, ldc);
         return;
     }
@@ -157,8 +180,11 @@ inline void gemm_tn(int threads, int64_t n, int m, int p, const double *A, int64
     std::vector<double> part(size_t(chunks) * block);
     for_each(chunks, threads, [&](int64_t c) {
         const int64_t r0 = c * rows, nr = std::min(rows, n - r0);
-        cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, m, p, int(nr), 1.0, A + r0, int(lda), B + r0, int(ldb),
-                    0.0, part.data() + size_t(c) * block, m);
+        if (kernels)
+            projection_tn8(nr, m, A + r0, lda, B + r0, ldb, part.data() + size_t(c) * block, m);
+        else
+            cblas_dgemm(CblasColMajor, CblasTrans, CblasNoTrans, m, p, int(nr), 1.0, A + r0, int(lda), B + r0,
+                        int(ldb), 0.0, part.data() + size_t(c) * block, m);
     });
     // The partials added in chunk order, columns of C shared out.
     for_each(p, threads, [&](int64_t j) {
@@ -173,14 +199,26 @@ inline void gemm_tn(int threads, int64_t n, int m, int p, const double *A, int64
 }
 
 // C (n x p, ldc) = alpha A B + beta C, with A n x m (lda) and B m x p (ldb): chunks of rows.
+// With beta = 1 `fast` (as for gemm_tn) may take the projection kernel, on alpha B transposed.
 inline void gemm_nn(int threads, int64_t n, int p, int m, double alpha, const double *A, int64_t lda, const double *B,
-                    int ldb, double beta, double *C, int64_t ldc) {
+                    int ldb, double beta, double *C, int64_t ldc, int fast = -1) {
     if (n == 0 || p == 0) return;
+    const bool kernels = beta == 1.0 && m > 0 &&
+                         (fast < 0 ? use_projection_kernels(n, m, p) : fast > 0 && p == 8 && projection_kernels_available());
     const int64_t rows = chunk_rows(n), chunks = (n + rows - 1) / rows;
+    std::vector<double> Bt;
+    if (kernels) {
+        Bt.resize(size_t(m) * 8);
+        for (int j = 0; j < m; ++j)
+            for (int c = 0; c < 8; ++c) Bt[size_t(j) * 8 + size_t(c)] = alpha * B[size_t(c) * size_t(ldb) + size_t(j)];
+    }
     for_each(chunks, threads, [&](int64_t c) {
         const int64_t r0 = c * rows, nr = std::min(rows, n - r0);
-        cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(nr), p, m, alpha, A + r0, int(lda), B, ldb, beta,
-                    C + r0, int(ldc));
+        if (kernels)
+            projection_nn8(nr, m, A + r0, lda, Bt.data(), C + r0, ldc);
+        else
+            cblas_dgemm(CblasColMajor, CblasNoTrans, CblasNoTrans, int(nr), p, m, alpha, A + r0, int(lda), B, ldb,
+                        beta, C + r0, int(ldc));
     });
 }
 

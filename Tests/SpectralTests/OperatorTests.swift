@@ -153,6 +153,19 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
         #expect(throws: SpectralError.self) { try selfTestSolvePace(splitCost: 1, serialCost: 1, calls: -1) }
         #expect(throws: SpectralError.self) { try selfTestSolvePace(splitCost: .nan, serialCost: 1, calls: 8) }
     }
+
+    /// The projection kernels (AVX-512, no packing) against OpenBLAS on shapes that reach every
+    /// tail: rows not a multiple of 8 or 16, one chunk of rows or many, basis columns not a
+    /// multiple of 3 or 8; and the same bits on 1, 2 and 3 threads (checked inside the hook).
+    @Test func projectionKernelsMatchOpenBLAS() throws {
+        for (n, m) in [(1, 1), (15, 2), (17, 4), (2048, 3), (4099, 7), (9001, 26), (40962, 101)] {
+            let r = try selfTestProjection(rows: n, columns: m)
+            #expect(r.transposedDifference < 1e-13, "Q^T B at n = \(n), m = \(m): \(r.transposedDifference)")
+            #expect(r.updateDifference < 1e-13, "W - Q C at n = \(n), m = \(m): \(r.updateDifference)")
+        }
+        #expect(throws: SpectralError.self) { try selfTestProjection(rows: 0, columns: 4) }
+        #expect(throws: SpectralError.self) { try selfTestProjection(rows: 10, columns: 5000) }
+    }
 }
 
 /// Reference values computed with the `libigl` pip package (scripts/reference/libigl_spot.py).

@@ -21,7 +21,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
         try Mesh.icosphere(subdivisions: 20, jitter: 0.3, seed: 5).writeOBJ(path: dir + "/s.obj")  // 4002 vertices
-        func eigs(_ out: String, drop: Bool, staged: Bool = false, k: Int = 300, dropFactor: Bool = false, compact: Bool = true, inside: Bool = true, spill: Bool = false, spillFailAt: Int? = nil, tmpdir: String? = nil) throws -> (values: [Double], vectors: [Double], summary: String) {
+        func eigs(_ out: String, drop: Bool, staged: Bool = false, k: Int = 300, dropFactor: Bool = false, compact: Bool = true, inside: Bool = true, spill: Bool = false, spillFailAt: Int? = nil, tmpdir: String? = nil, kernels: Bool = false) throws -> (values: [Double], vectors: [Double], summary: String) {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["eigs", dir + "/s.obj", "-k", "\(k)", "--method", "slicing", "--no-cache", "--quiet", "--out", dir + "/" + out]
@@ -33,6 +33,7 @@ import Testing
             env["TF_INSIDE_SHIFT"] = inside ? "1" : "0"
             env["TF_SPILL"] = spill ? "1" : "0"
             env["TF_SPILL_FAIL_AT"] = spillFailAt.map { String($0) }
+            env["TF_PROJECTION_KERNELS"] = kernels ? "1" : "0"
             if let tmpdir { env["TMPDIR"] = tmpdir }
             p.environment = env
             p.standardOutput = FileHandle.nullDevice
@@ -120,6 +121,22 @@ import Testing
         #expect(noSpillDir.values == plain.values && noSpillDir.vectors == plain.vectors)
         let noSpillDirStaged = try eigs("no-spill-dir-staged", drop: false, staged: true, spill: true, tmpdir: dir + "/does-not-exist")
         #expect(noSpillDirStaged.values == plain.values && noSpillDirStaged.vectors == plain.vectors)
+        // The block Lanczos projections through the AVX-512 kernels (the default for a basis of
+        // 24 MB or more; the hook forces them on this small mesh) instead of OpenBLAS: the same
+        // eigenvalues to rounding, also through a repair, and residuals within the tolerance.
+        let plainKernels = try eigs("plain-kernels", drop: false, kernels: true)
+        let repairedKernels = try eigs("repaired-kernels", drop: true, kernels: true)
+        #expect(repairedKernels.summary.contains("\"repairs\" : 1"))
+        for (name, run, ref) in [("plain", plainKernels, plain), ("repaired", repairedKernels, repaired)] {
+            #expect(run.values.count == 300 && ref.values.count == 300)
+            if run.values.count == 300 && ref.values.count == 300 {
+                for j in 1..<300 {
+                    #expect(abs(run.values[j] - ref.values[j]) < 1e-10 * ref.values[j], "kernels, \(name): λ_\(j)")
+                }
+            }
+            let r = maxResidual(run.summary)
+            #expect(r != nil && r! <= 1e-9, "kernels, \(name): max residual \(String(describing: r))")
+        }
         func factorisations(_ summary: String) -> Int? {
             guard let r = summary.range(of: #""factorizations" : [0-9]+"#, options: .regularExpression) else { return nil }
             return Int(summary[r].split(separator: " ").last!)
