@@ -345,7 +345,7 @@ extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sig
 }
 
 extern "C" tf_status tf_selftest_projection(int64_t n, int m, uint64_t seed, double *tn_difference,
-                                            double *nn_difference, int *kernels_used, char *err, size_t errlen) {
+                                            double *nn_difference, double *trsm_difference, int *kernels_used, char *err, size_t errlen) {
     return guarded(err, errlen, [&] {
         if (n < 1 || n > 2000000 || m < 1 || m > 4096 || n * int64_t(m) > 100000000)
             throw Error(TF_ERR_INVALID, "projection self-test size out of range: n = " + std::to_string(n) +
@@ -371,6 +371,21 @@ extern "C" tf_status tf_selftest_projection(int64_t n, int m, uint64_t seed, dou
                 throw Error(TF_ERR_INTERNAL, "the projection on " + std::to_string(threads) +
                                                  " threads differs from the one on 2");
         }
+        // W U^{-1} for U the Cholesky factor of a well-conditioned 8 x 8 Gram matrix.
+        Mat G = B.topRows(std::min<int64_t>(n, 64)).transpose() * B.topRows(std::min<int64_t>(n, 64));
+        G += 8.0 * Mat::Identity(8, 8);
+        Mat U = Eigen::LLT<Mat>(G).matrixU();
+        Mat Tr = W0, T = W0;
+        par::trsm_right_upper(2, n, 8, U.data(), 8, Tr.data(), n, 0);
+        par::trsm_right_upper(2, n, 8, U.data(), 8, T.data(), n, 1);
+        for (int threads : {1, 3}) {
+            Mat T1 = W0;
+            par::trsm_right_upper(threads, n, 8, U.data(), 8, T1.data(), n, 1);
+            if (std::memcmp(T1.data(), T.data(), sizeof(double) * size_t(T.size())) != 0)
+                throw Error(TF_ERR_INTERNAL, "the triangular solve on " + std::to_string(threads) +
+                                                 " threads differs from the one on 2");
+        }
+        *trsm_difference = (T - Tr).cwiseAbs().maxCoeff() / Tr.cwiseAbs().maxCoeff();
         *tn_difference = (C - Cr).cwiseAbs().maxCoeff() / Cr.cwiseAbs().maxCoeff();
         *nn_difference = (W - Wr).cwiseAbs().maxCoeff() / Wr.cwiseAbs().maxCoeff();
         *kernels_used = par::projection_kernels_available() ? 1 : 0;

@@ -151,16 +151,22 @@ bool projection_kernels_available();
 void projection_tn8(int64_t nr, int m, const double *Q, int64_t ldq, const double *MW, int64_t ldm, double *out,
                     int ldo);
 void projection_nn8(int64_t nr, int m, const double *Q, int64_t ldq, const double *Bt, double *W, int64_t ldw);
+void projection_trsm8(int64_t nr, const double *U, int ldu, double *W, int64_t ldw);
 
 // Whether the products with the tall n x m operand take those kernels: 8 columns on the other
 // side and an operand of 24 MB or more (below that it stays in the last-level cache, where
 // OpenBLAS's packed kernel was faster; measurements in projection_kernels.cpp).
-// Test hook: TF_PROJECTION_KERNELS=1 / 0 forces them on (where the processor has them) or off.
-inline bool use_projection_kernels(int64_t n, int m, int p) {
+// Test hook: TF_PROJECTION_KERNELS=1 / 0 forces them on (where the processor has them) or off
+// (1, 0; -1 when not set).
+inline int projection_kernels_forced() {
     static const int forced = [] {
         const char *e = std::getenv("TF_PROJECTION_KERNELS");
         return e ? (std::strcmp(e, "1") == 0 ? 1 : 0) : -1;
     }();
+    return forced;
+}
+inline bool use_projection_kernels(int64_t n, int m, int p) {
+    const int forced = projection_kernels_forced();
     if (p != 8 || !projection_kernels_available() || forced == 0) return false;
     return forced == 1 || n * int64_t(m) * int64_t(sizeof(double)) >= (int64_t(24) << 20);
 }
@@ -222,13 +228,21 @@ inline void gemm_nn(int threads, int64_t n, int p, int m, double alpha, const do
     });
 }
 
-// W (n x p, ldw) = W U^{-1} with U p x p upper triangular (ldu): chunks of rows.
-inline void trsm_right_upper(int threads, int64_t n, int p, const double *U, int ldu, double *W, int64_t ldw) {
+// W (n x p, ldw) = W U^{-1} with U p x p upper triangular (ldu): chunks of rows. For p = 8
+// the substitution kernel of projection_kernels.cpp where the processor has it (`fast` as for
+// gemm_tn; the default follows TF_PROJECTION_KERNELS, at any size), else OpenBLAS.
+inline void trsm_right_upper(int threads, int64_t n, int p, const double *U, int ldu, double *W, int64_t ldw,
+                             int fast = -1) {
+    const bool kernels = p == 8 && projection_kernels_available() &&
+                         (fast < 0 ? projection_kernels_forced() != 0 : fast > 0);
     const int64_t rows = chunk_rows(n), chunks = (n + rows - 1) / rows;
     for_each(chunks, threads, [&](int64_t c) {
         const int64_t r0 = c * rows, nr = std::min(rows, n - r0);
-        cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, int(nr), p, 1.0, U, ldu,
-                    W + r0, int(ldw));
+        if (kernels)
+            projection_trsm8(nr, U, ldu, W + r0, ldw);
+        else
+            cblas_dtrsm(CblasColMajor, CblasRight, CblasUpper, CblasNoTrans, CblasNonUnit, int(nr), p, 1.0, U, ldu,
+                        W + r0, int(ldw));
     });
 }
 

@@ -111,6 +111,32 @@ __attribute__((target("avx512f"))) static void nn8_avx512(int64_t nr, int m, con
         }
 }
 
+// W (nr x 8, ldw) = W U^{-1}, U 8 x 8 upper triangular (ldu): forward substitution along each
+// row, x_c = (w_c - sum_{j<c} x_j U_jc) / U_cc, eight rows at a time. (OpenBLAS's dtrsm took
+// 3.4 % of the samples of a 41k k = 1023 run for this 1.4 GFlop.)
+__attribute__((target("avx512f"))) static void trsm8_avx512(int64_t nr, const double *U, int ldu, double *W,
+                                                            int64_t ldw) {
+    const int64_t iend = nr / 8 * 8;
+    for (int64_t i = 0; i < iend; i += 8) {
+        __m512d x[8];
+        for (int c = 0; c < 8; ++c) {
+            __m512d s = _mm512_loadu_pd(W + c * ldw + i);
+            for (int j = 0; j < c; ++j) s = _mm512_fnmadd_pd(x[j], _mm512_set1_pd(U[c * ldu + j]), s);
+            x[c] = _mm512_div_pd(s, _mm512_set1_pd(U[c * ldu + c]));
+            _mm512_storeu_pd(W + c * ldw + i, x[c]);
+        }
+    }
+    for (int64_t i = iend; i < nr; ++i) {
+        double x[8];
+        for (int c = 0; c < 8; ++c) {
+            double s = W[c * ldw + i];
+            for (int j = 0; j < c; ++j) s = std::fma(-x[j], U[c * ldu + j], s);
+            x[c] = s / U[c * ldu + c];
+            W[c * ldw + i] = x[c];
+        }
+    }
+}
+
 bool projection_kernels_available() {
     static const bool ok = __builtin_cpu_supports("avx512f");
     return ok;
@@ -125,9 +151,14 @@ void projection_nn8(int64_t nr, int m, const double *Q, int64_t ldq, const doubl
     nn8_avx512(nr, m, Q, ldq, Bt, W, ldw);
 }
 
+void projection_trsm8(int64_t nr, const double *U, int ldu, double *W, int64_t ldw) {
+    trsm8_avx512(nr, U, ldu, W, ldw);
+}
+
 #else
 
 bool projection_kernels_available() { return false; }
+void projection_trsm8(int64_t, const double *, int, double *, int64_t) {}
 void projection_tn8(int64_t, int, const double *, int64_t, const double *, int64_t, double *, int) {}
 void projection_nn8(int64_t, int, const double *, int64_t, const double *, double *, int64_t) {}
 

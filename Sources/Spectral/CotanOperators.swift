@@ -215,18 +215,19 @@ public func selfTestSolvePace(splitCost: Double, serialCost: Double, calls: Int)
 }
 
 /// Self-test of the block Lanczos projection kernels (`C = Qᵀ B` and `W −= Q C` for a random
-/// `n × m` basis `Q` and blocks of 8 columns) against OpenBLAS: the largest differences relative
-/// to the largest entry of each result, and whether this processor has the kernels (when not,
-/// both sides are OpenBLAS). Throws when the kernels' bits depend on the thread count.
+/// `n × m` basis `Q` and blocks of 8 columns, and `W U⁻¹` for an 8 × 8 upper triangular `U`)
+/// against OpenBLAS: the largest differences relative to the largest entry of each result, and
+/// whether this processor has the kernels (when not, both sides are OpenBLAS). Throws when the
+/// kernels' bits depend on the thread count.
 public func selfTestProjection(rows n: Int, columns m: Int, seed: UInt64 = 11) throws
-    -> (transposedDifference: Double, updateDifference: Double, kernelsUsed: Bool) {
+    -> (transposedDifference: Double, updateDifference: Double, triangularDifference: Double, kernelsUsed: Bool) {
     guard (1...2_000_000).contains(n), (1...4096).contains(m), n * m <= 100_000_000 else {
         throw SpectralError.invalidInput("projection self-test needs 1 <= n <= 2000000, 1 <= m <= 4096 and n*m <= 1e8, got n = \(n), m = \(m)")
     }
-    var tn = 0.0, nn = 0.0
+    var tn = 0.0, nn = 0.0, trsm = 0.0
     var used: Int32 = 0
     try shimCall { err, len in
-        tf_selftest_projection(Int64(n), Int32(m), seed, &tn, &nn, &used, err, len)
+        tf_selftest_projection(Int64(n), Int32(m), seed, &tn, &nn, &trsm, &used, err, len)
     }
-    return (tn, nn, used != 0)
+    return (tn, nn, trsm, used != 0)
 }

@@ -154,7 +154,8 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
         #expect(throws: SpectralError.self) { try selfTestSolvePace(splitCost: .nan, serialCost: 1, calls: 8) }
     }
 
-    /// The projection kernels (AVX-512, no packing) against OpenBLAS on shapes that reach every
+    /// The projection kernels (AVX-512, no packing) and the 8-column triangular solve of the
+    /// block orthonormalisation against OpenBLAS on shapes that reach every
     /// tail: rows not a multiple of 8 or 16, one chunk of rows or many, basis columns not a
     /// multiple of 3 or 8; and the same bits on 1, 2 and 3 threads (checked inside the hook).
     @Test func projectionKernelsMatchOpenBLAS() throws {
@@ -162,6 +163,7 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
             let r = try selfTestProjection(rows: n, columns: m)
             #expect(r.transposedDifference < 1e-13, "Q^T B at n = \(n), m = \(m): \(r.transposedDifference)")
             #expect(r.updateDifference < 1e-13, "W - Q C at n = \(n), m = \(m): \(r.updateDifference)")
+            #expect(r.triangularDifference < 1e-13, "W U^-1 at n = \(n): \(r.triangularDifference)")
         }
         #expect(throws: SpectralError.self) { try selfTestProjection(rows: 0, columns: 4) }
         #expect(throws: SpectralError.self) { try selfTestProjection(rows: 10, columns: 5000) }

@@ -174,11 +174,12 @@ tf_status tf_selftest_solve_pace(double split_cost, double serial_cost, int call
                                  char *err, size_t errlen);
 
 /* Test hook: the block Lanczos projections C = Q^T B and W += -Q C (Q n x m, B and W n x 8,
- * random) with the projection kernels against OpenBLAS: the largest differences relative to
- * the largest entry of each result. Fails when the kernels' bits depend on the thread count.
- * *kernels_used is 0 where the processor lacks them (both sides are then OpenBLAS). */
+ * random) and the triangular solve W U^-1 (U 8 x 8 upper) with the projection kernels against
+ * OpenBLAS: the largest differences relative to the largest entry of each result. Fails when
+ * the kernels' bits depend on the thread count. *kernels_used is 0 where the processor lacks
+ * them (both sides are then OpenBLAS). */
 tf_status tf_selftest_projection(int64_t n, int m, uint64_t seed, double *tn_difference, double *nn_difference,
-                                 int *kernels_used, char *err, size_t errlen);
+                                 double *trsm_difference, int *kernels_used, char *err, size_t errlen);
 
 #ifdef __cplusplus
 }
