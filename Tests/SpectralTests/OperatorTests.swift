@@ -129,9 +129,13 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
             for sigma in shifts {
                 // 9 right-hand sides: two column ranges (5 + 4, the generic kernel); 40: five
                 // ranges of 8 handed out (the hook also checks that 1, 2 and 3 threads, and the
-                // solve pace's one-thread path for 9, give the same bits).
+                // solve pace's one-thread path for 9, give the same bits); 8, the Lanczos block:
+                // the width-8 kernel (AVX-512 where the processor has it) on one thread, two
+                // ranges of 4 (AVX2) on two and the generic kernel on three, to the bit.
                 let r = try ops.selfTestBlockSolve(shift: sigma, rightHandSides: 9)
                 #expect(r.maxRelativeDifference < 1e-9, "\(name), sigma \(sigma): \(r.maxRelativeDifference)")
+                let block = try ops.selfTestBlockSolve(shift: sigma, rightHandSides: 8)
+                #expect(block.maxRelativeDifference < 1e-9, "\(name), sigma \(sigma), 8 columns: \(block.maxRelativeDifference)")
                 let wide = try ops.selfTestBlockSolve(shift: sigma, rightHandSides: 40)
                 #expect(wide.maxRelativeDifference < 1e-9, "\(name), sigma \(sigma), 40 columns: \(wide.maxRelativeDifference)")
                 #expect(r.eigenvaluesBelowShift > last || sigma < 0, "\(name), sigma \(sigma)")
