@@ -209,14 +209,6 @@ class Slice {
         // (made once per change: the norms, the next projection and the block's first
         // Cholesky QR pass share it).
         Mat MW(n, b), C;
-        auto update_mw = [&] { apply_mass(ops_, W, MW.data(), b, S_.threads); };
-        auto project = [&](int64_t c0, int64_t cols) {
-            C.resize(cols, b);
-            par::gemm_tn(S_.threads, n, int(cols), b, Q_.data() + c0 * n, n, MW.data(), n, C.data(), int(cols));
-            par::gemm_nn(S_.threads, n, b, int(cols), -1.0, Q_.data() + c0 * n, n, C.data(), int(cols), 1.0, W, n);
-            H_.block(c0, d_, cols, b) += C;
-            update_mw();
-        };
         auto mnorms = [&](Vec &out) {
             out.resize(b);
             par::for_each(b, S_.threads, [&](int64_t c) {
@@ -226,14 +218,44 @@ class Slice {
                 out[c] = std::sqrt(std::max(0.0, s2));
             });
         };
+        // MW = M W and, when `norms` is given, the M-norms of W's columns: for a diagonal M in
+        // one pass per column (the same operations in the same order as the two passes).
+        auto update_mw = [&](Vec *norms) {
+            if (!ops_.diagonal_mass) {
+                apply_mass(ops_, W, MW.data(), b, S_.threads);
+                if (norms) mnorms(*norms);
+                return;
+            }
+            if (norms) norms->resize(b);
+            const double *m = ops_.lumped.data();
+            par::for_each(b, S_.threads, [&](int64_t c) {
+                const double *w = W + c * n;
+                double *y = MW.data() + c * n;
+                if (!norms) {
+                    for (int64_t i = 0; i < n; ++i) y[i] = m[i] * w[i];
+                    return;
+                }
+                double s2 = 0;
+                for (int64_t i = 0; i < n; ++i) {
+                    y[i] = m[i] * w[i];
+                    s2 += w[i] * y[i];
+                }
+                (*norms)[c] = std::sqrt(std::max(0.0, s2));
+            });
+        };
+        auto project = [&](int64_t c0, int64_t cols, Vec *norms) {
+            C.resize(cols, b);
+            par::gemm_tn(S_.threads, n, int(cols), b, Q_.data() + c0 * n, n, MW.data(), n, C.data(), int(cols));
+            par::gemm_nn(S_.threads, n, b, int(cols), -1.0, Q_.data() + c0 * n, n, C.data(), int(cols), 1.0, W, n);
+            H_.block(c0, d_, cols, b) += C;
+            update_mw(norms);
+        };
         const int64_t local0 = std::max<int64_t>(0, d_ - b);
-        update_mw();
-        project(local0, filled_ - local0);
+        update_mw(nullptr);
         Vec before, after;
-        mnorms(before);
+        project(local0, filled_ - local0, &before);
         for (int pass = 0; pass < 3; ++pass) {
-            project(0, filled_);
-            mnorms(after);
+            project(0, filled_, &after);
             bool again = false;
             for (int c = 0; c < b; ++c)
                 if (after[c] < 0.7 * before[c]) again = true;
