@@ -345,7 +345,8 @@ extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sig
 }
 
 extern "C" tf_status tf_selftest_projection(int64_t n, int m, uint64_t seed, double *tn_difference,
-                                            double *nn_difference, double *trsm_difference, int *kernels_used, char *err, size_t errlen) {
+                                            double *nn_difference, double *trsm_difference, int *kernels_used,
+                                            char *err, size_t errlen) {
     return guarded(err, errlen, [&] {
         if (n < 1 || n > 2000000 || m < 1 || m > 4096 || n * int64_t(m) > 100000000)
             throw Error(TF_ERR_INVALID, "projection self-test size out of range: n = " + std::to_string(n) +

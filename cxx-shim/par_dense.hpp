@@ -172,7 +172,8 @@ inline bool use_projection_kernels(int64_t n, int m, int p) {
 }
 
 // C (m x p, leading dimension ldc) = A^T B, with A n x m (lda) and B n x p (ldb), column-major.
-// `fast` (the default: use_projection_kernels) picks the kernel of each chunk; OpenBLAS otherwise.
+// `fast`: -1 (the default) as use_projection_kernels decides, 0 OpenBLAS, 1 the kernels wherever
+// the processor has them (p = 8); the tests compare the two.
 inline void gemm_tn(int threads, int64_t n, int m, int p, const double *A, int64_t lda, const double *B,
                     int64_t ldb, double *C, int ldc, int fast = -1) {
     if (m == 0 || p == 0) return;
