@@ -221,20 +221,16 @@ class Slice {
         // MW = M W and, when `norms` is given, the M-norms of W's columns: for a diagonal M in
         // one pass per column (the same operations in the same order as the two passes).
         auto update_mw = [&](Vec *norms) {
-            if (!ops_.diagonal_mass) {
+            if (!norms || !ops_.diagonal_mass) {
                 apply_mass(ops_, W, MW.data(), b, S_.threads);
                 if (norms) mnorms(*norms);
                 return;
             }
-            if (norms) norms->resize(b);
+            norms->resize(b);
             const double *m = ops_.lumped.data();
             par::for_each(b, S_.threads, [&](int64_t c) {
                 const double *w = W + c * n;
                 double *y = MW.data() + c * n;
-                if (!norms) {
-                    for (int64_t i = 0; i < n; ++i) y[i] = m[i] * w[i];
-                    return;
-                }
                 double s2 = 0;
                 for (int64_t i = 0; i < n; ++i) {
                     y[i] = m[i] * w[i];
