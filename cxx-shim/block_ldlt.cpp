@@ -299,164 +299,317 @@ bool BlockLDLT::factorize(const SpMat &K) {
     return true;
 }
 
-// Y: n x w row-major, already permuted. Solves L D L^T y = y in place. W > 0 fixes the
-// width at compile time so that the row updates become single vector operations.
+// The triangular solves, supernode by supernode. Y: n x w row-major, already permuted; solved
+// in place for L D L^T. A supernode's columns [f, l) share their rows below l - 1 (R), so column
+// j's rows are j + 1 .. l - 1 and then R, and within a tile of columns [j0, j1) (tiles of kTile
+// from f) every column's rows from j1 on are those of column j1 - 1, at the same offsets
+// relative to its start: the tile reads each of those rows of Y once for all its columns (one
+// gathered row per column and factor entry before; 84 % of the entries at 41k vertices lie in
+// supernodes of 4 columns or more). Lanes (the w columns of Y) never mix, and every width
+// performs the same operations in the same order per lane, so a block solved in ranges of 4
+// columns on two threads has the bits of the same block solved at once.
+constexpr int kTile = 4;
+constexpr int kMaxLanes = 8; // the solve's ranges have at most 8 columns
+
+// Partial sums per column in the backward pass's dot products with the rows below the tile:
+// four, as in the column-by-column kernel before. (Grid of 41k, relative residual of 8 solves:
+// 1.7e-11 with four sums as before, 3.4e-11 with two, 5.9e-11 with one running sum.) Tiles of 4
+// columns keep the 16 sums in registers.
+constexpr int kSums = 4;
+
+// W lanes as one value for W = 4 and 8: the compiler's vectors (element-wise IEEE operations,
+// so every lane rounds as the scalar code for other widths does). Written with them because
+// the loop vectoriser, given the tile's loops over lanes, vectorised across the tile's columns
+// instead (gathers of the factor, the sums on the stack: 3x slower).
+// (-Wpsabi: these helpers take and return vectors wider than the default target's, but they are
+// always inlined into the functions compiled for AVX2 or AVX-512, never called across the ABI.)
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wpsabi"
+template <int W> struct Lanes;
+template <> struct Lanes<4> { typedef double V __attribute__((vector_size(32))); };
+template <> struct Lanes<8> { typedef double V __attribute__((vector_size(64))); };
+template <class V> __attribute__((always_inline)) static inline V vload(const double *p) {
+    V v;
+    std::memcpy(&v, p, sizeof v);
+    return v;
+}
+template <class V> __attribute__((always_inline)) static inline void vstore(double *p, V v) {
+    std::memcpy(p, &v, sizeof v);
+}
+
+// Forward, rows outside the tile: y_r -= L(r, j0 + jj) a_jj for jj = 0 .. TW - 1 in order (the
+// order of the column-by-column solve). a: TW x w, the tile's solved rows.
+template <int W, int TW>
+__attribute__((always_inline)) static inline void tile_forward(int o, const int *rows, const double *const *lc,
+                                                               const double *a, double *Y, int wdyn) {
+#pragma clang fp contract(off)
+    // Local copies: stores into Y could alias lc and a for the compiler, which then reloaded them.
+    const double *L[TW];
+    for (int jj = 0; jj < TW; ++jj) L[jj] = lc[jj];
+    if constexpr (W > 0) {
+        using V = typename Lanes<W>::V;
+        V av[TW];
+        for (int jj = 0; jj < TW; ++jj) av[jj] = vload<V>(a + jj * W);
+        for (int k = 0; k < o; ++k) {
+            double *yr = Y + size_t(rows[k]) * W;
+            V acc = vload<V>(yr);
+            for (int jj = 0; jj < TW; ++jj) acc = acc - L[jj][k] * av[jj];
+            vstore(yr, acc);
+        }
+    } else {
+        const int w = wdyn;
+        for (int k = 0; k < o; ++k) {
+            double *yr = Y + size_t(rows[k]) * w;
+            for (int jj = 0; jj < TW; ++jj) {
+                const double l = L[jj][k];
+                for (int c = 0; c < w; ++c) yr[c] -= l * a[jj * w + c];
+            }
+        }
+    }
+}
+
+// Backward, rows outside the tile: out_jj = sum_k L(rows[k], j0 + jj) y_rows[k], entry k into
+// partial sum k mod P, the sums added as (s0 + s1) + (s2 + s3) or s0 + s1. out: TW x w.
+template <int W, int TW>
+__attribute__((always_inline)) static inline void tile_backward(int o, const int *rows, const double *const *lc,
+                                                                const double *Y, double *out, int wdyn) {
+#pragma clang fp contract(off)
+    constexpr int P = kSums;
+    const double *L[TW];
+    for (int jj = 0; jj < TW; ++jj) L[jj] = lc[jj];
+    if constexpr (W > 0) {
+        using V = typename Lanes<W>::V;
+        V s[TW][P];
+        for (int jj = 0; jj < TW; ++jj)
+            for (int q = 0; q < P; ++q) s[jj][q] = V{};
+        int k = 0;
+        for (; k + P <= o; k += P)
+            for (int q = 0; q < P; ++q) {
+                const V y = vload<V>(Y + size_t(rows[k + q]) * W);
+                for (int jj = 0; jj < TW; ++jj) s[jj][q] = s[jj][q] + L[jj][k + q] * y;
+            }
+        // The last o mod P entries, each into its sum (q a constant: a variable index into s
+        // would put the sums on the stack).
+        for (int q = 0; q < P - 1; ++q)
+            if (k + q < o) {
+                const V y = vload<V>(Y + size_t(rows[k + q]) * W);
+                for (int jj = 0; jj < TW; ++jj) s[jj][q] = s[jj][q] + L[jj][k + q] * y;
+            }
+        for (int jj = 0; jj < TW; ++jj) {
+            V r;
+            if constexpr (P == 4) r = (s[jj][0] + s[jj][1]) + (s[jj][2] + s[jj][3]);
+            else if constexpr (P == 2) r = s[jj][0] + s[jj][1];
+            else r = s[jj][0];
+            vstore(out + jj * W, r);
+        }
+    } else {
+        const int w = wdyn; // at most kMaxLanes
+        double s[TW][P][kMaxLanes] = {};
+        for (int k = 0; k < o; ++k) {
+            const double *yr = Y + size_t(rows[k]) * w;
+            for (int jj = 0; jj < TW; ++jj) {
+                const double l = L[jj][k];
+                for (int c = 0; c < w; ++c) s[jj][k % P][c] += l * yr[c];
+            }
+        }
+        for (int jj = 0; jj < TW; ++jj)
+            for (int c = 0; c < w; ++c) {
+                if constexpr (P == 4) out[jj * w + c] = (s[jj][0][c] + s[jj][1][c]) + (s[jj][2][c] + s[jj][3][c]);
+                else if constexpr (P == 2) out[jj * w + c] = s[jj][0][c] + s[jj][1][c];
+                else out[jj * w + c] = s[jj][0][c];
+            }
+    }
+}
+
+template <int W, int TW>
+__attribute__((always_inline)) static inline void tile_solve(bool forward, int o, const int *rows,
+                                                             const double *const *lc, double *tile, double *Y,
+                                                             int w) {
+    if (forward) tile_forward<W, TW>(o, rows, lc, tile, Y, w);
+    else tile_backward<W, TW>(o, rows, lc, Y, tile, w);
+}
+
+// Inside a tile, forward: y_i -= L(i, j) y_j for the tile's rows i > j, columns in order.
 template <int W>
-__attribute__((always_inline)) static inline void ldlt_rows(int n, const int *Lp, const int *Li, const double *Lx,
-                             const double *Dinv, double *Y, int wdyn) {
-    // No fused multiply-add: the AVX2 builds below and the generic one (used for the narrower
-    // column chunks of a multi-threaded solve) must round alike, so that the eigenpairs are the
-    // same to the bit at any thread count.
+__attribute__((always_inline)) static inline void tile_inside_forward(int j0, int j1, const int *Lp,
+                                                                      const double *Lx, double *Y, int wdyn) {
+#pragma clang fp contract(off)
+    for (int j = j0; j < j1; ++j) {
+        const double *lj = Lx + Lp[j];
+        if constexpr (W > 0) {
+            using V = typename Lanes<W>::V;
+            const V yj = vload<V>(Y + size_t(j) * W);
+            for (int i = j + 1; i < j1; ++i) {
+                double *yi = Y + size_t(i) * W;
+                vstore(yi, vload<V>(yi) - lj[i - j - 1] * yj);
+            }
+        } else {
+            const int w = wdyn;
+            const double *yj = Y + size_t(j) * w;
+            for (int i = j + 1; i < j1; ++i) {
+                double *yi = Y + size_t(i) * w;
+                const double li = lj[i - j - 1];
+                for (int c = 0; c < w; ++c) yi[c] -= li * yj[c];
+            }
+        }
+    }
+}
+
+// Inside a tile, backward, columns from the last: y_j -= (outside_j + inside_j), inside_j the
+// running sum of L(i, j) y_i over the tile's rows i = j + 1 .. j1 - 1 in ascending order.
+template <int W>
+__attribute__((always_inline)) static inline void tile_inside_backward(int j0, int j1, const int *Lp,
+                                                                       const double *Lx, const double *outside,
+                                                                       double *Y, int wdyn) {
+#pragma clang fp contract(off)
+    for (int j = j1 - 1; j >= j0; --j) {
+        const double *lj = Lx + Lp[j];
+        if constexpr (W > 0) {
+            using V = typename Lanes<W>::V;
+            V inside = V{};
+            for (int i = j + 1; i < j1; ++i) inside = inside + lj[i - j - 1] * vload<V>(Y + size_t(i) * W);
+            double *yj = Y + size_t(j) * W;
+            vstore(yj, vload<V>(yj) - (vload<V>(outside + size_t(j - j0) * W) + inside));
+        } else {
+            const int w = wdyn;
+            double *yj = Y + size_t(j) * w;
+            const double *oj = outside + size_t(j - j0) * w;
+            for (int c = 0; c < w; ++c) {
+                double inside = 0;
+                for (int i = j + 1; i < j1; ++i) inside += lj[i - j - 1] * Y[size_t(i) * w + c];
+                yj[c] -= oj[c] + inside;
+            }
+        }
+    }
+}
+
+// Y: n x w row-major, already permuted. Solves L D L^T y = y in place. W > 0 fixes the width at
+// compile time (the lanes one vector).
+template <int W>
+__attribute__((always_inline)) static inline void ldlt_supernodal(int nsup, const int *sfirst, const int *Lp,
+                                                                  const int *Li, const double *Lx,
+                                                                  const double *Dinv, double *Y, int wdyn) {
 #pragma clang fp contract(off)
     const int w = W > 0 ? W : wdyn;
-    // Forward: L unit lower, stored by columns (rows below the diagonal).
-    for (int j = 0; j < n; ++j) {
-        const double *yj = Y + size_t(j) * w;
-        for (int p = Lp[j]; p < Lp[j + 1]; ++p) {
-            double *yi = Y + size_t(Li[p]) * w;
-            const double l = Lx[p];
-            for (int c = 0; c < w; ++c) yi[c] -= l * yj[c];
+    double tb[kTile * kMaxLanes];
+    const double *lc[kTile];
+    // (Inlined like everything here: a lambda is compiled apart, without the target's vector
+    // instructions.)
+    auto outside = [&](bool forward, int j0, int j1) __attribute__((always_inline)) {
+        const int pb = Lp[j1 - 1], o = Lp[j1] - pb;
+        for (int j = j0; j < j1; ++j) lc[j - j0] = Lx + Lp[j] + (j1 - 1 - j);
+        static_assert(kTile == 4, "one case per tile width");
+        switch (j1 - j0) {
+        case 1: return tile_solve<W, 1>(forward, o, Li + pb, lc, tb, Y, w);
+        case 2: return tile_solve<W, 2>(forward, o, Li + pb, lc, tb, Y, w);
+        case 3: return tile_solve<W, 3>(forward, o, Li + pb, lc, tb, Y, w);
+        default: return tile_solve<W, 4>(forward, o, Li + pb, lc, tb, Y, w);
         }
-    }
-    for (int j = 0; j < n; ++j) {
-        double *yj = Y + size_t(j) * w;
-        const double d = Dinv[j];
-        for (int c = 0; c < w; ++c) yj[c] *= d;
-    }
-    // Backward: L^T, row j of L^T is column j of L. The dot product of row j with the solved
-    // rows in four partial sums (entries p, p+1, p+2, p+3 of each group of four; the last
-    // entries into the first sum), y_j -= (s0 + s1) + (s2 + s3): one running sum made each
-    // entry wait for the addition before it (about three cycles per entry). Every width
-    // sums in this order.
-    for (int j = n - 1; j >= 0; --j) {
-        double *yj = Y + size_t(j) * w;
-        const int p0 = Lp[j], pe = Lp[j + 1], p4 = p0 + (pe - p0) / 4 * 4;
-        if (W > 0) {
-            double s0[W > 0 ? W : 1] = {}, s1[W > 0 ? W : 1] = {}, s2[W > 0 ? W : 1] = {}, s3[W > 0 ? W : 1] = {};
-            for (int p = p0; p < p4; p += 4) {
-                const double *y0 = Y + size_t(Li[p]) * w, *y1 = Y + size_t(Li[p + 1]) * w,
-                             *y2 = Y + size_t(Li[p + 2]) * w, *y3 = Y + size_t(Li[p + 3]) * w;
-                const double l0 = Lx[p], l1 = Lx[p + 1], l2 = Lx[p + 2], l3 = Lx[p + 3];
-                for (int c = 0; c < W; ++c) {
-                    s0[c] += l0 * y0[c];
-                    s1[c] += l1 * y1[c];
-                    s2[c] += l2 * y2[c];
-                    s3[c] += l3 * y3[c];
-                }
+    };
+    // Forward: L unit lower; in a tile the rows inside it, then those below.
+    for (int t = 0; t < nsup; ++t)
+        for (int j0 = sfirst[t], l = sfirst[t + 1]; j0 < l; j0 += kTile) {
+            const int j1 = std::min(l, j0 + kTile);
+            tile_inside_forward<W>(j0, j1, Lp, Lx, Y, w);
+            const bool below = Lp[j1] > Lp[j1 - 1];
+            if (below) std::memcpy(tb, Y + size_t(j0) * w, sizeof(double) * size_t(j1 - j0) * size_t(w));
+            // The tile's rows are final for L: D^{-1} now, while they are in cache (a pass of
+            // its own over Y took 7 % of the solve).
+            for (int j = j0; j < j1; ++j) {
+                double *yj = Y + size_t(j) * w;
+                const double d = Dinv[j];
+                for (int c = 0; c < w; ++c) yj[c] *= d;
             }
-            for (int p = p4; p < pe; ++p) {
-                const double *yi = Y + size_t(Li[p]) * w;
-                const double l = Lx[p];
-                for (int c = 0; c < W; ++c) s0[c] += l * yi[c];
-            }
-            for (int c = 0; c < W; ++c) yj[c] -= (s0[c] + s1[c]) + (s2[c] + s3[c]);
-        } else {
-            for (int c = 0; c < w; ++c) {
-                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-                for (int p = p0; p < p4; p += 4) {
-                    s0 += Lx[p] * Y[size_t(Li[p]) * w + c];
-                    s1 += Lx[p + 1] * Y[size_t(Li[p + 1]) * w + c];
-                    s2 += Lx[p + 2] * Y[size_t(Li[p + 2]) * w + c];
-                    s3 += Lx[p + 3] * Y[size_t(Li[p + 3]) * w + c];
-                }
-                for (int p = p4; p < pe; ++p) s0 += Lx[p] * Y[size_t(Li[p]) * w + c];
-                yj[c] -= (s0 + s1) + (s2 + s3);
-            }
+            if (below) outside(true, j0, j1);
+        }
+    // Backward: L^T; the tiles from the last, in a tile the dot products with the rows below it
+    // (all solved), then the rows inside it.
+    for (int t = nsup - 1; t >= 0; --t) {
+        const int f = sfirst[t], l = sfirst[t + 1];
+        for (int j0 = f + (l - 1 - f) / kTile * kTile; j0 >= f; j0 -= kTile) {
+            const int j1 = std::min(l, j0 + kTile);
+            if (Lp[j1] > Lp[j1 - 1]) outside(false, j0, j1);
+            else std::fill(tb, tb + size_t(j1 - j0) * size_t(w), 0.0);
+            tile_inside_backward<W>(j0, j1, Lp, Lx, tb, Y, w);
         }
     }
 }
 
-// The same kernels compiled for AVX2/FMA, chosen at run time where the processor has them
-// (no build flags needed: the attribute applies to these functions only). ldlt_rows must be
-// inlined into them (always_inline): called out of line it ran as the SSE2 build, and the
-// solves were 10-15% slower.
-__attribute__((target("avx2,fma"))) static void ldlt_rows4_avx2(int n, const int *Lp, const int *Li,
-                                                                const double *Lx, const double *Dinv,
-                                                                double *Y) {
-    ldlt_rows<4>(n, Lp, Li, Lx, Dinv, Y, 4);
+// The kernel compiled for AVX2/FMA and for AVX-512, chosen at run time where the processor has
+// them (no build flags needed: the attribute applies to these functions only; everything above
+// is inlined into them).
+__attribute__((target("avx2,fma"))) static void ldlt_supernodal4_avx2(int nsup, const int *sfirst, const int *Lp,
+                                                                      const int *Li, const double *Lx,
+                                                                      const double *Dinv, double *Y) {
+    ldlt_supernodal<4>(nsup, sfirst, Lp, Li, Lx, Dinv, Y, 4);
 }
-__attribute__((target("avx2,fma"))) static void ldlt_rows8_avx2(int n, const int *Lp, const int *Li,
-                                                                const double *Lx, const double *Dinv,
-                                                                double *Y) {
-    ldlt_rows<8>(n, Lp, Li, Lx, Dinv, Y, 8);
+__attribute__((target("avx512f,avx512vl"))) static void ldlt_supernodal4_avx512vl(int nsup, const int *sfirst,
+                                                                                 const int *Lp, const int *Li,
+                                                                                 const double *Lx, const double *Dinv,
+                                                                                 double *Y) {
+    ldlt_supernodal<4>(nsup, sfirst, Lp, Li, Lx, Dinv, Y, 4);
 }
-
-// Width 8 with AVX-512: one register per row of 8 columns, the same operations in the same
-// order as ldlt_rows (multiplications and additions rounded apart, the four partial sums of the
-// backward pass), so its bits are those of the narrower kernels that a split solve runs.
-// (Grid of 41k, one thread, 8 columns, best of 10 interleaved: 4.65-5.29 ms, as fast as the
-// former single running sum, 4.74-4.96 ms; ldlt_rows<8> for AVX2 with the four sums in eight
-// registers took 5.07-5.52 ms. Split in two ranges of 4 the four sums gain: 2.70-3.17 ms
-// against 3.21-3.80 ms.)
-__attribute__((target("avx512f"))) static void ldlt_rows8_avx512(int n, const int *Lp, const int *Li,
-                                                                const double *Lx, const double *Dinv,
-                                                                double *Y) {
-#pragma clang fp contract(off)
-    for (int j = 0; j < n; ++j) {
-        const __m512d yj = _mm512_loadu_pd(Y + size_t(j) * 8);
-        for (int p = Lp[j]; p < Lp[j + 1]; ++p) {
-            double *yi = Y + size_t(Li[p]) * 8;
-            _mm512_storeu_pd(yi, _mm512_sub_pd(_mm512_loadu_pd(yi), _mm512_mul_pd(_mm512_set1_pd(Lx[p]), yj)));
-        }
-    }
-    for (int j = 0; j < n; ++j) {
-        double *yj = Y + size_t(j) * 8;
-        _mm512_storeu_pd(yj, _mm512_mul_pd(_mm512_loadu_pd(yj), _mm512_set1_pd(Dinv[j])));
-    }
-    for (int j = n - 1; j >= 0; --j) {
-        double *yj = Y + size_t(j) * 8;
-        const int p0 = Lp[j], pe = Lp[j + 1], p4 = p0 + (pe - p0) / 4 * 4;
-        __m512d s0 = _mm512_setzero_pd(), s1 = s0, s2 = s0, s3 = s0;
-        for (int p = p0; p < p4; p += 4) {
-            s0 = _mm512_add_pd(s0, _mm512_mul_pd(_mm512_set1_pd(Lx[p]), _mm512_loadu_pd(Y + size_t(Li[p]) * 8)));
-            s1 = _mm512_add_pd(s1, _mm512_mul_pd(_mm512_set1_pd(Lx[p + 1]), _mm512_loadu_pd(Y + size_t(Li[p + 1]) * 8)));
-            s2 = _mm512_add_pd(s2, _mm512_mul_pd(_mm512_set1_pd(Lx[p + 2]), _mm512_loadu_pd(Y + size_t(Li[p + 2]) * 8)));
-            s3 = _mm512_add_pd(s3, _mm512_mul_pd(_mm512_set1_pd(Lx[p + 3]), _mm512_loadu_pd(Y + size_t(Li[p + 3]) * 8)));
-        }
-        for (int p = p4; p < pe; ++p)
-            s0 = _mm512_add_pd(s0, _mm512_mul_pd(_mm512_set1_pd(Lx[p]), _mm512_loadu_pd(Y + size_t(Li[p]) * 8)));
-        _mm512_storeu_pd(yj, _mm512_sub_pd(_mm512_loadu_pd(yj), _mm512_add_pd(_mm512_add_pd(s0, s1), _mm512_add_pd(s2, s3))));
-    }
+__attribute__((target("avx2,fma"))) static void ldlt_supernodal8_avx2(int nsup, const int *sfirst, const int *Lp,
+                                                                      const int *Li, const double *Lx,
+                                                                      const double *Dinv, double *Y) {
+    ldlt_supernodal<8>(nsup, sfirst, Lp, Li, Lx, Dinv, Y, 8);
+}
+__attribute__((target("avx512f"))) static void ldlt_supernodal8_avx512(int nsup, const int *sfirst, const int *Lp,
+                                                                       const int *Li, const double *Lx,
+                                                                       const double *Dinv, double *Y) {
+    ldlt_supernodal<8>(nsup, sfirst, Lp, Li, Lx, Dinv, Y, 8);
 }
 
-void BlockLDLT::solve_rows(double *Y, int w) const {
+#pragma clang diagnostic pop
+
+void BlockLDLT::solve_rows(double *Y, int w, bool loops) const {
+    if (w < 1 || w > kMaxLanes) throw Error(TF_ERR_INTERNAL, "LDL^T solve of " + std::to_string(w) + " lanes");
     static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     static const bool avx512 = __builtin_cpu_supports("avx512f");
-    if (w == 8 && avx512) return ldlt_rows8_avx512(sym_->n, sym_->Lp.data(), sym_->Li.data(), Lx_.data(), Dinv_.data(), Y);
-    const int n = sym_->n;
-    const int *Lp = sym_->Lp.data(), *Li = sym_->Li.data();
+    static const bool avx512vl = avx512 && __builtin_cpu_supports("avx512vl") && !std::getenv("TF_SOLVE_NO_VL");
+    const int nsup = int(sym_->sfirst.size()) - 1;
+    const int *sf = sym_->sfirst.data(), *Lp = sym_->Lp.data(), *Li = sym_->Li.data();
     const double *Lx = Lx_.data(), *Di = Dinv_.data();
-    if (w == 4 && avx2) return ldlt_rows4_avx2(n, Lp, Li, Lx, Di, Y);
-    if (w == 8 && avx2) return ldlt_rows8_avx2(n, Lp, Li, Lx, Di, Y);
-    if (w == 4) return ldlt_rows<4>(n, Lp, Li, Lx, Di, Y, 4);
-    if (w == 8) return ldlt_rows<8>(n, Lp, Li, Lx, Di, Y, 8);
-    ldlt_rows<0>(n, Lp, Li, Lx, Di, Y, w);
+    if (loops) return ldlt_supernodal<0>(nsup, sf, Lp, Li, Lx, Di, Y, w);
+    if (w == 8 && avx512) return ldlt_supernodal8_avx512(nsup, sf, Lp, Li, Lx, Di, Y);
+    if (w == 4 && avx512vl) return ldlt_supernodal4_avx512vl(nsup, sf, Lp, Li, Lx, Di, Y);
+    if (w == 4 && avx2) return ldlt_supernodal4_avx2(nsup, sf, Lp, Li, Lx, Di, Y);
+    if (w == 8 && avx2) return ldlt_supernodal8_avx2(nsup, sf, Lp, Li, Lx, Di, Y);
+    // Without AVX2 (or at other widths, which solve() pads to 4 or 8 where it has AVX2) the
+    // lanes as loops: the same operations per lane.
+    ldlt_supernodal<0>(nsup, sf, Lp, Li, Lx, Di, Y, w);
 }
 
-void BlockLDLT::solve(const double *B, double *X, int b, int threads) const {
+void BlockLDLT::solve(const double *B, double *X, int b, int threads, bool loops) const {
     const int n_ = sym_->n;
     const int *perm = sym_->perm.data();
     if (threads < 1) threads = 1;
     if (threads > b) threads = b;
-    // Columns [c0, c1) in chunks of at most 8, the widest kernel (8 doubles = two AVX2
-    // registers per factor entry).
+    // Columns [c0, c1) in chunks of at most 8, the widest kernel. Where the vector kernels run,
+    // a chunk of 1-3 or 5-7 columns is solved as 4 or 8 lanes, the others zero (lanes never
+    // mix, so its columns' bits are unchanged; the lanes-as-loops kernel took 1.1-1.3x as long
+    // for 3 and 5 columns as for 4 and 8).
+    static const bool vector_lanes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    auto lanes = [&](int w) { return loops || !vector_lanes || w == 4 || w == 8 ? w : w < 4 ? 4 : 8; };
     auto work = [&](int c0, int c1) {
-        // Every entry is written before it is read: no zero fill (1.3 MB per range of 4 at 41k).
-        std::unique_ptr<double[]> Yp(new double[size_t(n_) * size_t(std::min(8, c1 - c0))]);
+        // Every used entry is written before it is read: no zero fill but for padding lanes
+        // (1.3 MB per range of 4 at 41k).
+        std::unique_ptr<double[]> Yp(new double[size_t(n_) * size_t(lanes(std::min(8, c1 - c0)))]);
         double *const Y = Yp.get();
         for (int s0 = c0; s0 < c1; s0 += 8) {
-            const int w = std::min(8, c1 - s0);
-            // Row by row: each permuted row of Y (w doubles, one cache line at w = 8) is written
-            // or read whole, where column by column touched its line w times.
+            const int w = std::min(8, c1 - s0), wl = lanes(w);
+            // Row by row: each permuted row of Y (wl doubles, one cache line at 8) is written or
+            // read whole, where column by column touched its line w times.
             const double *Bs = B + size_t(s0) * n_;
             double *Xs = X + size_t(s0) * n_;
             for (int i = 0; i < n_; ++i) {
-                double *yi = Y + size_t(perm[i]) * w;
+                double *yi = Y + size_t(perm[i]) * wl;
                 for (int c = 0; c < w; ++c) yi[c] = Bs[size_t(c) * n_ + i];
+                for (int c = w; c < wl; ++c) yi[c] = 0;
             }
-            solve_rows(Y, w);
+            solve_rows(Y, wl, loops);
             for (int i = 0; i < n_; ++i) {
-                const double *yi = Y + size_t(perm[i]) * w;
+                const double *yi = Y + size_t(perm[i]) * wl;
                 for (int c = 0; c < w; ++c) Xs[size_t(c) * n_ + i] = yi[c];
             }
         }

@@ -76,12 +76,14 @@ class BlockLDLT {
     int64_t negative_pivots() const { return negatives_; }
 
     // X = K^{-1} B for b columns (column-major, leading dimension n). B and X may alias.
-    void solve(const double *B, double *X, int b, int threads) const;
+    // `loops`: the kernel without vector instructions (what runs without AVX2), for the tests,
+    // which compare its bits with the vector kernels'.
+    void solve(const double *B, double *X, int b, int threads, bool loops = false) const;
 
     int64_t factor_nonzeros() const { return sym_->factor_nonzeros(); }
 
   private:
-    void solve_rows(double *Y, int w) const;
+    void solve_rows(double *Y, int w, bool loops) const;
     std::shared_ptr<const LDLTSymbolic> sym_;
     std::vector<double> Lx_;
     std::vector<double> Dinv_;

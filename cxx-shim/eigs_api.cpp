@@ -333,6 +333,13 @@ extern "C" tf_status tf_selftest_block_solve(const tf_operators *ops, double sig
                 throw Error(TF_ERR_INTERNAL, "the block solve on " + std::to_string(threads) +
                                                  " threads differs from the first one on 2");
         }
+        // The kernel without vector instructions (no AVX2) has the same bits.
+        {
+            Mat X1(n, nrhs);
+            F.solve(B.data(), X1.data(), nrhs, 1, true);
+            if (std::memcmp(X1.data(), X.data(), sizeof(double) * size_t(X.size())) != 0)
+                throw Error(TF_ERR_INTERNAL, "the block solve without vector instructions differs");
+        }
         ReferenceLDLT R;
         if (!R.factorize(shifted.at(sigma))) throw Error(TF_ERR_NUMERIC, "reference factorisation failed");
         R.solve(B.data(), Xr.data(), nrhs);
