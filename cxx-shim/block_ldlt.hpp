@@ -32,13 +32,15 @@ class SolvePace {
   public:
     static constexpr int kWidths = 16; // blocks of up to 16 columns are timed
     static constexpr uint32_t kProbe = 16; // one solve in 16 the way that measured slower
+    static constexpr uint32_t kFirst = 2;  // each way measured this many times first, the best kept
     bool choose_serial(int b);
     void record(int b, bool serial, double cost);
 
   private:
     struct Entry {
         std::atomic<uint32_t> calls{0};
-        std::atomic<double> cost[2] = {0.0, 0.0}; // split, one thread
+        std::atomic<uint32_t> samples[2] = {0, 0}; // split, one thread
+        std::atomic<double> cost[2] = {0.0, 0.0};
     };
     Entry entries_[kWidths + 1];
 };

@@ -148,11 +148,11 @@ private let rightTriangle = Mesh(positions: [0, 0, 0, 1, 0, 0, 0, 1, 0], triangl
     /// measured slower (a thread slowed by another process), splits it otherwise, and tries the
     /// other way one solve in 16 so that a change of load is seen.
     @Test func solvePaceFollowsTheFasterWay() throws {
-        // Split 2x slower than one thread (a thread at half speed): after measuring each way once,
+        // Split 2x slower than one thread (a thread at half speed): after measuring each way twice,
         // one thread except the probes (calls 16, 32, 48, 64 of 64 split).
-        #expect(try selfTestSolvePace(splitCost: 2.0, serialCost: 1.35, calls: 64) == 64 - 1 - 4)
-        // Idle: the split is faster; one thread only for the first measurement and the probes.
-        #expect(try selfTestSolvePace(splitCost: 1.0, serialCost: 1.35, calls: 64) == 1 + 4)
+        #expect(try selfTestSolvePace(splitCost: 2.0, serialCost: 1.35, calls: 64) == 64 - 2 - 4)
+        // Idle: the split is faster; one thread only for the first two measurements and the probes.
+        #expect(try selfTestSolvePace(splitCost: 1.0, serialCost: 1.35, calls: 64) == 2 + 4)
         #expect(try selfTestSolvePace(splitCost: 1.0, serialCost: 1.35, calls: 0) == 0)
         #expect(throws: SpectralError.self) { try selfTestSolvePace(splitCost: 1, serialCost: 1, calls: -1) }
         #expect(throws: SpectralError.self) { try selfTestSolvePace(splitCost: .nan, serialCost: 1, calls: 8) }
