@@ -536,9 +536,9 @@ __attribute__((always_inline)) static inline void ldlt_supernodal(int nsup, cons
     }
 }
 
-// The kernel compiled for AVX2/FMA and for AVX-512, chosen at run time where the processor has
-// them (no build flags needed: the attribute applies to these functions only; everything above
-// is inlined into them).
+// The kernel compiled for AVX2/FMA, AVX-512VL (4 lanes: 32 vector registers for the 16 sums of
+// a tile) and AVX-512 (8 lanes), chosen at run time where the processor has them (no build flags
+// needed: the attribute applies to these functions only; everything above is inlined into them).
 __attribute__((target("avx2,fma"))) static void ldlt_supernodal4_avx2(int nsup, const int *sfirst, const int *Lp,
                                                                       const int *Li, const double *Lx,
                                                                       const double *Dinv, double *Y) {
@@ -567,7 +567,7 @@ void BlockLDLT::solve_rows(double *Y, int w, bool loops) const {
     if (w < 1 || w > kMaxLanes) throw Error(TF_ERR_INTERNAL, "LDL^T solve of " + std::to_string(w) + " lanes");
     static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
     static const bool avx512 = __builtin_cpu_supports("avx512f");
-    static const bool avx512vl = avx512 && __builtin_cpu_supports("avx512vl") && !std::getenv("TF_SOLVE_NO_VL");
+    static const bool avx512vl = avx512 && __builtin_cpu_supports("avx512vl");
     const int nsup = int(sym_->sfirst.size()) - 1;
     const int *sf = sym_->sfirst.data(), *Lp = sym_->Lp.data(), *Li = sym_->Li.data();
     const double *Lx = Lx_.data(), *Di = Dinv_.data();

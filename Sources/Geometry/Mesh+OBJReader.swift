@@ -223,11 +223,14 @@ struct OBJParser {
         var i = start
         var negative = false
         if i < end && (p[i] == 45 || p[i] == 43) { negative = p[i] == 45; i += 1 }
-        var m: UInt64 = 0, significant = 0, dropped = false, exponent = 0, digits = 0
+        // m: the significant digits (leading zeros skipped; a 20th digit goes to strtod);
+        // exponent: the power of ten that m is scaled by.
+        var m: UInt64 = 0, significant = 0, exponent = 0, digits = 0
         while i < end && p[i] >= 48 && p[i] <= 57 {
             if m != 0 || p[i] != 48 {
-                if significant == 19 { dropped = true } else { m = m * 10 + UInt64(p[i] - 48); significant += 1 }
-                if dropped { exponent += 1 }
+                if significant == 19 { return nil }
+                m = m * 10 + UInt64(p[i] - 48)
+                significant += 1
             }
             digits += 1
             i += 1
@@ -236,15 +239,16 @@ struct OBJParser {
             i += 1
             while i < end && p[i] >= 48 && p[i] <= 57 {
                 if m != 0 || p[i] != 48 {
-                    if significant == 19 { dropped = true } else { m = m * 10 + UInt64(p[i] - 48); significant += 1; exponent -= 1 }
-                } else {
-                    exponent -= 1
+                    if significant == 19 { return nil }
+                    m = m * 10 + UInt64(p[i] - 48)
+                    significant += 1
                 }
+                exponent -= 1
                 digits += 1
                 i += 1
             }
         }
-        if digits == 0 || dropped { return nil }
+        if digits == 0 { return nil }
         if i < end && (p[i] == 101 || p[i] == 69) {
             i += 1
             var eneg = false, e = 0, edigits = 0
