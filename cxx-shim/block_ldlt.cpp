@@ -496,15 +496,18 @@ __attribute__((always_inline)) static inline void ldlt_supernodal(int nsup, cons
     const double *lc[kTile];
     // (Inlined like everything here: a lambda is compiled apart, without the target's vector
     // instructions.)
-    auto outside = [&](bool forward, int j0, int j1) __attribute__((always_inline)) {
+    // The rows below tile [j0, j1): forward, updated from the tile's rows `tile` (its rows of
+    // Y); backward, their dot products with each tile column into `tile`. With no rows below
+    // (a root's last columns) forward does nothing and backward writes zeros.
+    auto outside = [&](bool forward, int j0, int j1, double *tile) __attribute__((always_inline)) {
         const int pb = Lp[j1 - 1], o = Lp[j1] - pb;
         for (int j = j0; j < j1; ++j) lc[j - j0] = Lx + Lp[j] + (j1 - 1 - j);
         static_assert(kTile == 4, "one case per tile width");
         switch (j1 - j0) {
-        case 1: return tile_solve<W, 1>(forward, o, Li + pb, lc, tb, Y, w);
-        case 2: return tile_solve<W, 2>(forward, o, Li + pb, lc, tb, Y, w);
-        case 3: return tile_solve<W, 3>(forward, o, Li + pb, lc, tb, Y, w);
-        default: return tile_solve<W, 4>(forward, o, Li + pb, lc, tb, Y, w);
+        case 1: return tile_solve<W, 1>(forward, o, Li + pb, lc, tile, Y, w);
+        case 2: return tile_solve<W, 2>(forward, o, Li + pb, lc, tile, Y, w);
+        case 3: return tile_solve<W, 3>(forward, o, Li + pb, lc, tile, Y, w);
+        default: return tile_solve<W, 4>(forward, o, Li + pb, lc, tile, Y, w);
         }
     };
     // Forward: L unit lower; in a tile the rows inside it, then those below.
@@ -512,8 +515,7 @@ __attribute__((always_inline)) static inline void ldlt_supernodal(int nsup, cons
         for (int j0 = sfirst[t], l = sfirst[t + 1]; j0 < l; j0 += kTile) {
             const int j1 = std::min(l, j0 + kTile);
             tile_inside_forward<W>(j0, j1, Lp, Lx, Y, w);
-            const bool below = Lp[j1] > Lp[j1 - 1];
-            if (below) std::memcpy(tb, Y + size_t(j0) * w, sizeof(double) * size_t(j1 - j0) * size_t(w));
+            outside(true, j0, j1, Y + size_t(j0) * w);
             // The tile's rows are final for L: D^{-1} now, while they are in cache (a pass of
             // its own over Y took 7 % of the solve).
             for (int j = j0; j < j1; ++j) {
@@ -521,7 +523,6 @@ __attribute__((always_inline)) static inline void ldlt_supernodal(int nsup, cons
                 const double d = Dinv[j];
                 for (int c = 0; c < w; ++c) yj[c] *= d;
             }
-            if (below) outside(true, j0, j1);
         }
     // Backward: L^T; the tiles from the last, in a tile the dot products with the rows below it
     // (all solved), then the rows inside it.
@@ -529,8 +530,7 @@ __attribute__((always_inline)) static inline void ldlt_supernodal(int nsup, cons
         const int f = sfirst[t], l = sfirst[t + 1];
         for (int j0 = f + (l - 1 - f) / kTile * kTile; j0 >= f; j0 -= kTile) {
             const int j1 = std::min(l, j0 + kTile);
-            if (Lp[j1] > Lp[j1 - 1]) outside(false, j0, j1);
-            else std::fill(tb, tb + size_t(j1 - j0) * size_t(w), 0.0);
+            outside(false, j0, j1, tb);
             tile_inside_backward<W>(j0, j1, Lp, Lx, tb, Y, w);
         }
     }
@@ -563,9 +563,15 @@ __attribute__((target("avx512f"))) static void ldlt_supernodal8_avx512(int nsup,
 
 #pragma clang diagnostic pop
 
+// Whether the vector kernels of 4 and 8 lanes run here (AVX2 with FMA, the least of them).
+static bool vector_kernels() {
+    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    return avx2;
+}
+
 void BlockLDLT::solve_rows(double *Y, int w, bool loops) const {
     if (w < 1 || w > kMaxLanes) throw Error(TF_ERR_INTERNAL, "LDL^T solve of " + std::to_string(w) + " lanes");
-    static const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool avx2 = vector_kernels();
     static const bool avx512 = __builtin_cpu_supports("avx512f");
     static const bool avx512vl = avx512 && __builtin_cpu_supports("avx512vl");
     const int nsup = int(sym_->sfirst.size()) - 1;
@@ -590,8 +596,8 @@ void BlockLDLT::solve(const double *B, double *X, int b, int threads, bool loops
     // a chunk of 1-3 or 5-7 columns is solved as 4 or 8 lanes, the others zero (lanes never
     // mix, so its columns' bits are unchanged; the lanes-as-loops kernel took 1.1-1.3x as long
     // for 3 and 5 columns as for 4 and 8).
-    static const bool vector_lanes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-    auto lanes = [&](int w) { return loops || !vector_lanes || w == 4 || w == 8 ? w : w < 4 ? 4 : 8; };
+    const bool vector_lanes = !loops && vector_kernels();
+    auto lanes = [&](int w) { return !vector_lanes || w == 4 || w == 8 ? w : w < 4 ? 4 : 8; };
     auto work = [&](int c0, int c1) {
         // Every used entry is written before it is read: no zero fill but for padding lanes
         // (1.3 MB per range of 4 at 41k).
